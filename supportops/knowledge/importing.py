@@ -1,0 +1,368 @@
+"""Knowledge-base import: JSONL, CSV `question,answer`, or a folder (or zip) of Markdown files.
+
+A file is parsed and validated completely before anything is written; a bad file is
+refused with the file, line and reason, and nothing of it is imported. Writing happens
+in one transaction, so an import is all or nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import re
+import zipfile
+from dataclasses import asdict, dataclass
+from pathlib import Path, PurePosixPath
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from supportops.accounts.models import Workspace
+from supportops.accounts.services import audit_log_write
+
+from .models import Article, ImportJob
+from .services import (
+    TITLE_MAX,
+    article_create,
+    article_embed,
+    article_update,
+)
+
+logger = logging.getLogger(__name__)
+FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
+MARKDOWN_SUFFIXES = {".md", ".markdown"}
+
+
+class ImportFileError(ValueError):
+    """A file was refused. Carries where and why, for the page and the command."""
+
+    def __init__(self, filename: str, line: int | None, reason: str) -> None:
+        self.filename, self.line, self.reason = filename, line, reason
+        where = f"{filename}, line {line}" if line else filename
+        super().__init__(f"{where}: {reason}")
+
+
+@dataclass
+class ImportItem:
+    title: str
+    body: str
+    category: str = ""
+    external_id: str = ""
+    url: str = ""
+    source_file: str = ""
+
+
+def _decode(data: bytes, filename: str) -> str:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ImportFileError(
+            filename, line, f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8"
+        ) from None
+    if "\x00" in text:
+        raise ImportFileError(filename, None, "looks like a binary file, not text")
+    return text
+
+
+def _check_item(item: ImportItem, filename: str, line: int | None) -> ImportItem:
+    item.title = " ".join(item.title.split())
+    if not item.title:
+        raise ImportFileError(filename, line, "missing title")
+    if len(item.title) > TITLE_MAX:
+        raise ImportFileError(filename, line, f"title longer than {TITLE_MAX} characters")
+    if item.url and not re.match(r"^https?://", item.url):
+        raise ImportFileError(filename, line, f"url must start with http:// or https://: {item.url!r}")
+    if len(item.external_id) > 200:
+        raise ImportFileError(filename, line, "id longer than 200 characters")
+    return item
+
+
+def parse_jsonl(text: str, filename: str) -> list[ImportItem]:
+    items: list[ImportItem] = []
+    seen: dict[str, int] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            row = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ImportFileError(filename, number, f"malformed JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise ImportFileError(filename, number, "each line must be a JSON object")
+        for key in ("title", "body", "category", "url", "id"):
+            if key in row and row[key] is not None and not isinstance(row[key], str | int):
+                raise ImportFileError(filename, number, f"{key!r} must be a string")
+        if "body" not in row or row.get("body") is None:
+            raise ImportFileError(filename, number, "missing body")
+        external_id = str(row.get("id") or "").strip()
+        if external_id:
+            if external_id in seen:
+                raise ImportFileError(
+                    filename, number, f"id {external_id!r} repeats line {seen[external_id]}"
+                )
+            seen[external_id] = number
+        items.append(
+            _check_item(
+                ImportItem(
+                    title=str(row.get("title") or ""),
+                    body=str(row["body"]),
+                    category=str(row.get("category") or ""),
+                    external_id=external_id,
+                    url=str(row.get("url") or ""),
+                    source_file=filename,
+                ),
+                filename,
+                number,
+            )
+        )
+    return items
+
+
+def parse_csv(text: str, filename: str) -> list[ImportItem]:
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except StopIteration:
+        raise ImportFileError(filename, None, "the file is empty") from None
+    except csv.Error as exc:
+        raise ImportFileError(filename, 1, f"malformed CSV ({exc})") from None
+    if "question" not in header or "answer" not in header:
+        raise ImportFileError(filename, 1, "the header must name the columns question,answer")
+    q, a = header.index("question"), header.index("answer")
+    c = header.index("category") if "category" in header else None
+    items: list[ImportItem] = []
+    try:
+        for row in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != len(header):
+                raise ImportFileError(
+                    filename, line, f"expected {len(header)} columns, found {len(row)}"
+                )
+            items.append(
+                _check_item(
+                    ImportItem(
+                        title=row[q], body=row[a].strip(),
+                        category=row[c] if c is not None else "", source_file=filename,
+                    ),
+                    filename,
+                    line,
+                )
+            )
+            if not items[-1].body:
+                raise ImportFileError(filename, line, "missing answer")
+    except csv.Error as exc:
+        raise ImportFileError(filename, reader.line_num, f"malformed CSV ({exc})") from None
+    return items
+
+
+def parse_markdown(text: str, filename: str, folder_category: str = "") -> ImportItem:
+    """Front matter (id, title, category, url) is optional; else the first `# ` heading is the title."""
+    meta: dict[str, str] = {}
+    body = text
+    match = FRONT_MATTER.match(text)
+    if match:
+        for number, line in enumerate(match.group(1).splitlines(), start=2):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            if ":" not in line:
+                raise ImportFileError(filename, number, "front matter lines must look like 'key: value'")
+            key, value = line.split(":", 1)
+            meta[key.strip().lower()] = value.strip().strip("'\"")
+        body = text[match.end():]
+    title = meta.get("title", "")
+    if not title:
+        lines = body.lstrip("\n").splitlines()
+        if lines and lines[0].startswith("# "):
+            title = lines[0][2:].strip()
+            body = "\n".join(lines[1:])
+    if not title:
+        title = PurePosixPath(filename).stem.replace("-", " ").replace("_", " ").strip().capitalize()
+    return _check_item(
+        ImportItem(
+            title=title, body=body.strip(), category=meta.get("category", folder_category),
+            external_id=meta.get("id", ""), url=meta.get("url", ""), source_file=filename,
+        ),
+        filename,
+        None,
+    )
+
+
+def _markdown_files(files: list[tuple[str, bytes]]) -> list[ImportItem]:
+    items = []
+    seen: dict[str, str] = {}
+    for name, data in sorted(files):
+        path = PurePosixPath(name)
+        folder = path.parent.name if len(path.parts) > 1 else ""
+        item = parse_markdown(_decode(data, name), name, folder)
+        if item.external_id:
+            if item.external_id in seen:
+                raise ImportFileError(name, None, f"id {item.external_id!r} repeats {seen[item.external_id]}")
+            seen[item.external_id] = name
+        items.append(item)
+    if not items:
+        raise ImportFileError("(folder)", None, "no Markdown (.md) files found")
+    return items
+
+
+def parse_upload(filename: str, data: bytes) -> list[ImportItem]:
+    """Parse one uploaded file by its extension: .jsonl, .csv, .md, or .zip of Markdown files."""
+    if len(data) > settings.KB_IMPORT_MAX_BYTES:
+        raise ImportFileError(filename, None, f"larger than {settings.KB_IMPORT_MAX_BYTES} bytes")
+    suffix = PurePosixPath(filename.lower()).suffix
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        items = parse_jsonl(_decode(data, filename), filename)
+    elif suffix == ".csv":
+        items = parse_csv(_decode(data, filename), filename)
+    elif suffix in MARKDOWN_SUFFIXES:
+        items = [parse_markdown(_decode(data, filename), filename)]
+    elif suffix == ".zip":
+        try:
+            archive = zipfile.ZipFile(io.BytesIO(data))
+        except zipfile.BadZipFile:
+            raise ImportFileError(filename, None, "not a valid zip archive") from None
+        files = []
+        for info in archive.infolist():
+            if info.is_dir() or PurePosixPath(info.filename).suffix.lower() not in MARKDOWN_SUFFIXES:
+                continue
+            if info.file_size > settings.KB_IMPORT_MAX_BYTES:
+                raise ImportFileError(info.filename, None, "file too large")
+            files.append((info.filename, archive.read(info)))
+        items = _markdown_files(files)
+    else:
+        raise ImportFileError(
+            filename, None, "unsupported file type; use .jsonl, .csv (question,answer), .md or a .zip of .md files"
+        )
+    if not items:
+        raise ImportFileError(filename, None, "the file holds no articles")
+    return items
+
+
+def parse_path(path: Path) -> list[ImportItem]:
+    """Parse a file or a folder of Markdown files from disk (for `manage.py kb_import`)."""
+    if path.is_dir():
+        files = [
+            (str(p.relative_to(path)), p.read_bytes())
+            for p in sorted(path.rglob("*"))
+            if p.is_file() and p.suffix.lower() in MARKDOWN_SUFFIXES
+        ]
+        return _markdown_files(files)
+    if not path.exists():
+        raise ImportFileError(str(path), None, "no such file or folder")
+    return parse_upload(path.name, path.read_bytes())
+
+
+@dataclass
+class ImportReport:
+    created: list[str]
+    updated: list[str]
+    article_ids: list[int]
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@transaction.atomic
+def items_write(
+    *,
+    workspace: Workspace,
+    items: list[ImportItem],
+    actor: AbstractBaseUser | None = None,
+    publish: bool = True,
+    embed: str = "queue",
+) -> ImportReport:
+    """Create or update (matched by external id) every item, in one transaction."""
+    external_ids = [i.external_id for i in items if i.external_id]
+    existing = {
+        a.external_id: a
+        for a in Article.objects.filter(workspace=workspace, external_id__in=external_ids)
+    }
+    report = ImportReport(created=[], updated=[], article_ids=[])
+    for item in items:
+        source = Article.Source.URL if item.url else Article.Source.IMPORTED
+        article = existing.get(item.external_id) if item.external_id else None
+        if article is not None:
+            article_update(
+                article=article, title=item.title, body=item.body, category=item.category,
+                actor=actor, note=f"imported from {item.source_file}", embed=embed,
+            )
+            if publish and not article.is_published:
+                from .services import article_publish
+
+                article_publish(article=article, actor=actor, embed=embed)
+            report.updated.append(item.external_id)
+        else:
+            article = article_create(
+                workspace=workspace, title=item.title, body=item.body, category=item.category,
+                owner=actor, publish=publish, source=source, source_url=item.url,
+                source_file=item.source_file, external_id=item.external_id, embed=embed,
+            )
+            report.created.append(item.external_id or str(article.pk))
+        report.article_ids.append(article.pk)
+    audit_log_write(
+        workspace=workspace, actor=actor, action="article.import",
+        details={"created": len(report.created), "updated": len(report.updated),
+                 "files": sorted({i.source_file for i in items})[:20]},
+    )
+    return report
+
+
+def import_job_create(
+    *, workspace: Workspace, actor: AbstractBaseUser | None, filename: str,
+    items: list[ImportItem], publish: bool,
+) -> ImportJob:
+    """Queue a large, already validated import for Celery; the page polls its progress."""
+    with transaction.atomic():
+        job = ImportJob.objects.create(
+            workspace=workspace, created_by=actor, filename=filename[:300], publish=publish,
+            items=[asdict(i) for i in items], total_articles=len(items),
+        )
+        from .tasks import import_job_run as task
+
+        transaction.on_commit(lambda: task.delay(job.pk))
+    return job
+
+
+def import_job_run(*, job_id: int) -> None:
+    """Write the job's articles (atomically), then embed them in batches, recording progress.
+
+    The claim is a conditional update, so a redelivered task does nothing.
+    """
+    claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
+        status=ImportJob.Status.IMPORTING
+    )
+    if not claimed:
+        return
+    job = ImportJob.objects.select_related("workspace", "created_by").get(pk=job_id)
+    items = [ImportItem(**row) for row in job.items]
+    try:
+        report = items_write(
+            workspace=job.workspace, items=items, actor=job.created_by, publish=job.publish,
+            embed="later",
+        )
+    except Exception as exc:  # the transaction rolled back; nothing was imported
+        logger.exception("import job %s failed", job_id)
+        ImportJob.objects.filter(pk=job_id).update(
+            status=ImportJob.Status.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
+        )
+        return
+    from .models import Chunk
+
+    total = Chunk.objects.filter(article_id__in=report.article_ids, embedding__isnull=True).count()
+    ImportJob.objects.filter(pk=job_id).update(
+        status=ImportJob.Status.INDEXING, created_count=len(report.created),
+        updated_count=len(report.updated), total_chunks=total, items=[],
+    )
+    done = 0
+    for article_id in report.article_ids:
+        done += article_embed(article_id=article_id)
+        ImportJob.objects.filter(pk=job_id).update(embedded_chunks=done)
+    ImportJob.objects.filter(pk=job_id).update(
+        status=ImportJob.Status.DONE, finished_at=timezone.now(), embedded_chunks=total
+    )

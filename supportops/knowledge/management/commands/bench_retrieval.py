@@ -1,0 +1,188 @@
+from __future__ import annotations
+
+import io
+import random
+import time
+import uuid
+
+import numpy as np
+from django.core.management.base import BaseCommand
+from django.db import connection, transaction
+
+from supportops.accounts.services import workspace_create, workspace_delete_scratch
+from supportops.integrations.embeddings import embed_query
+from supportops.knowledge.importing import ImportItem, items_write
+from supportops.knowledge.models import Article, ArticleVersion, Chunk
+from supportops.knowledge.search import search
+from supportops.lib.commands import percentile, print_json
+
+TOPICS = 400  # synthetic vectors cluster around topics, like real help-centre passages
+CHUNKS_PER_ARTICLE = 5
+
+
+# Frequent words first, so the Zipf draw gives text shaped like a help centre: function
+# words (dropped by the full-text parser), then the domain's everyday words, then a long
+# tail of rare made-up words (product names, codes) that only a few passages share.
+COMMON_WORDS = """the to you your and a of is in for it we can on if be this with or that are
+will an as from by at not our have please when do how order account refund payment
+delivery return item days email password card address change cancel shipping store
+help team support time working number code link app settings page contact receive
+send check update within after before new open sign free standard express warranty
+store credit gift balance invoice receipt charge pending bank transfer size colour
+stock product tent jacket boot bag battery delete data privacy consent cookie""".split()
+
+
+def _vocabulary(rng: random.Random, size: int = 6000) -> list[str]:
+    consonants, vowels = "bcdfghklmnprstvz", "aeiou"
+    rare: set[str] = set()
+    while len(rare) < size:
+        length = rng.randint(2, 3)
+        rare.add("".join(rng.choice(consonants) + rng.choice(vowels) for _ in range(length)))
+    return COMMON_WORDS + sorted(rare - set(COMMON_WORDS))
+
+
+class Synthetic:
+    """Zipf-distributed words and topic-clustered unit vectors, reproducible from a seed."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.np_rng = np.random.default_rng(seed)
+        self.words = _vocabulary(self.rng)
+        weights = 1 / np.arange(1, len(self.words) + 1) ** 1.07
+        self.cumulative = np.cumsum(weights / weights.sum())
+        self.centres = self._unit(self.np_rng.standard_normal((TOPICS, 384)))
+
+    @staticmethod
+    def _unit(m: np.ndarray) -> np.ndarray:
+        return (m / np.linalg.norm(m, axis=-1, keepdims=True)).astype(np.float32)
+
+    def text(self, n_words: int) -> str:
+        picks = np.searchsorted(self.cumulative, self.np_rng.random(n_words))
+        return " ".join(self.words[min(i, len(self.words) - 1)] for i in picks)
+
+    def vectors(self, n: int) -> np.ndarray:
+        topics = self.np_rng.integers(0, TOPICS, n)
+        noise = self.np_rng.standard_normal((n, 384)).astype(np.float32) * 0.045
+        return self._unit(self.centres[topics] + noise)
+
+
+class Command(BaseCommand):
+    help = "Benchmark hybrid search at N chunks (synthetic vectors and text) in a scratch workspace."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--chunks", type=int, default=100_000)
+        parser.add_argument("--queries", type=int, default=200)
+        parser.add_argument("--ingest-articles", type=int, default=60,
+                            help="articles pushed through the real ingest pipeline (model included)")
+        parser.add_argument("--seed", type=int, default=7)
+        parser.add_argument("--json", action="store_true")
+        parser.add_argument("--keep", action="store_true")
+
+    def handle(self, *args, **opts):
+        synthetic = Synthetic(opts["seed"])
+        workspace = workspace_create(name=f"bench {uuid.uuid4().hex[:8]}", is_scratch=True)
+        try:
+            build_s = self._load(workspace, synthetic, opts["chunks"])
+            search_ms, with_embedding_ms = self._search(workspace, synthetic, opts["queries"])
+            ingest = self._ingest(synthetic, opts["ingest_articles"])
+        finally:
+            if not opts["keep"]:
+                workspace_delete_scratch(workspace=workspace)
+        result = {
+            "chunks": opts["chunks"],
+            "build_s": build_s,
+            "search_ms": search_ms,
+            "with_embedding_ms": with_embedding_ms,
+            "ingest_chunks_per_s": ingest,
+        }
+        if opts["json"]:
+            print_json(result)
+        else:
+            self.stdout.write(repr(result))
+
+    def _load(self, workspace, synthetic: Synthetic, n_chunks: int) -> float:
+        """Bulk-load chunks (text, tsvector, vector) through the live GIN and HNSW indexes."""
+        n_articles = max(1, n_chunks // CHUNKS_PER_ARTICLE)
+        with transaction.atomic():
+            articles = Article.objects.bulk_create(
+                Article(workspace=workspace, title=synthetic.text(6), body="", status="published",
+                        external_id=f"bench-{i}", version_number=1, index_state="ready")
+                for i in range(n_articles)
+            )
+            versions = ArticleVersion.objects.bulk_create(
+                ArticleVersion(article=a, number=1, title=a.title, status="published")
+                for a in articles
+            )
+        started = time.perf_counter()
+        vectors = synthetic.vectors(n_chunks)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TEMP TABLE bench_chunk (article_id bigint, version_id bigint,"
+                " ordinal int, heading text, body text, embedding vector(384)) ON COMMIT DROP"
+            )
+            buffer = io.StringIO()
+            for i in range(n_chunks):
+                a = i // CHUNKS_PER_ARTICLE % n_articles
+                vec = "[" + ",".join(f"{x:.5f}" for x in vectors[i]) + "]"
+                buffer.write(f"{articles[a].pk}\t{versions[a].pk}\t{i % CHUNKS_PER_ARTICLE}\t"
+                             f"{synthetic.text(4)}\t{synthetic.text(110)}\t{vec}\n")
+            buffer.seek(0)
+            with cursor.copy("COPY bench_chunk FROM STDIN") as copy:
+                while data := buffer.read(1 << 20):
+                    copy.write(data)
+            cursor.execute(
+                """INSERT INTO knowledge_chunk
+                     (workspace_id, article_id, version_id, category_id, ordinal, heading, text,
+                      search_vector, embedding)
+                   SELECT %s, article_id, version_id, NULL, ordinal, heading, body,
+                          setweight(to_tsvector('english', heading), 'B')
+                          || setweight(to_tsvector('english', body), 'C'),
+                          embedding
+                   FROM bench_chunk""",
+                [workspace.pk],
+            )
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE knowledge_chunk")
+        return time.perf_counter() - started
+
+    def _search(self, workspace, synthetic: Synthetic, n_queries: int):
+        texts = [synthetic.text(random.Random(i).randint(4, 12)) for i in range(n_queries)]
+        vectors = synthetic.vectors(n_queries)
+        for text, vector in zip(texts[:10], vectors[:10], strict=True):  # warm caches
+            search(workspace=workspace, query=text, query_vector=vector, load=False)
+        search_ms, with_embedding_ms = [], []
+        for text, vector in zip(texts, vectors, strict=True):
+            started = time.perf_counter()
+            result = search(workspace=workspace, query=text, query_vector=vector, k=5)
+            search_ms.append((time.perf_counter() - started) * 1000)
+            assert len(result.hits) == 5, "search must return k results at any scale"
+        embed_query("warm up the model")
+        for text in texts:
+            started = time.perf_counter()
+            search(workspace=workspace, query=text, k=5)
+            with_embedding_ms.append((time.perf_counter() - started) * 1000)
+        summary = lambda xs: {q: percentile(xs, n) for q, n in (("p50", 50), ("p95", 95), ("p99", 99))}  # noqa: E731
+        return summary(search_ms), summary(with_embedding_ms)
+
+    def _ingest(self, synthetic: Synthetic, n_articles: int) -> float:
+        """Real pipeline: parse, chunk, tsvector, embed with the configured model, store."""
+        rng = random.Random(11)
+        items = []
+        for i in range(n_articles):
+            sections = [
+                f"## {synthetic.text(4).capitalize()}\n\n" + "\n\n".join(
+                    synthetic.text(rng.randint(25, 70)) + "." for _ in range(rng.randint(1, 3)))
+                for _ in range(rng.randint(2, 4))
+            ]
+            items.append(ImportItem(title=synthetic.text(7).capitalize() + "?",
+                                    body="\n\n".join(sections), external_id=f"ingest-{i}"))
+        scratch = workspace_create(name=f"ingest {uuid.uuid4().hex[:8]}", is_scratch=True)
+        try:
+            embed_query("warm up")
+            started = time.perf_counter()
+            items_write(workspace=scratch, items=items, embed="now")
+            elapsed = time.perf_counter() - started
+            count = Chunk.objects.filter(workspace=scratch).count()
+        finally:
+            workspace_delete_scratch(workspace=scratch)
+        return count / elapsed

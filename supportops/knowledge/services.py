@@ -1,0 +1,306 @@
+"""Writes for the knowledge base: articles, versions, categories, indexing."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.postgres.search import SearchVector
+from django.db import transaction
+from django.db.models import Value
+from django.utils import timezone
+from django.utils.text import slugify
+
+from supportops.accounts.models import Workspace
+from supportops.accounts.services import audit_log_write
+from supportops.integrations.embeddings import embed_texts
+
+from .chunking import chunk_markdown
+from .models import Article, ArticleVersion, Category, Chunk
+
+logger = logging.getLogger(__name__)
+User = AbstractBaseUser | AnonymousUser | None
+TITLE_MAX = 300
+
+
+class ArticleError(ValueError):
+    """A write was refused; the message is shown to the user."""
+
+
+def category_get_or_create(*, workspace: Workspace, name: str) -> Category | None:
+    name = " ".join((name or "").split())[:80]
+    if not name:
+        return None
+    slug = slugify(name)[:80] or "general"
+    category, created = Category.objects.get_or_create(
+        workspace=workspace, slug=slug, defaults={"name": _display_name(name)}
+    )
+    return category
+
+
+def _display_name(name: str) -> str:
+    """'orders-and-shipping' -> 'Orders and shipping'; names with capitals stay as typed."""
+    if name == name.lower() and ("-" in name or "_" in name):
+        words = name.replace("_", " ").replace("-", " ").split()
+        return " ".join(words).capitalize()
+    return name
+
+
+def _clean(title: str, body: str) -> tuple[str, str]:
+    title = " ".join((title or "").split())
+    if not title:
+        raise ArticleError("An article needs a title.")
+    if len(title) > TITLE_MAX:
+        raise ArticleError(f"The title is {len(title)} characters; the limit is {TITLE_MAX}.")
+    return title, (body or "").replace("\r\n", "\n").strip()
+
+
+def _version_write(*, article: Article, author: User, note: str) -> ArticleVersion:
+    article.version_number += 1
+    article.save(update_fields=["version_number", "updated_at"])
+    return ArticleVersion.objects.create(
+        article=article,
+        number=article.version_number,
+        title=article.title,
+        body=article.body,
+        category_name=article.category.name if article.category else "",
+        status=article.status,
+        author=author if author is not None and author.is_authenticated else None,
+        note=note,
+    )
+
+
+@transaction.atomic
+def article_create(
+    *,
+    workspace: Workspace,
+    title: str,
+    body: str,
+    category: str = "",
+    owner: User = None,
+    publish: bool = False,
+    source: str = Article.Source.WRITTEN,
+    source_url: str = "",
+    source_file: str = "",
+    external_id: str = "",
+    embed: str = "queue",
+) -> Article:
+    title, body = _clean(title, body)
+    article = Article.objects.create(
+        workspace=workspace,
+        title=title,
+        body=body,
+        category=category_get_or_create(workspace=workspace, name=category),
+        status=Article.Status.PUBLISHED if publish else Article.Status.DRAFT,
+        source=source,
+        source_url=source_url,
+        source_file=source_file,
+        external_id=external_id,
+        owner=owner if owner is not None and owner.is_authenticated else None,
+        published_at=timezone.now() if publish else None,
+    )
+    version = _version_write(article=article, author=owner, note="created")
+    audit_log_write(workspace=workspace, actor=owner, action="article.create", target=article,
+                    details={"title": title, "published": publish})
+    if publish:
+        article_index(article=article, version=version, embed=embed)
+    return article
+
+
+@transaction.atomic
+def article_update(
+    *,
+    article: Article,
+    title: str,
+    body: str,
+    category: str = "",
+    actor: User = None,
+    note: str = "edited",
+    embed: str = "queue",
+) -> Article:
+    """Save an edit as a new version; a published article is re-indexed."""
+    title, body = _clean(title, body)
+    new_category = category_get_or_create(workspace=article.workspace, name=category)
+    unchanged = (
+        title == article.title and body == article.body and new_category == article.category
+    )
+    if unchanged:
+        return article
+    article.title, article.body, article.category = title, body, new_category
+    article.save(update_fields=["title", "body", "category", "updated_at"])
+    version = _version_write(article=article, author=actor, note=note)
+    audit_log_write(workspace=article.workspace, actor=actor, action="article.update",
+                    target=article, details={"version": version.number})
+    if article.is_published:
+        article_index(article=article, version=version, embed=embed)
+    return article
+
+
+@transaction.atomic
+def article_publish(*, article: Article, actor: User = None, embed: str = "queue") -> Article:
+    if article.is_published:
+        return article
+    article.status = Article.Status.PUBLISHED
+    article.published_at = timezone.now()
+    article.save(update_fields=["status", "published_at", "updated_at"])
+    version = _version_write(article=article, author=actor, note="published")
+    audit_log_write(workspace=article.workspace, actor=actor, action="article.publish",
+                    target=article)
+    article_index(article=article, version=version, embed=embed)
+    return article
+
+
+@transaction.atomic
+def article_unpublish(*, article: Article, actor: User = None) -> Article:
+    """Back to draft; its chunks are deleted in the same transaction, so search drops it at once."""
+    if not article.is_published:
+        return article
+    article.status = Article.Status.DRAFT
+    article.index_state = Article.IndexState.NONE
+    article.save(update_fields=["status", "index_state", "updated_at"])
+    Chunk.objects.filter(article=article).delete()
+    _version_write(article=article, author=actor, note="unpublished")
+    audit_log_write(workspace=article.workspace, actor=actor, action="article.unpublish",
+                    target=article)
+    return article
+
+
+@transaction.atomic
+def article_delete(*, article: Article, actor: User = None) -> None:
+    audit_log_write(workspace=article.workspace, actor=actor, action="article.delete",
+                    target=article, details={"title": article.title})
+    article.delete()
+
+
+@transaction.atomic
+def article_restore_version(
+    *, article: Article, version: ArticleVersion, actor: User = None
+) -> Article:
+    """Restoring writes a new version with the old content; history is never rewritten."""
+    if version.article_id != article.pk:
+        raise ArticleError("That version belongs to another article.")
+    return article_update(
+        article=article,
+        title=version.title,
+        body=version.body,
+        category=version.category_name,
+        actor=actor,
+        note=f"restored version {version.number}",
+    )
+
+
+def _chunk_rows(article: Article, version: ArticleVersion) -> list[Chunk]:
+    rows = [
+        # Ordinal 0 is the title alone: help-centre titles are phrased like the customer's
+        # question, and matching on them is the strongest single retrieval signal.
+        Chunk(workspace_id=article.workspace_id, article=article, version=version,
+              category_id=article.category_id, ordinal=0, heading="", text=article.title)
+    ]
+    for ordinal, passage in enumerate(chunk_markdown(article.body), start=1):
+        rows.append(
+            Chunk(workspace_id=article.workspace_id, article=article, version=version,
+                  category_id=article.category_id, ordinal=ordinal,
+                  heading=passage.heading[:500], text=passage.text)
+        )
+    return rows
+
+
+def embedding_text(*, title: str, heading: str, text: str) -> str:
+    """What the embedding model sees for a chunk: its article title and section give context."""
+    if text == title:
+        return title
+    parts = [title, heading, text] if heading else [title, text]
+    return "\n".join(parts)
+
+
+@transaction.atomic
+def article_index(
+    *, article: Article, version: ArticleVersion | None = None, embed: str = "queue"
+) -> int:
+    """Replace the article's chunks with those of `version` (default: latest).
+
+    Full-text vectors are written here, in the caller's transaction; embeddings are
+    computed by Celery after commit ("queue"), right away ("now", for commands), or by
+    the caller ("later", e.g. an import job that reports its own progress).
+    """
+    version = version or article.versions.order_by("-number").first()
+    Chunk.objects.filter(article=article).delete()
+    rows = Chunk.objects.bulk_create(_chunk_rows(article, version))
+    Chunk.objects.filter(article=article).update(
+        search_vector=SearchVector(Value(article.title), weight="A", config="english")
+        + SearchVector("heading", weight="B", config="english")
+        + SearchVector("text", weight="C", config="english")
+    )
+    # The title chunk should not count the title twice (as A and as C).
+    Chunk.objects.filter(article=article, ordinal=0).update(
+        search_vector=SearchVector(Value(article.title), weight="A", config="english")
+    )
+    article.index_state = Article.IndexState.PENDING
+    article.save(update_fields=["index_state"])
+    if embed == "now":
+        chunks_embed(chunk_ids=[row.pk for row in rows])
+    elif embed == "queue":
+        from .tasks import article_embed
+
+        article_id = article.pk
+        transaction.on_commit(lambda: article_embed.delay(article_id))
+    return len(rows)
+
+
+def chunks_embed(*, chunk_ids: list[int]) -> int:
+    """Compute embeddings for chunks that still lack one; idempotent and safe to retry."""
+    chunks = list(
+        Chunk.objects.filter(pk__in=chunk_ids, embedding__isnull=True)
+        .select_related("article")
+        .order_by("pk")
+    )
+    if not chunks:
+        return 0
+    vectors = embed_texts(
+        [embedding_text(title=c.article.title, heading=c.heading, text=c.text) for c in chunks]
+    )
+    for chunk, vector in zip(chunks, vectors, strict=True):
+        chunk.embedding = vector
+    with transaction.atomic():
+        # Chunks deleted meanwhile (article edited or unpublished) simply update nothing.
+        Chunk.objects.bulk_update(chunks, ["embedding"], batch_size=500)
+        article_ids = {c.article_id for c in chunks}
+        ready = (
+            Article.objects.filter(pk__in=article_ids, index_state=Article.IndexState.PENDING)
+            .exclude(chunks__embedding__isnull=True)
+        )
+        Article.objects.filter(pk__in=ready.values("pk")).update(
+            index_state=Article.IndexState.READY
+        )
+    return len(chunks)
+
+
+def article_embed(*, article_id: int, batch_size: int = 64) -> int:
+    ids = list(
+        Chunk.objects.filter(article_id=article_id, embedding__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    done = 0
+    for start in range(0, len(ids), batch_size):
+        done += chunks_embed(chunk_ids=ids[start : start + batch_size])
+    return done
+
+
+def chunks_missing_embeddings(*, limit: int = 5000) -> dict[int, int]:
+    """Articles with chunks still lacking an embedding (for the sweeper): {article_id: count}."""
+    counts: dict[int, int] = {}
+    for article_id in (
+        Chunk.objects.filter(embedding__isnull=True).values_list("article_id", flat=True)[:limit]
+    ):
+        counts[article_id] = counts.get(article_id, 0) + 1
+    return counts
+
+
+def article_fields_for_form(article: Article) -> dict[str, Any]:
+    return {
+        "title": article.title,
+        "body": article.body,
+        "category": article.category.name if article.category else "",
+    }

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from supportops.integrations.embeddings import EmbeddingError
+
+from . import services
+
+
+@shared_task(
+    autoretry_for=(EmbeddingError, ConnectionError),
+    retry_backoff=True,
+    max_retries=8,
+    acks_late=True,
+    time_limit=600,
+)
+def article_embed(article_id: int) -> int:
+    return services.article_embed(article_id=article_id)
+
+
+@shared_task(acks_late=True, time_limit=3600)
+def import_job_run(job_id: int) -> None:
+    from .importing import import_job_run as run
+
+    run(job_id=job_id)
+
+
+@shared_task
+def chunks_embed_sweep() -> int:
+    """Re-queue embedding for chunks that a lost task left without a vector."""
+    pending = services.chunks_missing_embeddings()
+    for article_id in pending:
+        article_embed.delay(article_id)
+    return len(pending)
+
+
+@shared_task(acks_late=True, time_limit=300)
+def lexicon_refresh(workspace_id: int) -> int:
+    from . import lexicon
+
+    return len(lexicon.refresh(workspace_id))

@@ -1,0 +1,411 @@
+"""Knowledge-base pages. Thin: reads through selectors, writes through services.
+
+Readers (admin, manager, agent) may browse, read history and try questions; editors
+(admin, manager) may also write. `workspace_view` turns outsiders away with 404 and
+members without the role with 403.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from supportops.accounts.access import KNOWLEDGE_EDITORS, KNOWLEDGE_READERS, workspace_view
+from supportops.integrations.embeddings import EmbeddingError
+
+from . import importing, search, selectors, services
+from .forms import ArticleFilterForm, ArticleForm, ImportForm, TryQuestionForm
+from .rendering import render_markdown
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 50
+TRY_RESULTS = 5
+
+
+def _wants_fragment(request: HttpRequest) -> bool:
+    """An htmx swap gets only the region; a history restore needs the whole page."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.history_restore_request
+
+
+def _can_edit(request: HttpRequest) -> bool:
+    return request.membership.role in KNOWLEDGE_EDITORS  # type: ignore[attr-defined]
+
+
+def _page(
+    request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
+    """A full knowledge page: adds what the layout and the sub-navigation need."""
+    context = {"section": "knowledge", "can_edit": _can_edit(request), **context}
+    return render(request, template, context, status=status)
+
+
+def _article_url(request: HttpRequest, article_id: int) -> str:
+    return reverse(
+        "knowledge:article-detail",
+        kwargs={"workspace_slug": request.workspace.slug, "article_id": article_id},  # type: ignore[attr-defined]
+    )
+
+
+def _list_context(request: HttpRequest, params: QueryDict) -> dict[str, Any]:
+    workspace = request.workspace  # type: ignore[attr-defined]
+    filters = ArticleFilterForm(params)
+    filters.is_valid()  # invalid values are simply not applied
+    data = filters.cleaned_data
+    query = data.get("q", "")
+    category_id = selectors.category_id_for_workspace(
+        workspace=workspace, value=data.get("category")
+    )
+    status = data.get("status") or None
+    articles = selectors.article_list_for_workspace(
+        workspace=workspace, query=query, category_id=category_id, status=status
+    )
+    page = Paginator(articles, PAGE_SIZE).get_page(params.get("page"))
+    return {
+        "filters": filters,
+        "selected_category": category_id,
+        "selected_status": status or "",
+        "filtering": bool(query or category_id or status),
+        "page_obj": page,
+        "articles": page.object_list,
+        "categories": selectors.category_list(workspace=workspace),
+        "can_edit": _can_edit(request),
+        "try_form": TryQuestionForm(auto_id="try_%s"),
+    }
+
+
+@workspace_view(*KNOWLEDGE_READERS)
+@vary_on_headers("HX-Request")
+@require_GET
+def article_list(request: HttpRequest) -> HttpResponse:
+    context = _list_context(request, request.GET)
+    if _wants_fragment(request):
+        return render(request, "knowledge/article_list.html#article-list", context)
+    return _page(request, "knowledge/article_list.html", context)
+
+
+def _try_search(request: HttpRequest, query: str, category_id: int | None) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "workspace": request.workspace,  # type: ignore[attr-defined]
+        "query": query,
+        "k": TRY_RESULTS,
+        "category_ids": [category_id] if category_id else None,
+    }
+    note = ""
+    try:
+        result = search.search(**kwargs)
+    except EmbeddingError:
+        logger.warning("embedding provider failed; 'Try a question' fell back to keywords")
+        result = search.search(mode="keyword", **kwargs)
+        note = "The embedding model is unavailable, so these results use keyword search only."
+    return {
+        "try_hits": [hit for hit in result.hits if hit.article is not None],
+        "try_note": note,
+    }
+
+
+@workspace_view(*KNOWLEDGE_READERS)
+@vary_on_headers("HX-Request")
+@require_GET
+def article_try(request: HttpRequest) -> HttpResponse:
+    """Rank published articles for a customer question, with the scores behind the order."""
+    form = TryQuestionForm(request.GET, auto_id="try_%s")
+    form.is_valid()
+    query = form.cleaned_data.get("question", "").strip()
+    category_id = selectors.category_id_for_workspace(
+        workspace=request.workspace,  # type: ignore[attr-defined]
+        value=form.cleaned_data.get("category"),
+    )
+    context: dict[str, Any] = {
+        "try_asked": True,
+        "try_query": query,
+        "try_category": category_id,
+        "try_hits": [],
+        "try_note": "",
+    }
+    if query:
+        context.update(_try_search(request, query, category_id))
+    if _wants_fragment(request):
+        return render(request, "knowledge/article_list.html#try-results", context)
+    # Without htmx the form submits here: show the whole list page with the results.
+    page = _list_context(request, QueryDict())
+    page.update(context, try_form=form)
+    return _page(request, "knowledge/article_list.html", page)
+
+
+@workspace_view(*KNOWLEDGE_READERS)
+@require_GET
+def article_detail(request: HttpRequest, article_id: int) -> HttpResponse:
+    article = selectors.article_get_for_member(
+        workspace=request.workspace,  # type: ignore[attr-defined]
+        article_id=article_id,
+    )
+    return _page(
+        request,
+        "knowledge/article_detail.html",
+        {"article": article, "body_html": render_markdown(article.body)},
+    )
+
+
+def _form_page(
+    request: HttpRequest, form: ArticleForm, article: Any = None, status: int = 200
+) -> HttpResponse:
+    return _page(
+        request,
+        "knowledge/article_form.html",
+        {
+            "form": form,
+            "article": article,
+            "categories": selectors.category_list(workspace=request.workspace),  # type: ignore[attr-defined]
+            "preview_html": render_markdown(form["body"].value() or ""),
+        },
+        status=status,
+    )
+
+
+@workspace_view(*KNOWLEDGE_EDITORS)
+@require_http_methods(["GET", "POST"])
+def article_create(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _form_page(request, ArticleForm())
+    form = ArticleForm(request.POST)
+    if form.is_valid():
+        publish = request.POST.get("action") == "publish"
+        try:
+            article = services.article_create(
+                workspace=request.workspace,  # type: ignore[attr-defined]
+                owner=request.user,
+                publish=publish,
+                **form.cleaned_data,
+            )
+        except services.ArticleError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request, "Article published." if publish else "Draft saved (not in search yet)."
+            )
+            return redirect(_article_url(request, article.pk))
+    return _form_page(request, form, status=400)
+
+
+@workspace_view(*KNOWLEDGE_EDITORS)
+@require_http_methods(["GET", "POST"])
+def article_edit(request: HttpRequest, article_id: int) -> HttpResponse:
+    article = selectors.article_get_for_member(
+        workspace=request.workspace,  # type: ignore[attr-defined]
+        article_id=article_id,
+    )
+    if request.method != "POST":
+        return _form_page(request, ArticleForm(initial=services.article_fields_for_form(article)), article)
+    form = ArticleForm(request.POST)
+    if form.is_valid():
+        publish = request.POST.get("action") == "publish"
+        before = article.version_number
+        try:
+            with transaction.atomic():
+                services.article_update(article=article, actor=request.user, **form.cleaned_data)
+                if publish and not article.is_published:
+                    services.article_publish(article=article, actor=request.user)
+        except services.ArticleError as exc:
+            form.add_error(None, str(exc))
+        else:
+            if article.version_number == before:
+                messages.info(request, "Nothing changed, so no new version was saved.")
+            else:
+                messages.success(request, f"Saved as version {article.version_number}.")
+            return redirect(_article_url(request, article.pk))
+    return _form_page(request, form, article, status=400)
+
+
+@workspace_view(*KNOWLEDGE_EDITORS)
+@require_POST
+def article_preview(request: HttpRequest) -> HttpResponse:
+    """The editor's live preview: the same sanitised rendering the article page uses."""
+    return render(
+        request,
+        "knowledge/article_form.html#markdown-preview",
+        {"preview_html": render_markdown(request.POST.get("body", ""))},
+    )
+
+
+@workspace_view(*KNOWLEDGE_EDITORS)
+@require_POST
+def article_publish(request: HttpRequest, article_id: int) -> HttpResponse:
+    article = selectors.article_get_for_member(
+        workspace=request.workspace,  # type: ignore[attr-defined]
+        article_id=article_id,
+    )
+    if article.is_published:
+        messages.info(request, "The article was already published.")
+    else:
+        services.article_publish(article=article, actor=request.user)
+        messages.success(
+            request,
+            "Published. Keyword search finds it now; semantic search within a minute.",
+        )
+    return redirect(_article_url(request, article.pk))
+
+
+@workspace_view(*KNOWLEDGE_EDITORS)
+@require_POST
+def article_unpublish(request: HttpRequest, article_id: int) -> HttpResponse:
+    article = selectors.article_get_for_member(
+        workspace=request.workspace,  # type: ignore[attr-defined]
+        article_id=article_id,
+    )
+    if not article.is_published:
+        messages.info(request, "The article was already a draft.")
+    else:
+        services.article_unpublish(article=article, actor=request.user)
+        messages.success(request, "Unpublished: the bot no longer finds this article.")
+    return redirect(_article_url(request, article.pk))
+
+
+@workspace_view(*KNOWLEDGE_EDITORS)
+@require_http_methods(["GET", "POST"])
+def article_delete(request: HttpRequest, article_id: int) -> HttpResponse:
+    """GET asks for confirmation; POST deletes."""
+    article = selectors.article_get_for_member(
+        workspace=request.workspace,  # type: ignore[attr-defined]
+        article_id=article_id,
+    )
+    if request.method == "POST":
+        title = article.title
+        services.article_delete(article=article, actor=request.user)
+        messages.success(request, f"Deleted “{title}”.")
+        return redirect("knowledge:article-list", workspace_slug=request.workspace.slug)  # type: ignore[attr-defined]
+    return _page(request, "knowledge/article_confirm_delete.html", {"article": article})
+
+
+@workspace_view(*KNOWLEDGE_READERS)
+@require_GET
+def article_history(request: HttpRequest, article_id: int) -> HttpResponse:
+    article = selectors.article_get_for_member(
+        workspace=request.workspace,  # type: ignore[attr-defined]
+        article_id=article_id,
+    )
+    return _page(
+        request,
+        "knowledge/article_history.html",
+        {"article": article, "versions": selectors.version_list(article=article)},
+    )
+
+
+@workspace_view(*KNOWLEDGE_READERS)
+@require_GET
+def version_detail(request: HttpRequest, article_id: int, number: int) -> HttpResponse:
+    article = selectors.article_get_for_member(
+        workspace=request.workspace,  # type: ignore[attr-defined]
+        article_id=article_id,
+    )
+    version = selectors.version_get(article=article, number=number)
+    return _page(
+        request,
+        "knowledge/version_detail.html",
+        {
+            "article": article,
+            "version": version,
+            "body_html": render_markdown(version.body),
+            "is_current": version.number == article.version_number,
+        },
+    )
+
+
+@workspace_view(*KNOWLEDGE_EDITORS)
+@require_POST
+def version_restore(request: HttpRequest, article_id: int, number: int) -> HttpResponse:
+    article = selectors.article_get_for_member(
+        workspace=request.workspace,  # type: ignore[attr-defined]
+        article_id=article_id,
+    )
+    version = selectors.version_get(article=article, number=number)
+    before = article.version_number
+    try:
+        services.article_restore_version(article=article, version=version, actor=request.user)
+    except services.ArticleError as exc:
+        messages.error(request, str(exc))
+        return redirect("knowledge:article-history", request.workspace.slug, article.pk)  # type: ignore[attr-defined]
+    if article.version_number == before:
+        messages.info(request, f"Version {number} matches the current text; nothing to restore.")
+    else:
+        messages.success(
+            request, f"Restored version {number} as new version {article.version_number}."
+        )
+    return redirect(_article_url(request, article.pk))
+
+
+def _import_page(
+    request: HttpRequest, form: ImportForm, import_error: Any = None, status: int = 200
+) -> HttpResponse:
+    return _page(
+        request,
+        "knowledge/import.html",
+        {
+            "form": form,
+            "import_error": import_error,
+            "jobs": selectors.import_job_list_recent(workspace=request.workspace),  # type: ignore[attr-defined]
+            "async_threshold": settings.KB_IMPORT_ASYNC_THRESHOLD,
+        },
+        status=status,
+    )
+
+
+@workspace_view(*KNOWLEDGE_EDITORS)
+@require_http_methods(["GET", "POST"])
+def article_import(request: HttpRequest) -> HttpResponse:
+    """Validate the whole file first; small files are written at once, big ones by Celery."""
+    if request.method != "POST":
+        return _import_page(request, ImportForm())
+    form = ImportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _import_page(request, form, status=400)
+    upload = form.cleaned_data["file"]
+    publish = form.cleaned_data["publish"]
+    workspace = request.workspace  # type: ignore[attr-defined]
+    try:
+        items = importing.parse_upload(upload.name, upload.read())
+    except importing.ImportFileError as exc:
+        return _import_page(request, form, import_error=exc, status=400)
+    if len(items) > settings.KB_IMPORT_ASYNC_THRESHOLD:
+        job = importing.import_job_create(
+            workspace=workspace, actor=request.user, filename=upload.name, items=items,
+            publish=publish,
+        )
+        messages.info(
+            request, f"Importing {job.total_articles} articles from {upload.name} in the background."
+        )
+    else:
+        try:
+            report = importing.items_write(
+                workspace=workspace, items=items, actor=request.user, publish=publish
+            )
+        except services.ArticleError as exc:
+            return _import_page(request, form, import_error=exc, status=400)
+        messages.success(
+            request,
+            f"Imported {upload.name}: {len(report.created)} created, "
+            f"{len(report.updated)} updated.",
+        )
+    return redirect("knowledge:article-import", workspace_slug=workspace.slug)
+
+
+@workspace_view(*KNOWLEDGE_EDITORS)
+@require_GET
+def import_job_status(request: HttpRequest, job_id: int) -> HttpResponse:
+    """The progress fragment; it stops polling itself once the job is done or failed."""
+    job = selectors.import_job_get(
+        workspace=request.workspace,  # type: ignore[attr-defined]
+        job_id=job_id,
+    )
+    return render(request, "knowledge/import.html#import-job", {"job": job})

@@ -1,0 +1,59 @@
+"""Shared plumbing for the JSON-printing management commands of the command-line contract."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import numpy as np
+from django.core.management.base import CommandError
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else 0.0
+
+
+def round_floats(value: Any, digits: int = 4) -> Any:
+    if isinstance(value, float):
+        return round(value, digits)
+    if isinstance(value, dict):
+        return {k: round_floats(v, digits) for k, v in value.items()}
+    if isinstance(value, list):
+        return [round_floats(v, digits) for v in value]
+    return value
+
+
+def print_json(payload: dict[str, Any]) -> None:
+    """Exactly one JSON object on stdout; everything else goes to stderr."""
+    sys.stdout.write(json.dumps(round_floats(payload)) + "\n")
+    sys.stdout.flush()
+
+
+def read_jsonl(path: str, required: tuple[str, ...]) -> list[dict[str, Any]]:
+    rows = []
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise CommandError(f"{path}, line {number}: malformed JSON ({exc.msg})") from None
+                missing = [key for key in required if key not in row]
+                if missing:
+                    raise CommandError(f"{path}, line {number}: missing {', '.join(missing)}")
+                rows.append(row)
+    except OSError as exc:
+        raise CommandError(f"cannot read {path}: {exc.strerror}") from None
+    return rows
+
+
+@contextmanager
+def logs_to_stderr() -> Iterator[None]:
+    """Keep libraries from printing progress bars or logs on stdout."""
+    logging.getLogger().handlers = [logging.StreamHandler(sys.stderr)]
+    yield
