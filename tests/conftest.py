@@ -77,3 +77,65 @@ def make_article(workspace, owner) -> Callable[..., Article]:
         return article_create(title=title, body=body, **kwargs)
 
     return factory
+
+
+@pytest.fixture(scope="session")
+def worker_env(django_db_setup, django_db_blocker):
+    """Environment for a real Celery worker that uses the test database and test Redis."""
+    import os
+
+    from django.conf import settings
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        db = connection.settings_dict
+    url = f"postgresql://{db['USER']}:{db['PASSWORD']}@/{db['NAME']}?host={db['HOST']}"
+    return {**os.environ, "DATABASE_URL": url, "REDIS_URL": settings.REDIS_URL,
+            "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(worker_env):
+    """A real `celery worker` subprocess, started once per test session."""
+    import subprocess
+    import sys
+    import time
+
+    from django.conf import settings
+
+    from supportops.celery import app
+
+    app.control.purge()  # nothing left over from an earlier run
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "supportops", "worker", "-P", "solo",
+         "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "--loglevel=WARNING", "-n", "test@%h"],
+        env=worker_env, cwd=settings.BASE_DIR,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"celery worker exited with {proc.returncode}")
+        if app.control.ping(timeout=0.5):
+            break
+    else:
+        proc.terminate()
+        raise RuntimeError("celery worker did not answer a ping within 60 s")
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.2) -> Any:
+    """Poll until predicate() is truthy; return its value or fail after timeout."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")

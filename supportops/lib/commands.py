@@ -26,10 +26,11 @@ def round_floats(value: Any, digits: int = 4) -> Any:
     return value
 
 
-def print_json(payload: dict[str, Any]) -> None:
-    """Exactly one JSON object on stdout; everything else goes to stderr."""
-    sys.stdout.write(json.dumps(round_floats(payload)) + "\n")
-    sys.stdout.flush()
+def print_json(payload: dict[str, Any], stream: Any = None) -> None:
+    """Exactly one JSON object on stdout (the command's stdout); logs go to stderr."""
+    stream = stream or sys.stdout
+    stream.write(json.dumps(round_floats(payload)) + "\n")
+    stream.flush()
 
 
 def read_jsonl(path: str, required: tuple[str, ...]) -> list[dict[str, Any]]:

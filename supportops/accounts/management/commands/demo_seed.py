@@ -72,7 +72,7 @@ class Command(BaseCommand):
             "other_users": [email for email, _ in DEMO_USERS[1:]],
         }
         if opts["json"]:
-            print_json(result)
+            print_json(result, self.stdout)
         else:
             self.stdout.write(f"Demo workspace {workspace.name}: {result['articles']} articles "
                               f"({imported} imported now).")

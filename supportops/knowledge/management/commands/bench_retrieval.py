@@ -96,7 +96,7 @@ class Command(BaseCommand):
             "ingest_chunks_per_s": ingest,
         }
         if opts["json"]:
-            print_json(result)
+            print_json(result, self.stdout)
         else:
             self.stdout.write(repr(result))
 

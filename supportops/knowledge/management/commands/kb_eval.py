@@ -44,7 +44,7 @@ class Command(BaseCommand):
             if not opts["keep"]:
                 workspace_delete_scratch(workspace=workspace)
         if opts["json"]:
-            print_json(result)
+            print_json(result, self.stdout)
         else:
             for mode, row in result.items():
                 self.stdout.write(f"{mode:8s} " + " ".join(f"{key}={value:.4g}" for key, value in row.items()))

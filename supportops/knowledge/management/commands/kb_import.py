@@ -47,7 +47,7 @@ class Command(BaseCommand):
             "elapsed_s": time.perf_counter() - started,
         }
         if opts["json"]:
-            print_json(result)
+            print_json(result, self.stdout)
         else:
             self.stdout.write(
                 f"Imported {len(items)} articles into {workspace.slug}: "
@@ -56,6 +56,6 @@ class Command(BaseCommand):
 
     def _fail(self, opts, message: str):
         if opts["json"]:
-            print_json({"error": message})
+            print_json({"error": message}, self.stdout)
             sys.exit(1)
         raise CommandError(message)

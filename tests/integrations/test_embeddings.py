@@ -1,0 +1,88 @@
+"""The OpenAI-compatible embeddings provider against a local stand-in server that speaks
+the real `POST /v1/embeddings` protocol."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+import pytest
+
+from supportops.integrations.embeddings import EmbeddingError, LocalEmbedder, OpenAIEmbedder
+
+
+class _Handler(BaseHTTPRequestHandler):
+    requests: list[dict] = []
+    fail_with: int | None = None
+
+    def do_POST(self):  # noqa: N802 - http.server naming
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).requests.append({"path": self.path, "auth": self.headers["Authorization"],
+                                    "body": body})
+        if type(self).fail_with:
+            self.send_response(type(self).fail_with)
+            self.end_headers()
+            self.wfile.write(b'{"error": {"message": "rate limited"}}')
+            return
+        data = []
+        for index, text in enumerate(body["input"]):
+            seed = int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
+            vector = np.random.default_rng(seed).standard_normal(body.get("dimensions", 384))
+            data.append({"object": "embedding", "index": index, "embedding": vector.tolist()})
+        payload = {"object": "list", "data": list(reversed(data)), "model": body["model"],
+                   "usage": {"prompt_tokens": 5, "total_tokens": 5}}
+        raw = json.dumps(payload).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    _Handler.requests, _Handler.fail_with = [], None
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}/v1"
+    httpd.shutdown()
+
+
+def test_openai_provider_speaks_the_embeddings_protocol(server):
+    embedder = OpenAIEmbedder(base_url=server, model="text-embedding-3-small", api_key="sk-test",
+                              timeout=5)
+    vectors = embedder.embed(["first", "second"])
+    assert vectors.shape == (2, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0)
+    # Rows come back out of order; the provider sorts them by index.
+    again = embedder.embed(["second"])
+    assert np.allclose(vectors[1], again[0])
+    request = _Handler.requests[0]
+    assert request["path"] == "/v1/embeddings"
+    assert request["auth"] == "Bearer sk-test"
+    assert request["body"] == {"model": "text-embedding-3-small", "input": ["first", "second"],
+                               "dimensions": 384}
+
+
+def test_openai_provider_errors_are_retryable_errors(server):
+    _Handler.fail_with = 429
+    embedder = OpenAIEmbedder(base_url=server, model="m", api_key="k", timeout=5)
+    with pytest.raises(EmbeddingError, match="429"):
+        embedder.embed(["x"])
+    unreachable = OpenAIEmbedder(base_url="http://127.0.0.1:9/v1", model="m", api_key="k", timeout=2)
+    with pytest.raises(EmbeddingError):
+        unreachable.embed(["x"])
+
+
+def test_local_model_puts_paraphrases_closer_than_unrelated_text():
+    embedder = LocalEmbedder()
+    a, b, c = embedder.embed(["Where is my parcel?", "Track my package delivery",
+                              "How do I change my password?"])
+    assert float(a @ b) > float(a @ c) + 0.2
