@@ -99,7 +99,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: REDIS_URL (redis://, rediss:// or unix://), or the bundled Redis on a unix
 # socket under VAR_DIR. Tests use Redis database 1, so their tasks never reach a dev worker.
-REDIS_URL = env_str("REDIS_URL") or f"unix://{embedded.redis_socket(VAR_DIR)}?db={1 if TESTING else 0}"
+REDIS_URL = (
+    env_str("REDIS_URL") or f"unix://{embedded.redis_socket(VAR_DIR)}?db={1 if TESTING else 0}"
+)
 CELERY_BROKER_URL, CACHE_URL = redis_urls(REDIS_URL)
 
 CACHES = {

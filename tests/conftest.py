@@ -68,7 +68,9 @@ def outsider(db):
 def make_article(workspace, owner) -> Callable[..., Article]:
     """Create an article; published ones are indexed with embeddings right away."""
 
-    def factory(title: str = "How do I reset my password?", body: str = "", **kwargs: Any) -> Article:
+    def factory(
+        title: str = "How do I reset my password?", body: str = "", **kwargs: Any
+    ) -> Article:
         kwargs.setdefault("workspace", workspace)
         kwargs.setdefault("owner", owner)
         kwargs.setdefault("publish", True)
@@ -90,8 +92,13 @@ def worker_env(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         db = connection.settings_dict
     url = f"postgresql://{db['USER']}:{db['PASSWORD']}@/{db['NAME']}?host={db['HOST']}"
-    return {**os.environ, "DATABASE_URL": url, "REDIS_URL": settings.REDIS_URL,
-            "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "REDIS_URL": settings.REDIS_URL,
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
 @pytest.fixture(scope="session")
@@ -107,9 +114,23 @@ def celery_worker_process(worker_env):
 
     app.control.purge()  # nothing left over from an earlier run
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "supportops", "worker", "-P", "solo",
-         "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "--loglevel=WARNING", "-n", "test@%h"],
-        env=worker_env, cwd=settings.BASE_DIR,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "supportops",
+            "worker",
+            "-P",
+            "solo",
+            "-Q",
+            settings.CELERY_TASK_DEFAULT_QUEUE,
+            "--loglevel=WARNING",
+            "-n",
+            "test@%h",
+        ],
+        env=worker_env,
+        cwd=settings.BASE_DIR,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

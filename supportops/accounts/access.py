@@ -17,7 +17,9 @@ KNOWLEDGE_READERS = (Role.ADMIN, Role.MANAGER, Role.AGENT)
 KNOWLEDGE_EDITORS = (Role.ADMIN, Role.MANAGER)
 
 
-def workspace_view(*roles: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+def workspace_view(
+    *roles: str,
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """Resolve `workspace_slug` to the user's membership and require one of `roles`.
 
     Outsiders get 404 (the workspace is invisible to them); members without the role get 403.
@@ -27,7 +29,9 @@ def workspace_view(*roles: str) -> Callable[[Callable[..., HttpResponse]], Calla
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @login_required
         @wraps(view)
-        def wrapper(request: HttpRequest, workspace_slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(
+            request: HttpRequest, workspace_slug: str, *args: Any, **kwargs: Any
+        ) -> HttpResponse:
             membership = membership_get(user=request.user, workspace_slug=workspace_slug)
             if roles and membership.role not in roles:
                 raise PermissionDenied("your role does not allow this page")

@@ -1,15 +1,13 @@
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 from django.http import Http404
 
 from .models import Membership, Workspace
 
 
-def membership_get(
-    *, user: AbstractBaseUser | AnonymousUser, workspace_slug: str
-) -> Membership:
+def membership_get(*, user: User | AnonymousUser, workspace_slug: str) -> Membership:
     """The user's membership in the workspace; 404 (not 403) so outsiders learn nothing."""
     if not user.is_authenticated:
         raise Http404("workspace not found")
@@ -23,7 +21,7 @@ def membership_get(
     return membership
 
 
-def memberships_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Membership]:
+def memberships_for_user(*, user: User | AnonymousUser) -> QuerySet[Membership]:
     if not user.is_authenticated:
         return Membership.objects.none()
     return (

@@ -3,23 +3,31 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db import transaction
 from django.utils.text import slugify
 
 from .models import AuditLog, Membership, Role, Workspace
 
 
+# Who did something: a logged-in user, or nobody (a command, the system, the bot).
+Actor = AbstractBaseUser | AnonymousUser | None
+
+
+def real_user(actor: Actor) -> User | None:
+    return actor if isinstance(actor, User) and actor.is_authenticated else None
+
+
 def audit_log_write(
     *,
     workspace: Workspace,
-    actor: AbstractBaseUser | AnonymousUser | None,
+    actor: Actor,
     action: str,
     target: Any = None,
     details: dict[str, Any] | None = None,
     actor_label: str = "",
 ) -> AuditLog:
-    user = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    user = real_user(actor)
     return AuditLog.objects.create(
         workspace=workspace,
         actor=user,
@@ -41,7 +49,7 @@ def _unique_slug(name: str) -> str:
 
 @transaction.atomic
 def workspace_create(
-    *, name: str, owner: AbstractBaseUser | None = None, slug: str = "", is_scratch: bool = False
+    *, name: str, owner: User | None = None, slug: str = "", is_scratch: bool = False
 ) -> Workspace:
     workspace = Workspace.objects.create(
         name=name, slug=slug or _unique_slug(name), is_scratch=is_scratch
@@ -54,7 +62,7 @@ def workspace_create(
 
 @transaction.atomic
 def membership_set(
-    *, workspace: Workspace, email: str, role: str, actor: AbstractBaseUser | None = None
+    *, workspace: Workspace, email: str, role: str, actor: Actor = None
 ) -> Membership:
     """Add a user (created without a usable password if new) to a workspace, or change the role."""
     if role not in Role.values:

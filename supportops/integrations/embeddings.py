@@ -99,7 +99,7 @@ class OpenAIEmbedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, settings.EMBEDDING_DIMENSIONS), dtype=np.float32)
-        payload = {"model": self.model, "input": list(texts)}
+        payload: dict[str, object] = {"model": self.model, "input": list(texts)}
         if settings.EMBEDDING_DIMENSIONS:
             payload["dimensions"] = settings.EMBEDDING_DIMENSIONS
         request = urllib.request.Request(  # noqa: S310 - the URL is an operator setting
@@ -115,7 +115,9 @@ class OpenAIEmbedder:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
                 body = json.loads(response.read())
         except urllib.error.HTTPError as exc:
-            raise EmbeddingError(f"embeddings endpoint answered {exc.code}: {exc.read()[:300]!r}") from exc
+            raise EmbeddingError(
+                f"embeddings endpoint answered {exc.code}: {exc.read()[:300]!r}"
+            ) from exc
         except (urllib.error.URLError, TimeoutError, json.JSONDecodeError) as exc:
             raise EmbeddingError(f"embeddings endpoint failed: {exc}") from exc
         try:

@@ -97,7 +97,9 @@ def _merge_short(passages: list[Passage]) -> list[Passage]:
             and passage.heading.startswith(merged[-1].heading)
         ):
             prev = merged[-1]
-            extra = f"{passage.heading.split(' > ')[-1]}\n" if passage.heading != prev.heading else ""
+            extra = (
+                f"{passage.heading.split(' > ')[-1]}\n" if passage.heading != prev.heading else ""
+            )
             merged[-1] = Passage(prev.heading, f"{prev.text}\n\n{extra}{passage.text}")
         else:
             merged.append(passage)

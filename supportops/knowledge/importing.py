@@ -17,12 +17,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
 from supportops.accounts.models import Workspace
-from supportops.accounts.services import audit_log_write
+from supportops.accounts.services import Actor, audit_log_write, real_user
 
 from .models import Article, ImportJob
 from .services import (
@@ -62,7 +61,9 @@ def _decode(data: bytes, filename: str) -> str:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise ImportFileError(
-            filename, line, f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8"
+            filename,
+            line,
+            f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8",
         ) from None
     if "\x00" in text:
         raise ImportFileError(filename, None, "looks like a binary file, not text")
@@ -76,7 +77,9 @@ def _check_item(item: ImportItem, filename: str, line: int | None) -> ImportItem
     if len(item.title) > TITLE_MAX:
         raise ImportFileError(filename, line, f"title longer than {TITLE_MAX} characters")
     if item.url and not re.match(r"^https?://", item.url):
-        raise ImportFileError(filename, line, f"url must start with http:// or https://: {item.url!r}")
+        raise ImportFileError(
+            filename, line, f"url must start with http:// or https://: {item.url!r}"
+        )
     if len(item.external_id) > 200:
         raise ImportFileError(filename, line, "id longer than 200 characters")
     return item
@@ -148,8 +151,10 @@ def parse_csv(text: str, filename: str) -> list[ImportItem]:
             items.append(
                 _check_item(
                     ImportItem(
-                        title=row[q], body=row[a].strip(),
-                        category=row[c] if c is not None else "", source_file=filename,
+                        title=row[q],
+                        body=row[a].strip(),
+                        category=row[c] if c is not None else "",
+                        source_file=filename,
                     ),
                     filename,
                     line,
@@ -163,7 +168,7 @@ def parse_csv(text: str, filename: str) -> list[ImportItem]:
 
 
 def parse_markdown(text: str, filename: str, folder_category: str = "") -> ImportItem:
-    """Front matter (id, title, category, url) is optional; else the first `# ` heading is the title."""
+    """Optional front matter (id, title, category, url), else the first `# ` heading is title."""
     meta: dict[str, str] = {}
     body = text
     match = FRONT_MATTER.match(text)
@@ -172,10 +177,12 @@ def parse_markdown(text: str, filename: str, folder_category: str = "") -> Impor
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
             if ":" not in line:
-                raise ImportFileError(filename, number, "front matter lines must look like 'key: value'")
+                raise ImportFileError(
+                    filename, number, "front matter lines must look like 'key: value'"
+                )
             key, value = line.split(":", 1)
             meta[key.strip().lower()] = value.strip().strip("'\"")
-        body = text[match.end():]
+        body = text[match.end() :]
     title = meta.get("title", "")
     if not title:
         lines = body.lstrip("\n").splitlines()
@@ -183,11 +190,17 @@ def parse_markdown(text: str, filename: str, folder_category: str = "") -> Impor
             title = lines[0][2:].strip()
             body = "\n".join(lines[1:])
     if not title:
-        title = PurePosixPath(filename).stem.replace("-", " ").replace("_", " ").strip().capitalize()
+        title = (
+            PurePosixPath(filename).stem.replace("-", " ").replace("_", " ").strip().capitalize()
+        )
     return _check_item(
         ImportItem(
-            title=title, body=body.strip(), category=meta.get("category", folder_category),
-            external_id=meta.get("id", ""), url=meta.get("url", ""), source_file=filename,
+            title=title,
+            body=body.strip(),
+            category=meta.get("category", folder_category),
+            external_id=meta.get("id", ""),
+            url=meta.get("url", ""),
+            source_file=filename,
         ),
         filename,
         None,
@@ -203,7 +216,9 @@ def _markdown_files(files: list[tuple[str, bytes]]) -> list[ImportItem]:
         item = parse_markdown(_decode(data, name), name, folder)
         if item.external_id:
             if item.external_id in seen:
-                raise ImportFileError(name, None, f"id {item.external_id!r} repeats {seen[item.external_id]}")
+                raise ImportFileError(
+                    name, None, f"id {item.external_id!r} repeats {seen[item.external_id]}"
+                )
             seen[item.external_id] = name
         items.append(item)
     if not items:
@@ -229,7 +244,10 @@ def parse_upload(filename: str, data: bytes) -> list[ImportItem]:
             raise ImportFileError(filename, None, "not a valid zip archive") from None
         files = []
         for info in archive.infolist():
-            if info.is_dir() or PurePosixPath(info.filename).suffix.lower() not in MARKDOWN_SUFFIXES:
+            if (
+                info.is_dir()
+                or PurePosixPath(info.filename).suffix.lower() not in MARKDOWN_SUFFIXES
+            ):
                 continue
             if info.file_size > settings.KB_IMPORT_MAX_BYTES:
                 raise ImportFileError(info.filename, None, "file too large")
@@ -237,7 +255,9 @@ def parse_upload(filename: str, data: bytes) -> list[ImportItem]:
         items = _markdown_files(files)
     else:
         raise ImportFileError(
-            filename, None, "unsupported file type; use .jsonl, .csv (question,answer), .md or a .zip of .md files"
+            filename,
+            None,
+            "unsupported file type; use .jsonl, .csv (question,answer), .md or a .zip of .md files",
         )
     if not items:
         raise ImportFileError(filename, None, "the file holds no articles")
@@ -273,7 +293,7 @@ def items_write(
     *,
     workspace: Workspace,
     items: list[ImportItem],
-    actor: AbstractBaseUser | None = None,
+    actor: Actor = None,
     publish: bool = True,
     embed: str = "queue",
 ) -> ImportReport:
@@ -289,8 +309,13 @@ def items_write(
         article = existing.get(item.external_id) if item.external_id else None
         if article is not None:
             article_update(
-                article=article, title=item.title, body=item.body, category=item.category,
-                actor=actor, note=f"imported from {item.source_file}", embed=embed,
+                article=article,
+                title=item.title,
+                body=item.body,
+                category=item.category,
+                actor=actor,
+                note=f"imported from {item.source_file}",
+                embed=embed,
             )
             if publish and not article.is_published:
                 from .services import article_publish
@@ -299,29 +324,50 @@ def items_write(
             report.updated.append(item.external_id)
         else:
             article = article_create(
-                workspace=workspace, title=item.title, body=item.body, category=item.category,
-                owner=actor, publish=publish, source=source, source_url=item.url,
-                source_file=item.source_file, external_id=item.external_id, embed=embed,
+                workspace=workspace,
+                title=item.title,
+                body=item.body,
+                category=item.category,
+                owner=actor,
+                publish=publish,
+                source=source,
+                source_url=item.url,
+                source_file=item.source_file,
+                external_id=item.external_id,
+                embed=embed,
             )
             report.created.append(item.external_id or str(article.pk))
         report.article_ids.append(article.pk)
     audit_log_write(
-        workspace=workspace, actor=actor, action="article.import",
-        details={"created": len(report.created), "updated": len(report.updated),
-                 "files": sorted({i.source_file for i in items})[:20]},
+        workspace=workspace,
+        actor=actor,
+        action="article.import",
+        details={
+            "created": len(report.created),
+            "updated": len(report.updated),
+            "files": sorted({i.source_file for i in items})[:20],
+        },
     )
     return report
 
 
 def import_job_create(
-    *, workspace: Workspace, actor: AbstractBaseUser | None, filename: str,
-    items: list[ImportItem], publish: bool,
+    *,
+    workspace: Workspace,
+    actor: Actor,
+    filename: str,
+    items: list[ImportItem],
+    publish: bool,
 ) -> ImportJob:
     """Queue a large, already validated import for Celery; the page polls its progress."""
     with transaction.atomic():
         job = ImportJob.objects.create(
-            workspace=workspace, created_by=actor, filename=filename[:300], publish=publish,
-            items=[asdict(i) for i in items], total_articles=len(items),
+            workspace=workspace,
+            created_by=real_user(actor),
+            filename=filename[:300],
+            publish=publish,
+            items=[asdict(i) for i in items],
+            total_articles=len(items),
         )
         from .tasks import import_job_run as task
 
@@ -343,7 +389,10 @@ def import_job_run(*, job_id: int) -> None:
     items = [ImportItem(**row) for row in job.items]
     try:
         report = items_write(
-            workspace=job.workspace, items=items, actor=job.created_by, publish=job.publish,
+            workspace=job.workspace,
+            items=items,
+            actor=job.created_by,
+            publish=job.publish,
             embed="later",
         )
     except Exception as exc:  # the transaction rolled back; nothing was imported
@@ -356,8 +405,11 @@ def import_job_run(*, job_id: int) -> None:
 
     total = Chunk.objects.filter(article_id__in=report.article_ids, embedding__isnull=True).count()
     ImportJob.objects.filter(pk=job_id).update(
-        status=ImportJob.Status.INDEXING, created_count=len(report.created),
-        updated_count=len(report.updated), total_chunks=total, items=[],
+        status=ImportJob.Status.INDEXING,
+        created_count=len(report.created),
+        updated_count=len(report.updated),
+        total_chunks=total,
+        items=[],
     )
     done = 0
     for article_id in report.article_ids:

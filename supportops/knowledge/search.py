@@ -63,7 +63,8 @@ def _vector_literal(vector: np.ndarray) -> str:
 
 
 def _scope_sql(workspace_id: int, category_ids: Sequence[int] | None) -> tuple[str, list[object]]:
-    sql, params = "c.workspace_id = %s", [workspace_id]
+    sql = "c.workspace_id = %s"
+    params: list[object] = [workspace_id]
     if category_ids:
         sql += " AND c.category_id = ANY(%s)"
         params.append(list(category_ids))
@@ -110,9 +111,7 @@ def _keyword_candidates(
     candidate query (they carry almost no evidence, like BM25's low IDF terms) so that
     the number of rows to rank stays bounded at any scale.
     """
-    cursor.execute(
-        "SELECT DISTINCT unnest(tsvector_to_array(to_tsvector('english', %s)))", [text]
-    )
+    cursor.execute("SELECT DISTINCT unnest(tsvector_to_array(to_tsvector('english', %s)))", [text])
     lexemes = [row[0] for row in cursor.fetchall()]
     common = lexicon.common_lexemes(workspace_id)
     informative = [lx for lx in lexemes if lx not in common]
@@ -133,7 +132,11 @@ def _keyword_candidates(
 
 
 def _rescore(
-    cursor, article_ids: set[int], literal: str | None, tsquery: str, scope: str,
+    cursor,
+    article_ids: set[int],
+    literal: str | None,
+    tsquery: str,
+    scope: str,
     params: list[object],
 ) -> list[tuple[int, int, int, float, float]]:
     """Exact vector similarity and keyword rank (cover density, which measured better
@@ -216,7 +219,9 @@ def search(
         started = time.perf_counter()
         query_vector = embed_query(query)
         timings["embed"] = (time.perf_counter() - started) * 1000
-    literal = _vector_literal(query_vector) if mode != "keyword" else None
+    literal = (
+        _vector_literal(query_vector) if query_vector is not None and mode != "keyword" else None
+    )
     text = _keyword_text(query)
     scope, params = _scope_sql(workspace_id, category_ids)
     started = time.perf_counter()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.contrib.postgres.search import SearchVector
 from django.db import transaction
 from django.db.models import Value
@@ -13,14 +13,13 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from supportops.accounts.models import Workspace
-from supportops.accounts.services import audit_log_write
+from supportops.accounts.services import Actor, audit_log_write, real_user
 from supportops.integrations.embeddings import embed_texts
 
 from .chunking import chunk_markdown
 from .models import Article, ArticleVersion, Category, Chunk
 
 logger = logging.getLogger(__name__)
-User = AbstractBaseUser | AnonymousUser | None
 TITLE_MAX = 300
 
 
@@ -56,7 +55,7 @@ def _clean(title: str, body: str) -> tuple[str, str]:
     return title, (body or "").replace("\r\n", "\n").strip()
 
 
-def _version_write(*, article: Article, author: User, note: str) -> ArticleVersion:
+def _version_write(*, article: Article, author: Actor, note: str) -> ArticleVersion:
     article.version_number += 1
     article.save(update_fields=["version_number", "updated_at"])
     return ArticleVersion.objects.create(
@@ -66,7 +65,7 @@ def _version_write(*, article: Article, author: User, note: str) -> ArticleVersi
         body=article.body,
         category_name=article.category.name if article.category else "",
         status=article.status,
-        author=author if author is not None and author.is_authenticated else None,
+        author=real_user(author),
         note=note,
     )
 
@@ -78,7 +77,7 @@ def article_create(
     title: str,
     body: str,
     category: str = "",
-    owner: User = None,
+    owner: Actor = None,
     publish: bool = False,
     source: str = Article.Source.WRITTEN,
     source_url: str = "",
@@ -97,12 +96,17 @@ def article_create(
         source_url=source_url,
         source_file=source_file,
         external_id=external_id,
-        owner=owner if owner is not None and owner.is_authenticated else None,
+        owner=real_user(owner),
         published_at=timezone.now() if publish else None,
     )
     version = _version_write(article=article, author=owner, note="created")
-    audit_log_write(workspace=workspace, actor=owner, action="article.create", target=article,
-                    details={"title": title, "published": publish})
+    audit_log_write(
+        workspace=workspace,
+        actor=owner,
+        action="article.create",
+        target=article,
+        details={"title": title, "published": publish},
+    )
     if publish:
         article_index(article=article, version=version, embed=embed)
     return article
@@ -115,44 +119,48 @@ def article_update(
     title: str,
     body: str,
     category: str = "",
-    actor: User = None,
+    actor: Actor = None,
     note: str = "edited",
     embed: str = "queue",
 ) -> Article:
     """Save an edit as a new version; a published article is re-indexed."""
     title, body = _clean(title, body)
     new_category = category_get_or_create(workspace=article.workspace, name=category)
-    unchanged = (
-        title == article.title and body == article.body and new_category == article.category
-    )
+    unchanged = title == article.title and body == article.body and new_category == article.category
     if unchanged:
         return article
     article.title, article.body, article.category = title, body, new_category
     article.save(update_fields=["title", "body", "category", "updated_at"])
     version = _version_write(article=article, author=actor, note=note)
-    audit_log_write(workspace=article.workspace, actor=actor, action="article.update",
-                    target=article, details={"version": version.number})
+    audit_log_write(
+        workspace=article.workspace,
+        actor=actor,
+        action="article.update",
+        target=article,
+        details={"version": version.number},
+    )
     if article.is_published:
         article_index(article=article, version=version, embed=embed)
     return article
 
 
 @transaction.atomic
-def article_publish(*, article: Article, actor: User = None, embed: str = "queue") -> Article:
+def article_publish(*, article: Article, actor: Actor = None, embed: str = "queue") -> Article:
     if article.is_published:
         return article
     article.status = Article.Status.PUBLISHED
     article.published_at = timezone.now()
     article.save(update_fields=["status", "published_at", "updated_at"])
     version = _version_write(article=article, author=actor, note="published")
-    audit_log_write(workspace=article.workspace, actor=actor, action="article.publish",
-                    target=article)
+    audit_log_write(
+        workspace=article.workspace, actor=actor, action="article.publish", target=article
+    )
     article_index(article=article, version=version, embed=embed)
     return article
 
 
 @transaction.atomic
-def article_unpublish(*, article: Article, actor: User = None) -> Article:
+def article_unpublish(*, article: Article, actor: Actor = None) -> Article:
     """Back to draft; its chunks are deleted in the same transaction, so search drops it at once."""
     if not article.is_published:
         return article
@@ -161,21 +169,27 @@ def article_unpublish(*, article: Article, actor: User = None) -> Article:
     article.save(update_fields=["status", "index_state", "updated_at"])
     Chunk.objects.filter(article=article).delete()
     _version_write(article=article, author=actor, note="unpublished")
-    audit_log_write(workspace=article.workspace, actor=actor, action="article.unpublish",
-                    target=article)
+    audit_log_write(
+        workspace=article.workspace, actor=actor, action="article.unpublish", target=article
+    )
     return article
 
 
 @transaction.atomic
-def article_delete(*, article: Article, actor: User = None) -> None:
-    audit_log_write(workspace=article.workspace, actor=actor, action="article.delete",
-                    target=article, details={"title": article.title})
+def article_delete(*, article: Article, actor: Actor = None) -> None:
+    audit_log_write(
+        workspace=article.workspace,
+        actor=actor,
+        action="article.delete",
+        target=article,
+        details={"title": article.title},
+    )
     article.delete()
 
 
 @transaction.atomic
 def article_restore_version(
-    *, article: Article, version: ArticleVersion, actor: User = None
+    *, article: Article, version: ArticleVersion, actor: Actor = None
 ) -> Article:
     """Restoring writes a new version with the old content; history is never rewritten."""
     if version.article_id != article.pk:
@@ -194,14 +208,27 @@ def _chunk_rows(article: Article, version: ArticleVersion) -> list[Chunk]:
     rows = [
         # Ordinal 0 is the title alone: help-centre titles are phrased like the customer's
         # question, and matching on them is the strongest single retrieval signal.
-        Chunk(workspace_id=article.workspace_id, article=article, version=version,
-              category_id=article.category_id, ordinal=0, heading="", text=article.title)
+        Chunk(
+            workspace_id=article.workspace_id,
+            article=article,
+            version=version,
+            category_id=article.category_id,
+            ordinal=0,
+            heading="",
+            text=article.title,
+        )
     ]
     for ordinal, passage in enumerate(chunk_markdown(article.body), start=1):
         rows.append(
-            Chunk(workspace_id=article.workspace_id, article=article, version=version,
-                  category_id=article.category_id, ordinal=ordinal,
-                  heading=passage.heading[:500], text=passage.text)
+            Chunk(
+                workspace_id=article.workspace_id,
+                article=article,
+                version=version,
+                category_id=article.category_id,
+                ordinal=ordinal,
+                heading=passage.heading[:500],
+                text=passage.text,
+            )
         )
     return rows
 
@@ -225,6 +252,8 @@ def article_index(
     the caller ("later", e.g. an import job that reports its own progress).
     """
     version = version or article.versions.order_by("-number").first()
+    if version is None:
+        raise ArticleError("The article has no saved version to index.")
     Chunk.objects.filter(article=article).delete()
     rows = Chunk.objects.bulk_create(_chunk_rows(article, version))
     Chunk.objects.filter(article=article).update(
@@ -266,10 +295,9 @@ def chunks_embed(*, chunk_ids: list[int]) -> int:
         # Chunks deleted meanwhile (article edited or unpublished) simply update nothing.
         Chunk.objects.bulk_update(chunks, ["embedding"], batch_size=500)
         article_ids = {c.article_id for c in chunks}
-        ready = (
-            Article.objects.filter(pk__in=article_ids, index_state=Article.IndexState.PENDING)
-            .exclude(chunks__embedding__isnull=True)
-        )
+        ready = Article.objects.filter(
+            pk__in=article_ids, index_state=Article.IndexState.PENDING
+        ).exclude(chunks__embedding__isnull=True)
         Article.objects.filter(pk__in=ready.values("pk")).update(
             index_state=Article.IndexState.READY
         )
@@ -288,14 +316,15 @@ def article_embed(*, article_id: int, batch_size: int = 64) -> int:
     return done
 
 
-def chunks_missing_embeddings(*, limit: int = 5000) -> dict[int, int]:
-    """Articles with chunks still lacking an embedding (for the sweeper): {article_id: count}."""
-    counts: dict[int, int] = {}
-    for article_id in (
-        Chunk.objects.filter(embedding__isnull=True).values_list("article_id", flat=True)[:limit]
-    ):
-        counts[article_id] = counts.get(article_id, 0) + 1
-    return counts
+def articles_missing_embeddings(*, older_than_s: int = 120, limit: int = 500) -> list[int]:
+    """Articles whose chunks still lack embeddings a while after indexing (a lost task)."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_s)
+    return list(
+        Chunk.objects.filter(embedding__isnull=True, article__updated_at__lt=cutoff)
+        .order_by("article_id")
+        .values_list("article_id", flat=True)
+        .distinct()[:limit]
+    )
 
 
 def article_fields_for_form(article: Article) -> dict[str, Any]:

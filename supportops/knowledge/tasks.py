@@ -28,7 +28,7 @@ def import_job_run(job_id: int) -> None:
 @shared_task
 def chunks_embed_sweep() -> int:
     """Re-queue embedding for chunks that a lost task left without a vector."""
-    pending = services.chunks_missing_embeddings()
+    pending = services.articles_missing_embeddings()
     for article_id in pending:
         article_embed.delay(article_id)
     return len(pending)

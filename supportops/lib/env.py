@@ -73,7 +73,8 @@ def database_from_url(url: str) -> dict[str, object]:
     parsed = urlparse(url)
     if parsed.scheme not in {"postgres", "postgresql", "pgsql"}:
         raise ImproperlyConfigured(
-            f"DATABASE_URL must be a postgresql:// URL (PostgreSQL with pgvector), got {parsed.scheme!r}"
+            "DATABASE_URL must be a postgresql:// URL (PostgreSQL with pgvector), "
+            f"got {parsed.scheme!r}"
         )
     name = unquote(parsed.path.lstrip("/"))
     if not name:

@@ -23,8 +23,10 @@ def run_json(*args: str) -> dict:
 
 def test_kb_import_reports_articles_by_their_ids(workspace, tmp_path):
     path = tmp_path / "kb.jsonl"
-    path.write_text('{"id": "k-1", "title": "Tracking", "body": "Use the link.", "category": "orders"}\n'
-                    '{"id": "k-2", "title": "Refunds", "body": "Five to ten days."}\n')
+    path.write_text(
+        '{"id": "k-1", "title": "Tracking", "body": "Use the link.", "category": "orders"}\n'
+        '{"id": "k-2", "title": "Refunds", "body": "Five to ten days."}\n'
+    )
     result = run_json("kb_import", str(path), "--workspace", workspace.slug)
     assert (result["created"], result["updated"], result["articles"]) == (["k-1", "k-2"], [], 2)
     assert Article.objects.filter(workspace=workspace, status="published").count() == 2
@@ -43,13 +45,24 @@ def test_kb_import_refuses_a_bad_file_and_imports_nothing(workspace, tmp_path, c
 def test_kb_eval_uses_a_scratch_workspace_and_reports_every_mode(workspace, tmp_path):
     articles = tmp_path / "a.jsonl"
     queries = tmp_path / "q.jsonl"
-    articles.write_text("\n".join(json.dumps(a) for a in [
-        {"id": "t", "title": "Track a parcel", "body": "Use the tracking link in the email."},
-        {"id": "p", "title": "Reset a password", "body": "Click Forgot password."},
-        {"id": "r", "title": "Return an item", "body": "Print the label within 30 days."},
-    ]))
-    queries.write_text('{"query": "where is my package", "article_id": "t"}\n'
-                       '{"query": "I forgot my login", "article_id": "p"}\n')
+    articles.write_text(
+        "\n".join(
+            json.dumps(a)
+            for a in [
+                {
+                    "id": "t",
+                    "title": "Track a parcel",
+                    "body": "Use the tracking link in the email.",
+                },
+                {"id": "p", "title": "Reset a password", "body": "Click Forgot password."},
+                {"id": "r", "title": "Return an item", "body": "Print the label within 30 days."},
+            ]
+        )
+    )
+    queries.write_text(
+        '{"query": "where is my package", "article_id": "t"}\n'
+        '{"query": "I forgot my login", "article_id": "p"}\n'
+    )
     before = set(Workspace.objects.values_list("pk", flat=True))
     result = run_json("kb_eval", "--articles", str(articles), "--queries", str(queries))
     assert set(result) == {"vector", "keyword", "hybrid"}
@@ -59,8 +72,9 @@ def test_kb_eval_uses_a_scratch_workspace_and_reports_every_mode(workspace, tmp_
 
 
 def test_bench_retrieval_small_run(db):
-    result = run_json("bench_retrieval", "--chunks", "600", "--queries", "20",
-                      "--ingest-articles", "3")
+    result = run_json(
+        "bench_retrieval", "--chunks", "600", "--queries", "20", "--ingest-articles", "3"
+    )
     assert result["chunks"] == 600
     assert set(result["search_ms"]) == {"p50", "p95", "p99"}
     assert result["ingest_chunks_per_s"] > 0 and result["build_s"] > 0
@@ -68,10 +82,17 @@ def test_bench_retrieval_small_run(db):
 
 
 @pytest.mark.eval
-@pytest.mark.skipif(not EVAL.exists(), reason="../shared/eval is absent (only CI and developers have it)")
+@pytest.mark.skipif(
+    not EVAL.exists(), reason="../shared/eval is absent (only CI and developers have it)"
+)
 def test_faq_retrieval_meets_its_targets(db):
-    result = run_json("kb_eval", "--articles", str(EVAL / "articles.jsonl"),
-                      "--queries", str(EVAL / "queries-dev.jsonl"))
+    result = run_json(
+        "kb_eval",
+        "--articles",
+        str(EVAL / "articles.jsonl"),
+        "--queries",
+        str(EVAL / "queries-dev.jsonl"),
+    )
     hybrid = result["hybrid"]
     assert hybrid["recall@1"] >= 0.96
     assert hybrid["recall@5"] >= 0.995

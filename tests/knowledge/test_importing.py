@@ -22,11 +22,19 @@ def jsonl(*rows) -> bytes:
 
 
 def test_jsonl_keeps_ids_categories_and_urls():
-    items = parse_upload("kb.jsonl", jsonl(
-        {"id": "a-1", "title": "Tracking", "body": "Use the link.", "category": "orders",
-         "url": "https://help.example/tracking"},
-        {"title": "Returns", "body": "Within 30 days."},
-    ))
+    items = parse_upload(
+        "kb.jsonl",
+        jsonl(
+            {
+                "id": "a-1",
+                "title": "Tracking",
+                "body": "Use the link.",
+                "category": "orders",
+                "url": "https://help.example/tracking",
+            },
+            {"title": "Returns", "body": "Within 30 days."},
+        ),
+    )
     assert [(i.external_id, i.title, i.category, i.url) for i in items] == [
         ("a-1", "Tracking", "orders", "https://help.example/tracking"),
         ("", "Returns", "", ""),
@@ -39,8 +47,11 @@ def test_jsonl_keeps_ids_categories_and_urls():
         (jsonl({"title": "ok", "body": "b"}, "{not json"), 2, "malformed JSON"),
         (jsonl({"title": "ok", "body": "b"}, {"body": "no title"}), 2, "missing title"),
         (jsonl({"title": "no body"}), 1, "missing body"),
-        (jsonl({"id": "x", "title": "a", "body": "b"}, {"id": "x", "title": "c", "body": "d"}), 2,
-         "repeats line 1"),
+        (
+            jsonl({"id": "x", "title": "a", "body": "b"}, {"id": "x", "title": "c", "body": "d"}),
+            2,
+            "repeats line 1",
+        ),
         (jsonl(["a", "list"]), 1, "JSON object"),
         (jsonl({"title": "t", "body": "b", "url": "javascript:alert(1)"}), 1, "url must start"),
     ],
@@ -54,7 +65,7 @@ def test_bad_jsonl_is_refused_with_line_and_reason(data, line, reason):
 
 
 def test_wrong_encoding_is_refused_with_its_line():
-    data = "title,ok\n".encode() + "question,answer\nCafé,ok\n".encode("latin-1")
+    data = b"title,ok\n" + "question,answer\nCafé,ok\n".encode("latin-1")
     with pytest.raises(ImportFileError) as excinfo:
         parse_upload("faq.csv", data)
     assert excinfo.value.line == 3
@@ -62,9 +73,13 @@ def test_wrong_encoding_is_refused_with_its_line():
 
 
 def test_csv_question_answer():
-    items = parse_upload("faq.csv", b'question,answer\n"How long is delivery?","3-5 days"\n\nCan I pay later?,Yes\n')
-    assert [(i.title, i.body) for i in items] == [("How long is delivery?", "3-5 days"),
-                                                  ("Can I pay later?", "Yes")]
+    items = parse_upload(
+        "faq.csv", b'question,answer\n"How long is delivery?","3-5 days"\n\nCan I pay later?,Yes\n'
+    )
+    assert [(i.title, i.body) for i in items] == [
+        ("How long is delivery?", "3-5 days"),
+        ("Can I pay later?", "Yes"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -111,8 +126,10 @@ def test_zip_of_markdown(tmp_path):
 
 
 def test_import_is_all_or_nothing(workspace, owner, monkeypatch):
-    items = parse_upload("kb.jsonl", jsonl({"id": "1", "title": "One", "body": "b"},
-                                           {"id": "2", "title": "Two", "body": "b"}))
+    items = parse_upload(
+        "kb.jsonl",
+        jsonl({"id": "1", "title": "One", "body": "b"}, {"id": "2", "title": "Two", "body": "b"}),
+    )
     items[1].title = "x" * 400  # passes nothing: the service refuses it mid-import
     with pytest.raises(ValueError):
         items_write(workspace=workspace, items=items, actor=owner, embed="now")
@@ -122,8 +139,13 @@ def test_import_is_all_or_nothing(workspace, owner, monkeypatch):
 def test_reimport_updates_by_external_id(workspace, owner):
     first = parse_upload("kb.jsonl", jsonl({"id": "s-1", "title": "Shipping", "body": "old"}))
     items_write(workspace=workspace, items=first, actor=owner, embed="now")
-    second = parse_upload("kb.jsonl", jsonl({"id": "s-1", "title": "Shipping", "body": "new"},
-                                            {"id": "s-2", "title": "Customs", "body": "duties"}))
+    second = parse_upload(
+        "kb.jsonl",
+        jsonl(
+            {"id": "s-1", "title": "Shipping", "body": "new"},
+            {"id": "s-2", "title": "Customs", "body": "duties"},
+        ),
+    )
     report = items_write(workspace=workspace, items=second, actor=owner, embed="now")
     assert (report.created, report.updated) == (["s-2"], ["s-1"])
     article = Article.objects.get(workspace=workspace, external_id="s-1")
@@ -131,10 +153,13 @@ def test_reimport_updates_by_external_id(workspace, owner):
 
 
 def test_import_job_writes_and_reports_progress(workspace, owner):
-    items = parse_upload("kb.jsonl", jsonl(*[{"id": f"j{n}", "title": f"Topic {n}", "body": f"Text {n}."}
-                                              for n in range(5)]))
-    job = import_job_create(workspace=workspace, actor=owner, filename="kb.jsonl", items=items,
-                            publish=True)
+    items = parse_upload(
+        "kb.jsonl",
+        jsonl(*[{"id": f"j{n}", "title": f"Topic {n}", "body": f"Text {n}."} for n in range(5)]),
+    )
+    job = import_job_create(
+        workspace=workspace, actor=owner, filename="kb.jsonl", items=items, publish=True
+    )
     import_job_run(job_id=job.pk)
     import_job_run(job_id=job.pk)  # a redelivered task does nothing
     job.refresh_from_db()

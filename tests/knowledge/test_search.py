@@ -7,17 +7,27 @@ from supportops.knowledge.services import article_create, article_unpublish
 
 ARTICLES = [
     ("Where is my order?", "orders", "Open Account > Orders and press Track to follow the parcel."),
-    ("How do I return an item?", "returns", "Print the free label and drop the parcel at a post office."),
+    (
+        "How do I return an item?",
+        "returns",
+        "Print the free label and drop the parcel at a post office.",
+    ),
     ("Reset a forgotten password", "account", "Use the Forgot password link on the sign-in page."),
     ("Which payment methods do you accept?", "billing", "We take cards, PayPal and bank transfer."),
-    ("Sleeping bag temperature ratings", "products", "Comfort rating is the lowest temperature for a relaxed night."),
+    (
+        "Sleeping bag temperature ratings",
+        "products",
+        "Comfort rating is the lowest temperature for a relaxed night.",
+    ),
     ("Download a copy of my data", "privacy", "Request an export from Settings > Privacy."),
 ]
 
 
 def _seed(make_article):
-    return {title: make_article(title=title, body=body, category=category)
-            for title, category, body in ARTICLES}
+    return {
+        title: make_article(title=title, body=body, category=category)
+        for title, category, body in ARTICLES
+    }
 
 
 def test_the_paraphrase_finds_the_right_article(make_article, workspace):
@@ -34,14 +44,18 @@ def test_each_mode_ranks_with_its_own_leg(make_article, workspace):
     keyword = search(workspace=workspace, query="PayPal", mode="keyword")
     assert keyword.hits[0].article.title == "Which payment methods do you accept?"
     assert all(h.keyword_score > 0 for h in keyword.hits)
-    vector = search(workspace=workspace, query="how cold can it get in my sleeping bag", mode="vector")
+    vector = search(
+        workspace=workspace, query="how cold can it get in my sleeping bag", mode="vector"
+    )
     assert vector.hits[0].article.title == "Sleeping bag temperature ratings"
 
 
 def test_exact_codes_are_found_by_the_keyword_leg(make_article, workspace):
     _seed(make_article)
-    make_article(title="Error messages at checkout",
-                 body="If checkout shows ZX-4411 your card issuer declined the payment.")
+    make_article(
+        title="Error messages at checkout",
+        body="If checkout shows ZX-4411 your card issuer declined the payment.",
+    )
     result = search(workspace=workspace, query="ZX-4411")
     assert result.hits[0].article.title == "Error messages at checkout"
     assert result.hits[0].keyword_score == 1.0
@@ -50,19 +64,28 @@ def test_exact_codes_are_found_by_the_keyword_leg(make_article, workspace):
 def test_unpublished_articles_are_never_found(make_article, workspace, owner):
     articles = _seed(make_article)
     article_unpublish(article=articles["Where is my order?"], actor=owner)
-    article_create(workspace=workspace, title="Where is my order? (draft)", body="Draft text",
-                   owner=owner)
+    article_create(
+        workspace=workspace, title="Where is my order? (draft)", body="Draft text", owner=owner
+    )
     for mode in ("vector", "keyword", "hybrid"):
-        titles = [h.article.title for h in search(workspace=workspace, query="where is my order",
-                                                   mode=mode, k=10).hits]
+        titles = [
+            h.article.title
+            for h in search(workspace=workspace, query="where is my order", mode=mode, k=10).hits
+        ]
         assert not any(t.startswith("Where is my order?") for t in titles), mode
 
 
 def test_search_is_scoped_to_the_workspace(make_article, workspace, outsider):
     _seed(make_article)
     other = Workspace.objects.get(slug="other")
-    article_create(workspace=other, title="Where is my order? Other Co", body="Other text.",
-                   owner=outsider, publish=True, embed="now")
+    article_create(
+        workspace=other,
+        title="Where is my order? Other Co",
+        body="Other text.",
+        owner=outsider,
+        publish=True,
+        embed="now",
+    )
     for mode in ("vector", "keyword", "hybrid"):
         hits = search(workspace=workspace, query="where is my order", mode=mode, k=10).hits
         assert hits and all(h.article.workspace_id == workspace.pk for h in hits)
@@ -73,11 +96,13 @@ def test_search_is_scoped_to_the_workspace(make_article, workspace, outsider):
 def test_category_filter_still_returns_k_results(make_article, workspace):
     _seed(make_article)
     for n in range(6):
-        make_article(title=f"Returns question {n}", body=f"Return detail number {n}.",
-                     category="returns")
+        make_article(
+            title=f"Returns question {n}", body=f"Return detail number {n}.", category="returns"
+        )
     returns = Category.objects.get(workspace=workspace, slug="returns")
-    hits = search(workspace=workspace, query="where is my order", k=5,
-                  category_ids=[returns.pk]).hits
+    hits = search(
+        workspace=workspace, query="where is my order", k=5, category_ids=[returns.pk]
+    ).hits
     assert len(hits) == 5
     assert {h.article.category_id for h in hits} == {returns.pk}
 

@@ -54,7 +54,9 @@ def test_a_title_is_required(workspace, owner):
 
 
 def test_drafts_have_no_chunks_and_publishing_indexes(workspace, owner):
-    article = article_create(workspace=workspace, title="Tracking", body="Use the link.", owner=owner)
+    article = article_create(
+        workspace=workspace, title="Tracking", body="Use the link.", owner=owner
+    )
     assert not Chunk.objects.filter(article=article).exists()
     article_publish(article=article, actor=owner, embed="now")
     article.refresh_from_db()
@@ -65,7 +67,9 @@ def test_drafts_have_no_chunks_and_publishing_indexes(workspace, owner):
     assert article.index_state == Article.IndexState.READY
 
 
-def test_publishing_queues_embedding_on_commit(workspace, owner, django_capture_on_commit_callbacks):
+def test_publishing_queues_embedding_on_commit(
+    workspace, owner, django_capture_on_commit_callbacks
+):
     article = article_create(workspace=workspace, title="Queued", body="Body text.", owner=owner)
     with django_capture_on_commit_callbacks() as callbacks:
         article_publish(article=article, actor=owner)
@@ -86,12 +90,19 @@ def test_unpublish_removes_chunks_at_once(make_article, owner):
 
 def test_editing_a_published_article_reindexes_it(make_article, owner):
     article = make_article(title="Delivery times", body="Standard takes 3 days.")
-    article_update(article=article, title="Delivery times", body="Standard takes 5 days.",
-                   actor=owner, embed="now")
+    article_update(
+        article=article,
+        title="Delivery times",
+        body="Standard takes 5 days.",
+        actor=owner,
+        embed="now",
+    )
     texts = list(Chunk.objects.filter(article=article).values_list("text", flat=True))
     assert "Standard takes 5 days." in texts
     assert all("3 days" not in t for t in texts)
-    assert set(Chunk.objects.filter(article=article).values_list("version__number", flat=True)) == {2}
+    assert set(Chunk.objects.filter(article=article).values_list("version__number", flat=True)) == {
+        2
+    }
 
 
 def test_writes_are_audited(make_article, owner):
@@ -110,3 +121,21 @@ def test_categories_are_per_workspace(workspace, outsider, owner):
     b = article_create(workspace=other, title="B", body="", category="Billing", owner=outsider)
     assert a.category_id != b.category_id
     assert a.category.name == "Billing"
+
+
+def test_the_sweeper_finds_articles_a_lost_task_left_unembedded(workspace, owner):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from supportops.knowledge.services import articles_missing_embeddings
+
+    stale = article_create(
+        workspace=workspace, title="Stale", body="b", owner=owner, publish=True, embed="later"
+    )
+    fresh = article_create(
+        workspace=workspace, title="Fresh", body="b", owner=owner, publish=True, embed="later"
+    )
+    Article.objects.filter(pk=stale.pk).update(updated_at=timezone.now() - timedelta(minutes=5))
+    assert articles_missing_embeddings() == [stale.pk]
+    assert fresh.pk not in articles_missing_embeddings()

@@ -38,7 +38,7 @@ def demo_password() -> str:
 
 
 class Command(BaseCommand):
-    help = "Create the demo workspace (Tidewell Outdoor), its users and help-centre articles. Idempotent."
+    help = "Create the demo workspace, its users and help-centre articles (idempotent)."
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true")
@@ -57,8 +57,9 @@ class Command(BaseCommand):
                     if role == Role.ADMIN:
                         user.is_staff = user.is_superuser = True
                         user.save(update_fields=["is_staff", "is_superuser"])
-                Membership.objects.get_or_create(user=user, workspace=workspace,
-                                                 defaults={"role": role})
+                Membership.objects.get_or_create(
+                    user=user, workspace=workspace, defaults={"role": role}
+                )
         imported = 0
         if not Article.objects.filter(workspace=workspace).exists() and CONTENT.exists():
             items = parse_path(CONTENT)
@@ -74,5 +75,7 @@ class Command(BaseCommand):
         if opts["json"]:
             print_json(result, self.stdout)
         else:
-            self.stdout.write(f"Demo workspace {workspace.name}: {result['articles']} articles "
-                              f"({imported} imported now).")
+            self.stdout.write(
+                f"Demo workspace {workspace.name}: {result['articles']} articles "
+                f"({imported} imported now)."
+            )

@@ -31,6 +31,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
         call_command("demo_seed")
         env = {
             **os.environ,
@@ -43,13 +44,36 @@ class Command(BaseCommand):
         }
         python = sys.executable
         commands = {
-            "web": [python, "manage.py", "runserver", f"{opts['host']}:{opts['port']}",
-                    "--noreload"],
-            "worker": [python, "-m", "celery", "-A", "supportops", "worker", "--loglevel=INFO",
-                       "-Q", settings.CELERY_TASK_DEFAULT_QUEUE,
-                       f"--concurrency={opts['workers']}"],
-            "beat": [python, "-m", "celery", "-A", "supportops", "beat", "--loglevel=INFO",
-                     "-s", settings.CELERY_BEAT_SCHEDULE_FILENAME],
+            "web": [
+                python,
+                "manage.py",
+                "runserver",
+                f"{opts['host']}:{opts['port']}",
+                "--noreload",
+            ],
+            "worker": [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "supportops",
+                "worker",
+                "--loglevel=INFO",
+                "-Q",
+                settings.CELERY_TASK_DEFAULT_QUEUE,
+                f"--concurrency={opts['workers']}",
+            ],
+            "beat": [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "supportops",
+                "beat",
+                "--loglevel=INFO",
+                "-s",
+                settings.CELERY_BEAT_SCHEDULE_FILENAME,
+            ],
         }
         procs = {
             name: subprocess.Popen(cmd, env=env, cwd=settings.BASE_DIR, start_new_session=True)
@@ -63,13 +87,16 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
-        url = f"http://{'localhost' if opts['host'] in ('127.0.0.1', '0.0.0.0') else opts['host']}:{opts['port']}/"  # noqa: S104
-        self.stdout.write(self.style.SUCCESS(
-            f"\nSupportOps is running at {url}\n"
-            f"  log in as {DEMO_USERS[0][0]} / {demo_password()}\n"
-            f"  (also {', '.join(e for e, _ in DEMO_USERS[1:])}, same password)\n"
-            "  Ctrl-C stops the web server, the worker and beat.\n"
-        ))
+        host = "localhost" if opts["host"] in ("127.0.0.1", "0.0.0.0") else opts["host"]  # noqa: S104
+        url = f"http://{host}:{opts['port']}/"
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"\nSupportOps is running at {url}\n"
+                f"  log in as {DEMO_USERS[0][0]} / {demo_password()}\n"
+                f"  (also {', '.join(e for e, _ in DEMO_USERS[1:])}, same password)\n"
+                "  Ctrl-C stops the web server, the worker and beat.\n"
+            )
+        )
         exit_code = 0
         while not stopping:
             for name, proc in procs.items():

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import io
+import itertools
 import random
 import time
 import uuid
+from pathlib import Path
 
 import numpy as np
 from django.core.management.base import BaseCommand
@@ -11,11 +13,12 @@ from django.db import connection, transaction
 
 from supportops.accounts.services import workspace_create, workspace_delete_scratch
 from supportops.integrations.embeddings import embed_query
-from supportops.knowledge.importing import ImportItem, items_write
+from supportops.knowledge.importing import ImportItem, items_write, parse_path
 from supportops.knowledge.models import Article, ArticleVersion, Chunk
 from supportops.knowledge.search import search
 from supportops.lib.commands import percentile, print_json
 
+DEMO_CONTENT = Path(__file__).resolve().parents[2] / "demo_content" / "articles"
 TOPICS = 400  # synthetic vectors cluster around topics, like real help-centre passages
 CHUNKS_PER_ARTICLE = 5
 
@@ -23,13 +26,108 @@ CHUNKS_PER_ARTICLE = 5
 # Frequent words first, so the Zipf draw gives text shaped like a help centre: function
 # words (dropped by the full-text parser), then the domain's everyday words, then a long
 # tail of rare made-up words (product names, codes) that only a few passages share.
-COMMON_WORDS = """the to you your and a of is in for it we can on if be this with or that are
-will an as from by at not our have please when do how order account refund payment
-delivery return item days email password card address change cancel shipping store
-help team support time working number code link app settings page contact receive
-send check update within after before new open sign free standard express warranty
-store credit gift balance invoice receipt charge pending bank transfer size colour
-stock product tent jacket boot bag battery delete data privacy consent cookie""".split()
+COMMON_WORDS = [
+    "the",
+    "to",
+    "you",
+    "your",
+    "and",
+    "a",
+    "of",
+    "is",
+    "in",
+    "for",
+    "it",
+    "we",
+    "can",
+    "on",
+    "if",
+    "be",
+    "this",
+    "with",
+    "or",
+    "that",
+    "are",
+    "will",
+    "an",
+    "as",
+    "from",
+    "by",
+    "at",
+    "not",
+    "our",
+    "have",
+    "please",
+    "when",
+    "do",
+    "how",
+    "order",
+    "account",
+    "refund",
+    "payment",
+    "delivery",
+    "return",
+    "item",
+    "days",
+    "email",
+    "password",
+    "card",
+    "address",
+    "change",
+    "cancel",
+    "shipping",
+    "store",
+    "help",
+    "team",
+    "support",
+    "time",
+    "working",
+    "number",
+    "code",
+    "link",
+    "app",
+    "settings",
+    "page",
+    "contact",
+    "receive",
+    "send",
+    "check",
+    "update",
+    "within",
+    "after",
+    "before",
+    "new",
+    "open",
+    "sign",
+    "free",
+    "standard",
+    "express",
+    "warranty",
+    "store",
+    "credit",
+    "gift",
+    "balance",
+    "invoice",
+    "receipt",
+    "charge",
+    "pending",
+    "bank",
+    "transfer",
+    "size",
+    "colour",
+    "stock",
+    "product",
+    "tent",
+    "jacket",
+    "boot",
+    "bag",
+    "battery",
+    "delete",
+    "data",
+    "privacy",
+    "consent",
+    "cookie",
+]
 
 
 def _vocabulary(rng: random.Random, size: int = 6000) -> list[str]:
@@ -39,6 +137,10 @@ def _vocabulary(rng: random.Random, size: int = 6000) -> list[str]:
         length = rng.randint(2, 3)
         rare.add("".join(rng.choice(consonants) + rng.choice(vowels) for _ in range(length)))
     return COMMON_WORDS + sorted(rare - set(COMMON_WORDS))
+
+
+def _summary(values: list[float]) -> dict[str, float]:
+    return {name: percentile(values, q) for name, q in (("p50", 50), ("p95", 95), ("p99", 99))}
 
 
 class Synthetic:
@@ -67,13 +169,19 @@ class Synthetic:
 
 
 class Command(BaseCommand):
-    help = "Benchmark hybrid search at N chunks (synthetic vectors and text) in a scratch workspace."
+    help = (
+        "Benchmark hybrid search at N chunks (synthetic vectors and text) in a scratch workspace."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--chunks", type=int, default=100_000)
         parser.add_argument("--queries", type=int, default=200)
-        parser.add_argument("--ingest-articles", type=int, default=60,
-                            help="articles pushed through the real ingest pipeline (model included)")
+        parser.add_argument(
+            "--ingest-articles",
+            type=int,
+            default=60,
+            help="articles pushed through the real ingest pipeline (model included)",
+        )
         parser.add_argument("--seed", type=int, default=7)
         parser.add_argument("--json", action="store_true")
         parser.add_argument("--keep", action="store_true")
@@ -105,8 +213,15 @@ class Command(BaseCommand):
         n_articles = max(1, n_chunks // CHUNKS_PER_ARTICLE)
         with transaction.atomic():
             articles = Article.objects.bulk_create(
-                Article(workspace=workspace, title=synthetic.text(6), body="", status="published",
-                        external_id=f"bench-{i}", version_number=1, index_state="ready")
+                Article(
+                    workspace=workspace,
+                    title=synthetic.text(6),
+                    body="",
+                    status="published",
+                    external_id=f"bench-{i}",
+                    version_number=1,
+                    index_state="ready",
+                )
                 for i in range(n_articles)
             )
             versions = ArticleVersion.objects.bulk_create(
@@ -124,8 +239,10 @@ class Command(BaseCommand):
             for i in range(n_chunks):
                 a = i // CHUNKS_PER_ARTICLE % n_articles
                 vec = "[" + ",".join(f"{x:.5f}" for x in vectors[i]) + "]"
-                buffer.write(f"{articles[a].pk}\t{versions[a].pk}\t{i % CHUNKS_PER_ARTICLE}\t"
-                             f"{synthetic.text(4)}\t{synthetic.text(110)}\t{vec}\n")
+                buffer.write(
+                    f"{articles[a].pk}\t{versions[a].pk}\t{i % CHUNKS_PER_ARTICLE}\t"
+                    f"{synthetic.text(4)}\t{synthetic.text(110)}\t{vec}\n"
+                )
             buffer.seek(0)
             with cursor.copy("COPY bench_chunk FROM STDIN") as copy:
                 while data := buffer.read(1 << 20):
@@ -161,21 +278,13 @@ class Command(BaseCommand):
             started = time.perf_counter()
             search(workspace=workspace, query=text, k=5)
             with_embedding_ms.append((time.perf_counter() - started) * 1000)
-        summary = lambda xs: {q: percentile(xs, n) for q, n in (("p50", 50), ("p95", 95), ("p99", 99))}  # noqa: E731
-        return summary(search_ms), summary(with_embedding_ms)
+        return _summary(search_ms), _summary(with_embedding_ms)
 
     def _ingest(self, synthetic: Synthetic, n_articles: int) -> float:
-        """Real pipeline: parse, chunk, tsvector, embed with the configured model, store."""
-        rng = random.Random(11)
-        items = []
-        for i in range(n_articles):
-            sections = [
-                f"## {synthetic.text(4).capitalize()}\n\n" + "\n\n".join(
-                    synthetic.text(rng.randint(25, 70)) + "." for _ in range(rng.randint(1, 3)))
-                for _ in range(rng.randint(2, 4))
-            ]
-            items.append(ImportItem(title=synthetic.text(7).capitalize() + "?",
-                                    body="\n\n".join(sections), external_id=f"ingest-{i}"))
+        """Real pipeline on real-shaped text: parse, chunk, tsvector, embed with the configured
+        model, store. The text is the demo help centre (Markdown written for this project),
+        repeated to n articles; without it, synthetic sections."""
+        items = self._ingest_items(synthetic, n_articles)
         scratch = workspace_create(name=f"ingest {uuid.uuid4().hex[:8]}", is_scratch=True)
         try:
             embed_query("warm up")
@@ -186,3 +295,34 @@ class Command(BaseCommand):
         finally:
             workspace_delete_scratch(workspace=scratch)
         return count / elapsed
+
+    def _ingest_items(self, synthetic: Synthetic, n_articles: int) -> list[ImportItem]:
+        if DEMO_CONTENT.exists():
+            demo = parse_path(DEMO_CONTENT)
+            return [
+                ImportItem(
+                    title=item.title,
+                    body=item.body,
+                    category=item.category,
+                    external_id=f"ingest-{n}",
+                )
+                for n, item in zip(range(n_articles), itertools.cycle(demo), strict=False)
+            ]
+        rng = random.Random(11)
+        items = []
+        for i in range(n_articles):
+            sections = [
+                f"## {synthetic.text(4).capitalize()}\n\n"
+                + "\n\n".join(
+                    synthetic.text(rng.randint(25, 70)) + "." for _ in range(rng.randint(1, 3))
+                )
+                for _ in range(rng.randint(2, 4))
+            ]
+            items.append(
+                ImportItem(
+                    title=synthetic.text(7).capitalize() + "?",
+                    body="\n\n".join(sections),
+                    external_id=f"ingest-{i}",
+                )
+            )
+        return items

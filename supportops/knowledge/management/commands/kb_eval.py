@@ -3,14 +3,13 @@ from __future__ import annotations
 import time
 import uuid
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from supportops.accounts.services import workspace_create, workspace_delete_scratch
 from supportops.knowledge.importing import ImportFileError, ImportItem, items_write
 from supportops.knowledge.models import Article
 from supportops.knowledge.search import MODES, search
 from supportops.lib.commands import percentile, print_json, read_jsonl
-from django.core.management.base import CommandError
 
 
 class Command(BaseCommand):
@@ -30,8 +29,13 @@ class Command(BaseCommand):
         workspace = workspace_create(name=f"kb_eval {uuid.uuid4().hex[:8]}", is_scratch=True)
         try:
             items = [
-                ImportItem(title=a["title"], body=a["body"], category=a.get("category") or "",
-                           external_id=str(a.get("id") or n), source_file=opts["articles"])
+                ImportItem(
+                    title=a["title"],
+                    body=a["body"],
+                    category=a.get("category") or "",
+                    external_id=str(a.get("id") or n),
+                    source_file=opts["articles"],
+                )
                 for n, a in enumerate(articles, start=1)
             ]
             try:
@@ -47,20 +51,32 @@ class Command(BaseCommand):
             print_json(result, self.stdout)
         else:
             for mode, row in result.items():
-                self.stdout.write(f"{mode:8s} " + " ".join(f"{key}={value:.4g}" for key, value in row.items()))
+                self.stdout.write(
+                    f"{mode:8s} " + " ".join(f"{key}={value:.4g}" for key, value in row.items())
+                )
 
     def _run(self, workspace, queries, ids, mode, k):
         from supportops.integrations.embeddings import embed_texts
 
-        vectors = embed_texts([q["query"] for q in queries]) if mode != "keyword" else [None] * len(queries)
+        vectors = (
+            embed_texts([q["query"] for q in queries])
+            if mode != "keyword"
+            else [None] * len(queries)
+        )
         search(workspace=workspace, query="warm up", mode=mode, k=k)
         hits1 = hits5 = 0
         reciprocal = 0.0
         latencies = []
         for query, vector in zip(queries, vectors, strict=True):
             started = time.perf_counter()
-            result = search(workspace=workspace, query=query["query"], mode=mode, k=k,
-                            query_vector=vector, load=False)
+            result = search(
+                workspace=workspace,
+                query=query["query"],
+                mode=mode,
+                k=k,
+                query_vector=vector,
+                load=False,
+            )
             latencies.append((time.perf_counter() - started) * 1000)
             ranked = [ids[hit.article_id] for hit in result.hits]
             target = str(query["article_id"])
@@ -72,6 +88,10 @@ class Command(BaseCommand):
                 reciprocal += 1 / (ranked.index(target) + 1)
         n = len(queries) or 1
         return {
-            "recall@1": hits1 / n, "recall@5": hits5 / n, "mrr": reciprocal / n,
-            "p50_ms": percentile(latencies, 50), "p95_ms": percentile(latencies, 95), "n": len(queries),
+            "recall@1": hits1 / n,
+            "recall@5": hits5 / n,
+            "mrr": reciprocal / n,
+            "p50_ms": percentile(latencies, 50),
+            "p95_ms": percentile(latencies, 95),
+            "n": len(queries),
         }

@@ -20,9 +20,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("path")
         parser.add_argument("--workspace", required=True, help="slug of the target workspace")
-        parser.add_argument("--draft", action="store_true", help="import as drafts (not searchable)")
-        parser.add_argument("--queue", action="store_true",
-                            help="leave embedding to the Celery worker instead of doing it now")
+        parser.add_argument(
+            "--draft", action="store_true", help="import as drafts (not searchable)"
+        )
+        parser.add_argument(
+            "--queue",
+            action="store_true",
+            help="leave embedding to the Celery worker instead of doing it now",
+        )
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args, **opts):
@@ -35,7 +40,9 @@ class Command(BaseCommand):
         except ImportFileError as exc:
             return self._fail(opts, str(exc))
         report = items_write(
-            workspace=workspace, items=items, publish=not opts["draft"],
+            workspace=workspace,
+            items=items,
+            publish=not opts["draft"],
             embed="queue" if opts["queue"] else "now",
         )
         result = {
