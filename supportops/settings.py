@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "supportops.accounts",
     "supportops.integrations",
     "supportops.knowledge",
+    "supportops.bot",
 ]
 
 MIDDLEWARE = [
@@ -95,6 +96,9 @@ DATABASE_URL = env_str("DATABASE_URL") or embedded.postgres_url(VAR_DIR)
 DATABASES = {"default": database_from_url(DATABASE_URL)}
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Lets two test runs on one machine use separate test databases.
+if env_str("TEST_DATABASE_NAME"):
+    DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: REDIS_URL (redis://, rediss:// or unix://), or the bundled Redis on a unix

@@ -9,7 +9,6 @@ from django.utils.text import slugify
 
 from .models import AuditLog, Membership, Role, Workspace
 
-
 # Who did something: a logged-in user, or nobody (a command, the system, the bot).
 Actor = AbstractBaseUser | AnonymousUser | None
 

@@ -70,7 +70,7 @@ def category_id_for_workspace(*, workspace: Workspace, value: str | None) -> int
 
 
 def import_job_get(*, workspace: Workspace, job_id: int) -> ImportJob:
-    job = ImportJob.objects.filter(workspace=workspace, pk=job_id).first()
+    job = ImportJob.objects.filter(workspace=workspace, pk=job_id).defer("items").first()
     if job is None:
         raise Http404("import not found")
     return job

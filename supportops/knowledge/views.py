@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from supportops.accounts.access import KNOWLEDGE_EDITORS, KNOWLEDGE_READERS, workspace_view
+from supportops.accounts.models import Workspace
 from supportops.integrations.embeddings import EmbeddingError
 
 from . import importing, search, selectors, services
@@ -36,7 +37,13 @@ TRY_RESULTS = 5
 def _wants_fragment(request: HttpRequest) -> bool:
     """An htmx swap gets only the region; a history restore needs the whole page."""
     htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request
+    if not htmx:
+        return False
+    return not htmx.history_restore_request
+
+
+def _workspace(request: HttpRequest) -> Workspace:
+    return request.workspace  # type: ignore[attr-defined]  # set by workspace_view
 
 
 def _can_edit(request: HttpRequest) -> bool:
@@ -54,12 +61,12 @@ def _page(
 def _article_url(request: HttpRequest, article_id: int) -> str:
     return reverse(
         "knowledge:article-detail",
-        kwargs={"workspace_slug": request.workspace.slug, "article_id": article_id},  # type: ignore[attr-defined]
+        kwargs={"workspace_slug": _workspace(request).slug, "article_id": article_id},
     )
 
 
 def _list_context(request: HttpRequest, params: QueryDict) -> dict[str, Any]:
-    workspace = request.workspace  # type: ignore[attr-defined]
+    workspace = _workspace(request)
     filters = ArticleFilterForm(params)
     filters.is_valid()  # invalid values are simply not applied
     data = filters.cleaned_data
@@ -97,7 +104,7 @@ def article_list(request: HttpRequest) -> HttpResponse:
 
 def _try_search(request: HttpRequest, query: str, category_id: int | None) -> dict[str, Any]:
     kwargs: dict[str, Any] = {
-        "workspace": request.workspace,  # type: ignore[attr-defined]
+        "workspace": _workspace(request),
         "query": query,
         "k": TRY_RESULTS,
         "category_ids": [category_id] if category_id else None,
@@ -124,7 +131,7 @@ def article_try(request: HttpRequest) -> HttpResponse:
     form.is_valid()
     query = form.cleaned_data.get("question", "").strip()
     category_id = selectors.category_id_for_workspace(
-        workspace=request.workspace,  # type: ignore[attr-defined]
+        workspace=_workspace(request),
         value=form.cleaned_data.get("category"),
     )
     context: dict[str, Any] = {
@@ -148,7 +155,7 @@ def article_try(request: HttpRequest) -> HttpResponse:
 @require_GET
 def article_detail(request: HttpRequest, article_id: int) -> HttpResponse:
     article = selectors.article_get_for_member(
-        workspace=request.workspace,  # type: ignore[attr-defined]
+        workspace=_workspace(request),
         article_id=article_id,
     )
     return _page(
@@ -167,7 +174,7 @@ def _form_page(
         {
             "form": form,
             "article": article,
-            "categories": selectors.category_list(workspace=request.workspace),  # type: ignore[attr-defined]
+            "categories": selectors.category_list(workspace=_workspace(request)),
             "preview_html": render_markdown(form["body"].value() or ""),
         },
         status=status,
@@ -184,7 +191,7 @@ def article_create(request: HttpRequest) -> HttpResponse:
         publish = request.POST.get("action") == "publish"
         try:
             article = services.article_create(
-                workspace=request.workspace,  # type: ignore[attr-defined]
+                workspace=_workspace(request),
                 owner=request.user,
                 publish=publish,
                 **form.cleaned_data,
@@ -203,11 +210,13 @@ def article_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def article_edit(request: HttpRequest, article_id: int) -> HttpResponse:
     article = selectors.article_get_for_member(
-        workspace=request.workspace,  # type: ignore[attr-defined]
+        workspace=_workspace(request),
         article_id=article_id,
     )
     if request.method != "POST":
-        return _form_page(request, ArticleForm(initial=services.article_fields_for_form(article)), article)
+        return _form_page(
+            request, ArticleForm(initial=services.article_fields_for_form(article)), article
+        )
     form = ArticleForm(request.POST)
     if form.is_valid():
         publish = request.POST.get("action") == "publish"
@@ -243,7 +252,7 @@ def article_preview(request: HttpRequest) -> HttpResponse:
 @require_POST
 def article_publish(request: HttpRequest, article_id: int) -> HttpResponse:
     article = selectors.article_get_for_member(
-        workspace=request.workspace,  # type: ignore[attr-defined]
+        workspace=_workspace(request),
         article_id=article_id,
     )
     if article.is_published:
@@ -261,7 +270,7 @@ def article_publish(request: HttpRequest, article_id: int) -> HttpResponse:
 @require_POST
 def article_unpublish(request: HttpRequest, article_id: int) -> HttpResponse:
     article = selectors.article_get_for_member(
-        workspace=request.workspace,  # type: ignore[attr-defined]
+        workspace=_workspace(request),
         article_id=article_id,
     )
     if not article.is_published:
@@ -277,14 +286,14 @@ def article_unpublish(request: HttpRequest, article_id: int) -> HttpResponse:
 def article_delete(request: HttpRequest, article_id: int) -> HttpResponse:
     """GET asks for confirmation; POST deletes."""
     article = selectors.article_get_for_member(
-        workspace=request.workspace,  # type: ignore[attr-defined]
+        workspace=_workspace(request),
         article_id=article_id,
     )
     if request.method == "POST":
         title = article.title
         services.article_delete(article=article, actor=request.user)
         messages.success(request, f"Deleted “{title}”.")
-        return redirect("knowledge:article-list", workspace_slug=request.workspace.slug)  # type: ignore[attr-defined]
+        return redirect("knowledge:article-list", workspace_slug=_workspace(request).slug)
     return _page(request, "knowledge/article_confirm_delete.html", {"article": article})
 
 
@@ -292,7 +301,7 @@ def article_delete(request: HttpRequest, article_id: int) -> HttpResponse:
 @require_GET
 def article_history(request: HttpRequest, article_id: int) -> HttpResponse:
     article = selectors.article_get_for_member(
-        workspace=request.workspace,  # type: ignore[attr-defined]
+        workspace=_workspace(request),
         article_id=article_id,
     )
     return _page(
@@ -306,7 +315,7 @@ def article_history(request: HttpRequest, article_id: int) -> HttpResponse:
 @require_GET
 def version_detail(request: HttpRequest, article_id: int, number: int) -> HttpResponse:
     article = selectors.article_get_for_member(
-        workspace=request.workspace,  # type: ignore[attr-defined]
+        workspace=_workspace(request),
         article_id=article_id,
     )
     version = selectors.version_get(article=article, number=number)
@@ -326,7 +335,7 @@ def version_detail(request: HttpRequest, article_id: int, number: int) -> HttpRe
 @require_POST
 def version_restore(request: HttpRequest, article_id: int, number: int) -> HttpResponse:
     article = selectors.article_get_for_member(
-        workspace=request.workspace,  # type: ignore[attr-defined]
+        workspace=_workspace(request),
         article_id=article_id,
     )
     version = selectors.version_get(article=article, number=number)
@@ -335,7 +344,7 @@ def version_restore(request: HttpRequest, article_id: int, number: int) -> HttpR
         services.article_restore_version(article=article, version=version, actor=request.user)
     except services.ArticleError as exc:
         messages.error(request, str(exc))
-        return redirect("knowledge:article-history", request.workspace.slug, article.pk)  # type: ignore[attr-defined]
+        return redirect("knowledge:article-history", _workspace(request).slug, article.pk)
     if article.version_number == before:
         messages.info(request, f"Version {number} matches the current text; nothing to restore.")
     else:
@@ -354,7 +363,7 @@ def _import_page(
         {
             "form": form,
             "import_error": import_error,
-            "jobs": selectors.import_job_list_recent(workspace=request.workspace),  # type: ignore[attr-defined]
+            "jobs": selectors.import_job_list_recent(workspace=_workspace(request)),
             "async_threshold": settings.KB_IMPORT_ASYNC_THRESHOLD,
         },
         status=status,
@@ -372,18 +381,22 @@ def article_import(request: HttpRequest) -> HttpResponse:
         return _import_page(request, form, status=400)
     upload = form.cleaned_data["file"]
     publish = form.cleaned_data["publish"]
-    workspace = request.workspace  # type: ignore[attr-defined]
+    workspace = _workspace(request)
     try:
         items = importing.parse_upload(upload.name, upload.read())
     except importing.ImportFileError as exc:
         return _import_page(request, form, import_error=exc, status=400)
     if len(items) > settings.KB_IMPORT_ASYNC_THRESHOLD:
         job = importing.import_job_create(
-            workspace=workspace, actor=request.user, filename=upload.name, items=items,
+            workspace=workspace,
+            actor=request.user,
+            filename=upload.name,
+            items=items,
             publish=publish,
         )
         messages.info(
-            request, f"Importing {job.total_articles} articles from {upload.name} in the background."
+            request,
+            f"Importing {job.total_articles} articles from {upload.name} in the background.",
         )
     else:
         try:
@@ -405,7 +418,7 @@ def article_import(request: HttpRequest) -> HttpResponse:
 def import_job_status(request: HttpRequest, job_id: int) -> HttpResponse:
     """The progress fragment; it stops polling itself once the job is done or failed."""
     job = selectors.import_job_get(
-        workspace=request.workspace,  # type: ignore[attr-defined]
+        workspace=_workspace(request),
         job_id=job_id,
     )
     return render(request, "knowledge/import.html#import-job", {"job": job})

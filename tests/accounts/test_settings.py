@@ -33,7 +33,12 @@ def test_env_int_checks_type_and_minimum(monkeypatch):
 def test_database_url_parsing():
     db = database_from_url("postgresql://app:s%40cret@db.internal:5433/support?sslmode=require")
     assert (db["NAME"], db["USER"], db["PASSWORD"], db["HOST"], db["PORT"]) == (
-        "support", "app", "s@cret", "db.internal", "5433")
+        "support",
+        "app",
+        "s@cret",
+        "db.internal",
+        "5433",
+    )
     assert db["OPTIONS"] == {"sslmode": "require"}
     socket = database_from_url("postgresql://postgres:@/supportops?host=/tmp/pg")
     assert socket["HOST"] == "/tmp/pg"
@@ -44,17 +49,27 @@ def test_database_url_parsing():
 def test_redis_urls():
     assert redis_urls("redis://r:6379/2") == ("redis://r:6379/2", "redis://r:6379/2")
     assert redis_urls("unix:///v/redis.sock?db=1") == (
-        "redis+socket:///v/redis.sock?virtual_host=1", "unix:///v/redis.sock?db=1")
+        "redis+socket:///v/redis.sock?virtual_host=1",
+        "unix:///v/redis.sock?db=1",
+    )
     with pytest.raises(ImproperlyConfigured):
         redis_urls("http://nope")
 
 
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "ALLOWED_HOSTS", "DEBUG")}
+    base = {
+        k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "ALLOWED_HOSTS", "DEBUG")
+    }
     # Point at services without starting them: `check` does not connect.
     base.update(DATABASE_URL="postgresql://x@localhost:1/x", REDIS_URL="redis://localhost:1/0")
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env},
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_production_mode_refuses_to_start_without_a_secret_key():
@@ -64,15 +79,22 @@ def test_production_mode_refuses_to_start_without_a_secret_key():
 
 
 def test_production_mode_refuses_to_start_without_allowed_hosts():
-    result = _manage("check", DEBUG="false", SECRET_KEY="k" * 30 + "0123456789abcdefghijklmnopqrstu")
+    result = _manage(
+        "check", DEBUG="false", SECRET_KEY="k" * 30 + "0123456789abcdefghijklmnopqrstu"
+    )
     assert result.returncode != 0
     assert "ALLOWED_HOSTS" in result.stderr
 
 
 def test_production_mode_passes_the_deploy_check():
     result = _manage(
-        "check", "--deploy", "--fail-level", "WARNING", DEBUG="false",
-        SECRET_KEY="p9!v-" + "x7Qk2mZr8Lw3Nt6Yb1Hc4Jd5Fg0Se" * 2, ALLOWED_HOSTS="support.example.com",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="false",
+        SECRET_KEY="p9!v-" + "x7Qk2mZr8Lw3Nt6Yb1Hc4Jd5Fg0Se" * 2,
+        ALLOWED_HOSTS="support.example.com",
     )
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout

@@ -20,8 +20,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):  # noqa: N802 - http.server naming
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        type(self).requests.append({"path": self.path, "auth": self.headers["Authorization"],
-                                    "body": body})
+        type(self).requests.append(
+            {"path": self.path, "auth": self.headers["Authorization"], "body": body}
+        )
         if type(self).fail_with:
             self.send_response(type(self).fail_with)
             self.end_headers()
@@ -32,8 +33,12 @@ class _Handler(BaseHTTPRequestHandler):
             seed = int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
             vector = np.random.default_rng(seed).standard_normal(body.get("dimensions", 384))
             data.append({"object": "embedding", "index": index, "embedding": vector.tolist()})
-        payload = {"object": "list", "data": list(reversed(data)), "model": body["model"],
-                   "usage": {"prompt_tokens": 5, "total_tokens": 5}}
+        payload = {
+            "object": "list",
+            "data": list(reversed(data)),
+            "model": body["model"],
+            "usage": {"prompt_tokens": 5, "total_tokens": 5},
+        }
         raw = json.dumps(payload).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -56,8 +61,9 @@ def server():
 
 
 def test_openai_provider_speaks_the_embeddings_protocol(server):
-    embedder = OpenAIEmbedder(base_url=server, model="text-embedding-3-small", api_key="sk-test",
-                              timeout=5)
+    embedder = OpenAIEmbedder(
+        base_url=server, model="text-embedding-3-small", api_key="sk-test", timeout=5
+    )
     vectors = embedder.embed(["first", "second"])
     assert vectors.shape == (2, 384)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0)
@@ -67,8 +73,11 @@ def test_openai_provider_speaks_the_embeddings_protocol(server):
     request = _Handler.requests[0]
     assert request["path"] == "/v1/embeddings"
     assert request["auth"] == "Bearer sk-test"
-    assert request["body"] == {"model": "text-embedding-3-small", "input": ["first", "second"],
-                               "dimensions": 384}
+    assert request["body"] == {
+        "model": "text-embedding-3-small",
+        "input": ["first", "second"],
+        "dimensions": 384,
+    }
 
 
 def test_openai_provider_errors_are_retryable_errors(server):
@@ -76,13 +85,16 @@ def test_openai_provider_errors_are_retryable_errors(server):
     embedder = OpenAIEmbedder(base_url=server, model="m", api_key="k", timeout=5)
     with pytest.raises(EmbeddingError, match="429"):
         embedder.embed(["x"])
-    unreachable = OpenAIEmbedder(base_url="http://127.0.0.1:9/v1", model="m", api_key="k", timeout=2)
+    unreachable = OpenAIEmbedder(
+        base_url="http://127.0.0.1:9/v1", model="m", api_key="k", timeout=2
+    )
     with pytest.raises(EmbeddingError):
         unreachable.embed(["x"])
 
 
 def test_local_model_puts_paraphrases_closer_than_unrelated_text():
     embedder = LocalEmbedder()
-    a, b, c = embedder.embed(["Where is my parcel?", "Track my package delivery",
-                              "How do I change my password?"])
+    a, b, c = embedder.embed(
+        ["Where is my parcel?", "Track my package delivery", "How do I change my password?"]
+    )
     assert float(a @ b) > float(a @ c) + 0.2

@@ -5,8 +5,10 @@ from supportops.knowledge.chunking import MAX_CHARS, chunk_markdown
 
 def test_sections_follow_headings():
     body = "Intro line that is long enough to stand alone. " * 6 + (
-        "\n\n## Refund timing\n\n" + "Refunds take five to ten working days. " * 8
-        + "\n\n### Card refunds\n\n" + "Cards show the credit after settlement. " * 8
+        "\n\n## Refund timing\n\n"
+        + "Refunds take five to ten working days. " * 8
+        + "\n\n### Card refunds\n\n"
+        + "Cards show the credit after settlement. " * 8
     )
     passages = chunk_markdown(body)
     headings = [p.heading for p in passages]

@@ -13,7 +13,10 @@ from tests.conftest import wait_for
 @pytest.mark.django_db(transaction=True)
 def test_a_published_article_is_embedded_by_the_worker(workspace, owner, celery_worker_process):
     article = article_create(
-        workspace=workspace, owner=owner, publish=True, title="Can I change my delivery address?",
+        workspace=workspace,
+        owner=owner,
+        publish=True,
+        title="Can I change my delivery address?",
         body="Before dispatch, edit the address under Account > Orders > Change address.",
     )
     assert Chunk.objects.filter(article=article, embedding__isnull=True).exists()
