@@ -47,12 +47,16 @@ def read_jsonl(path: str, required: tuple[str, ...]) -> list[dict[str, Any]]:
                     raise CommandError(
                         f"{path}, line {number}: malformed JSON ({exc.msg})"
                     ) from None
+                if not isinstance(row, dict):
+                    raise CommandError(f"{path}, line {number}: expected a JSON object")
                 missing = [key for key in required if key not in row]
                 if missing:
                     raise CommandError(f"{path}, line {number}: missing {', '.join(missing)}")
                 rows.append(row)
     except OSError as exc:
         raise CommandError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise CommandError(f"{path}: not valid UTF-8; save the file as UTF-8") from None
     return rows
 
 
