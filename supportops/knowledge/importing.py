@@ -28,6 +28,7 @@ from .services import (
     TITLE_MAX,
     article_create,
     article_embed,
+    article_publish,
     article_update,
 )
 
@@ -318,8 +319,6 @@ def items_write(
                 embed=embed,
             )
             if publish and not article.is_published:
-                from .services import article_publish
-
                 article_publish(article=article, actor=actor, embed=embed)
             report.updated.append(item.external_id)
         else:
