@@ -52,9 +52,12 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "django_htmx",
     "template_partials",
+    "ninja",  # serves the widget API's docs page from local files, not a CDN
     "supportops.accounts",
     "supportops.integrations",
     "supportops.knowledge",
+    "supportops.conversations",
+    "supportops.widget",
     "supportops.bot",
 ]
 
@@ -199,9 +202,31 @@ EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "")
 EMBEDDING_API_KEY = env_str("EMBEDDING_API_KEY")
 EMBEDDING_DIMENSIONS = 384  # the Chunk.embedding column; an OpenAI-compatible model must match
 EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 16, minimum=1)
+# Word pieces the local model reads per passage; 128 (its training length) embeds about
+# twice as fast but cut recall@1 on the FAQ set from 0.965 to 0.958 (docs/benchmarks.md).
+EMBEDDING_MAX_TOKENS = env_int("EMBEDDING_MAX_TOKENS", 256, minimum=16)
 EMBEDDING_PRECISION = env_choice("EMBEDDING_PRECISION", "auto", ("auto", "float32", "bfloat16"))
 EMBEDDING_TIMEOUT_S = env_float("EMBEDDING_TIMEOUT_S", 30.0)
+# Answer generation: `extractive` composes replies from retrieved passages; `openai` asks any
+# OpenAI-compatible chat-completions server (OpenAI, vLLM, Ollama, llama.cpp server).
+LLM_PROVIDER = env_choice("LLM_PROVIDER", "extractive", ("extractive", "openai"))
+LLM_BASE_URL = env_str("LLM_BASE_URL", "https://api.openai.com/v1").rstrip("/")
+LLM_MODEL = env_str("LLM_MODEL", "")
+LLM_API_KEY = env_str("LLM_API_KEY")
+LLM_TIMEOUT_S = env_float("LLM_TIMEOUT_S", 20.0)
+# US dollars per million tokens, recorded as the cost of every call; 0 for self-hosted models.
+LLM_PRICE_INPUT_PER_MTOK = env_float("LLM_PRICE_INPUT_PER_MTOK", 0.0)
+LLM_PRICE_OUTPUT_PER_MTOK = env_float("LLM_PRICE_OUTPUT_PER_MTOK", 0.0)
 SEARCH_HNSW_EF_SEARCH = env_int("SEARCH_HNSW_EF_SEARCH", 100, minimum=10)
+
+# --- Chat widget rate limits (per minute, counted in Redis). A chat open in a browser polls
+# about once a second, so the per-visitor request limit leaves room for that; the workspace
+# limit counts writes only (conversation starts, messages, actions), not polls.
+WIDGET_RATE_PER_VISITOR_PER_MIN = env_int("WIDGET_RATE_PER_VISITOR_PER_MIN", 120, minimum=1)
+WIDGET_RATE_MESSAGES_PER_VISITOR_PER_MIN = env_int(
+    "WIDGET_RATE_MESSAGES_PER_VISITOR_PER_MIN", 20, minimum=1
+)
+WIDGET_RATE_PER_WORKSPACE_PER_MIN = env_int("WIDGET_RATE_PER_WORKSPACE_PER_MIN", 600, minimum=1)
 
 # --- Production hardening (DEBUG off); `manage.py check --deploy` passes with these.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -5,6 +5,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 
 from supportops.accounts.views import home
+from supportops.knowledge.public import help_article
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -14,6 +15,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
+    path("help/<str:public_key>/<int:pk>/", help_article, name="help_article"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("w/<slug:workspace_slug>/knowledge/", include("supportops.knowledge.urls")),

@@ -67,6 +67,7 @@ class LocalEmbedder:
             # vectors agree with float32 to a cosine of 0.9999 (docs/benchmarks.md).
             self._model = self._model.to(torch.bfloat16)
             self.name += ":bf16"
+        self._model.max_seq_length = min(settings.EMBEDDING_MAX_TOKENS, 256)
         # The model is not safe to call from several threads at once (dev server threads).
         self._lock = threading.Lock()
 

@@ -27,9 +27,9 @@ from .models import Article, ImportJob
 from .services import (
     TITLE_MAX,
     article_create,
-    article_embed,
     article_publish,
     article_update,
+    articles_embed,
 )
 
 logger = logging.getLogger(__name__)
@@ -305,6 +305,8 @@ def items_write(
         for a in Article.objects.filter(workspace=workspace, external_id__in=external_ids)
     }
     report = ImportReport(created=[], updated=[], article_ids=[])
+    # "now" embeds once at the end, in full batches across articles, not article by article.
+    per_article = "later" if embed == "now" else embed
     for item in items:
         source = Article.Source.URL if item.url else Article.Source.IMPORTED
         article = existing.get(item.external_id) if item.external_id else None
@@ -316,10 +318,10 @@ def items_write(
                 category=item.category,
                 actor=actor,
                 note=f"imported from {item.source_file}",
-                embed=embed,
+                embed=per_article,
             )
             if publish and not article.is_published:
-                article_publish(article=article, actor=actor, embed=embed)
+                article_publish(article=article, actor=actor, embed=per_article)
             report.updated.append(item.external_id)
         else:
             article = article_create(
@@ -333,7 +335,7 @@ def items_write(
                 source_url=item.url,
                 source_file=item.source_file,
                 external_id=item.external_id,
-                embed=embed,
+                embed=per_article,
             )
             report.created.append(item.external_id or str(article.pk))
         report.article_ids.append(article.pk)
@@ -347,6 +349,8 @@ def items_write(
             "files": sorted({i.source_file for i in items})[:20],
         },
     )
+    if embed == "now":
+        articles_embed(article_ids=report.article_ids)
     return report
 
 
@@ -410,10 +414,10 @@ def import_job_run(*, job_id: int) -> None:
         total_chunks=total,
         items=[],
     )
-    done = 0
-    for article_id in report.article_ids:
-        done += article_embed(article_id=article_id)
-        ImportJob.objects.filter(pk=job_id).update(embedded_chunks=done)
+    articles_embed(
+        article_ids=report.article_ids,
+        progress=lambda done: ImportJob.objects.filter(pk=job_id).update(embedded_chunks=done),
+    )
     ImportJob.objects.filter(pk=job_id).update(
         status=ImportJob.Status.DONE, finished_at=timezone.now(), embedded_chunks=total
     )

@@ -1,0 +1,165 @@
+"""The extractive provider: replies made only of help-centre passages and the customer's
+own records, quoted cleanly with their sources. Nothing here invents a fact."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.urls import NoReverseMatch, reverse
+
+from supportops.conversations.models import Order
+from supportops.knowledge.search import Hit
+
+from .models import BotSettings
+
+MAX_QUOTE_CHARS = 700
+_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+_EMPHASIS = re.compile(r"(\*\*|__|\*|_|`)(?=\S)(.+?)(?<=\S)\1")
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s*", re.M)
+_BULLET = re.compile(r"^\s*[-*+]\s+", re.M)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“(])")
+
+
+def plain(markdown: str) -> str:
+    """Markdown to readable plain text (the widget shows text, never HTML)."""
+    text = _LINK.sub(r"\1 (\2)", markdown)
+    text = _EMPHASIS.sub(r"\2", text)
+    text = _HEADING.sub("", text)
+    text = _BULLET.sub("• ", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def _trim(text: str, limit: int = MAX_QUOTE_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    kept = ""
+    for sentence in _SENTENCE_END.split(text):
+        if len(kept) + len(sentence) + 1 > limit:
+            break
+        kept = f"{kept} {sentence}".strip()
+    return kept or text[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def article_url(hit: Hit, public_key: str) -> str:
+    """The article's own URL if it came from one, else its public help-centre page."""
+    article = getattr(hit, "article", None)
+    if article is None:
+        return ""
+    if article.source_url:
+        return article.source_url
+    try:
+        return reverse("help_article", kwargs={"public_key": public_key, "pk": article.pk})
+    except NoReverseMatch:
+        return ""
+
+
+def source_row(hit: Hit, public_key: str) -> dict[str, Any]:
+    article = getattr(hit, "article", None)
+    return {
+        "article_id": (article.external_id or str(article.pk)) if article else str(hit.article_id),
+        "title": article.title if article else "",
+        "url": article_url(hit, public_key),
+    }
+
+
+def sources_for(hits: list[Hit], public_key: str) -> list[dict[str, Any]]:
+    return [source_row(h, public_key) for h in hits]
+
+
+def compose(hits: list[Hit], public_key: str) -> tuple[str, list[dict[str, Any]]]:
+    best = hits[0]
+    chunk = getattr(best, "chunk", None)
+    article = getattr(best, "article", None)
+    title = article.title if article else ""
+    passage = chunk.text if chunk is not None and chunk.ordinal > 0 else ""
+    if not passage and article is not None:
+        first = article.chunks.filter(ordinal__gt=0).order_by("ordinal").first()
+        passage = first.text if first else ""
+    quote = _trim(plain(passage)) if passage else ""
+    if quote:
+        reply = f"Here is what our help centre says in \u201c{title}\u201d:\n\n{quote}"
+    else:
+        reply = f"This help-centre article should cover it: \u201c{title}\u201d."
+    return reply, [source_row(best, public_key)]
+
+
+def clarify(hits: list[Hit]) -> str:
+    titles = [getattr(h, "article", None) for h in hits[:2]]
+    names = " or ".join(f"\u201c{a.title}\u201d" for a in titles if a is not None)
+    return (
+        f"I want to be sure I answer the right question. Do you mean {names}? "
+        "You can also tell me a little more, or talk to a person."
+    )
+
+
+def after_rejection() -> str:
+    return (
+        "Sorry that didn't help. Could you tell me a bit more, for example the exact error "
+        "message or the step where it goes wrong? If you'd rather, press \u201cTalk to a "
+        "person\u201d and someone from the team will take over."
+    )
+
+
+def disclosure(settings: BotSettings) -> str:
+    return (
+        f"Yes, I'm {settings.persona_name}, an AI assistant. I answer from our help centre and "
+        "your own account details. If you'd like a person instead, press \u201cTalk to a "
+        "person\u201d at any time."
+    )
+
+
+def order_record(order: Order) -> dict[str, Any]:
+    return {
+        "type": "order",
+        "number": order.number,
+        "status": order.status,
+        "status_label": order.get_status_display(),
+        "placed_at": order.placed_at.date().isoformat(),
+        "carrier": order.carrier,
+        "tracking_number": order.tracking_number,
+        "tracking_url": order.tracking_url,
+        "estimated_delivery": order.estimated_delivery.isoformat()
+        if order.estimated_delivery
+        else "",
+        "delivered_at": order.delivered_at.date().isoformat() if order.delivered_at else "",
+        "items": [f"{i.get('quantity', 1)} × {i.get('name', '')}" for i in order.items],
+    }
+
+
+def _order_sentence(record: dict[str, Any]) -> str:
+    status = record["status_label"].lower()
+    parts = [f"Order {record['number']} (placed {record['placed_at']}) is {status}"]
+    if record["status"] == Order.Status.SHIPPED:
+        if record["carrier"]:
+            parts.append(f"with {record['carrier']}")
+        if record["tracking_number"]:
+            parts.append(f"tracking number {record['tracking_number']}")
+        if record["estimated_delivery"]:
+            parts.append(f"expected by {record['estimated_delivery']}")
+    elif record["status"] == Order.Status.DELIVERED and record["delivered_at"]:
+        parts.append(f"on {record['delivered_at']}")
+    elif record["status"] == Order.Status.PROCESSING and record["estimated_delivery"]:
+        parts.append(f"expected by {record['estimated_delivery']}")
+    sentence = ", ".join(parts) + "."
+    if record["tracking_url"] and record["status"] == Order.Status.SHIPPED:
+        sentence += f" Track it here: {record['tracking_url']}"
+    return sentence
+
+
+def compose_with_records(
+    records: list[dict[str, Any]], hits: list[Hit], settings: BotSettings, public_key: str
+) -> tuple[str, list[dict[str, Any]]]:
+    """An answer about the customer's own orders, with the most relevant article as source."""
+    if len(records) == 1:
+        reply = "Here is the latest on your order: " + _order_sentence(records[0])
+    else:
+        lines = "\n".join(f"• {_order_sentence(r)}" for r in records)
+        reply = f"Here are your most recent orders:\n{lines}"
+    sources = []
+    if hits and hits[0].fused_score >= settings.min_retrieval_score:
+        sources.append(source_row(hits[0], public_key))
+        article = getattr(hits[0], "article", None)
+        if article is not None:
+            reply += f"\n\nMore in \u201c{article.title}\u201d."
+    return reply, sources

@@ -1,0 +1,464 @@
+"""The bot turn: one decision per customer message (DESIGN.md, "The bot turn").
+
+Rules are checked before any answer, in a fixed order (triggers.TRIGGER_ORDER); the first
+that fires is the handoff's reason and every rule that fired is stored with its scores.
+Only when none fires does the bot retrieve and answer, and it answers only with text taken
+from the knowledge base or the verified customer's own records.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from django.db import transaction
+
+from supportops.conversations.models import Conversation, Customer, Message
+from supportops.conversations.services import conversation_hand_off, message_post_bot
+from supportops.integrations.embeddings import embed_query
+from supportops.knowledge.search import Hit, search
+
+from . import answers, triggers
+from .intents import HIGH_STAKES_CATEGORIES, high_stakes_classifier
+from .models import BotSettings, BotTurn
+from .redaction import redact
+from .sentiment import score as sentiment_score
+from .services import bot_settings_get
+
+logger = logging.getLogger(__name__)
+
+HIGH_STAKES_CONFIDENCE = 0.5  # of the shipped high-stakes classifier (see intents.py)
+MAX_REJECTIONS = 2  # answers the customer said did not help, before a person takes over
+_ORDER_WORDS = re.compile(
+    r"\b(?:orders?|package|parcel|deliver(?:y|ed)|shipp(?:ed|ing)|shipment|track(?:ing)?|"
+    r"arriv(?:e|ed|ing)|dispatch(?:ed)?|courier)\b",
+    re.I,
+)
+_ORDER_NUMBER = re.compile(r"\b[A-Z]{2,4}-?\d{4,8}\b", re.I)
+
+
+@dataclass
+class Fired:
+    name: str
+    reason: str
+    scores: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Decision:
+    action: str
+    trigger: str = ""
+    fired: list[Fired] = field(default_factory=list)
+    reply: str = ""
+    kind: str = Message.Kind.TEXT
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    retrieved: list[dict[str, Any]] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    scores: dict[str, Any] = field(default_factory=dict)
+    category: str = ""
+    category_confidence: float | None = None
+    sentiment: str = ""
+    negative_probability: float | None = None
+
+
+@dataclass
+class Context:
+    """What the rules read about the conversation so far (before this message)."""
+
+    customer_turns: int  # customer messages since the last resolution, this one included
+    rejections: int  # follow-ups that said the last answer did not help, this one included
+    last_bot_kind: str
+    earlier_questions: list[str]
+    negative_history: list[float]
+    last_turn_clarified: bool  # the bot's last turn asked the customer to clarify
+
+
+def bot_turn_run(*, message_id: int) -> BotTurn | None:
+    """Decide and act on one customer message; running it twice gives one reply."""
+    message = Message.objects.select_related("conversation").filter(pk=message_id).first()
+    if message is None or message.author != Message.Author.CUSTOMER:
+        return None
+    existing = BotTurn.objects.filter(message_id=message_id).first()
+    if existing is not None:
+        return existing
+    with transaction.atomic():
+        conversation = (
+            Conversation.objects.select_for_update()
+            .select_related("workspace", "customer")
+            .get(pk=message.conversation_id)
+        )
+        existing = BotTurn.objects.filter(message_id=message_id).first()
+        if existing is not None:  # another worker got here first
+            return existing
+        started = time.perf_counter()
+        if conversation.status != Conversation.Status.BOT:
+            decision = Decision(action=BotTurn.Action.SKIP, scores={"status": conversation.status})
+        elif conversation.arm == Conversation.Arm.HUMAN_ONLY:
+            decision = Decision(action=BotTurn.Action.SKIP, scores={"arm": conversation.arm})
+        else:
+            decision = decide(conversation=conversation, message=message)
+        compute_ms = (time.perf_counter() - started) * 1000
+        return _apply(conversation, message, decision, compute_ms)
+
+
+def _apply(
+    conversation: Conversation, message: Message, decision: Decision, compute_ms: float
+) -> BotTurn:
+    reply: Message | None = None
+    if decision.action == BotTurn.Action.ESCALATE:
+        first = decision.fired[0]
+        conversation_hand_off(
+            conversation=conversation,
+            trigger=first.name,
+            reason=first.reason,
+            scores={f.name: f.scores for f in decision.fired},
+            packet=_packet(conversation, decision),
+        )
+        reply = conversation.messages.filter(kind=Message.Kind.HANDOFF).order_by("-pk").first()
+    elif decision.action in (BotTurn.Action.ANSWER, BotTurn.Action.CLARIFY):
+        reply = message_post_bot(
+            conversation=conversation,
+            text=decision.reply,
+            kind=decision.kind,
+            sources=decision.sources,
+        )
+    if decision.category:
+        Conversation.objects.filter(pk=conversation.pk, category="").update(
+            category=decision.category
+        )
+    return BotTurn.objects.create(
+        workspace_id=conversation.workspace_id,
+        conversation=conversation,
+        message=message,
+        reply=reply,
+        action=decision.action,
+        trigger=decision.trigger,
+        triggers=[{"name": f.name, "reason": f.reason, "scores": f.scores} for f in decision.fired],
+        category=decision.category,
+        category_confidence=decision.category_confidence,
+        sentiment=decision.sentiment,
+        negative_probability=decision.negative_probability,
+        retrieved=decision.retrieved,
+        records=decision.records,
+        scores=decision.scores,
+        provider="extractive",
+        compute_ms=round(compute_ms, 2),
+    )
+
+
+def _context(conversation: Conversation, message: Message, text: str) -> Context:
+    earlier = list(
+        conversation.messages.filter(pk__lt=message.pk)
+        .order_by("pk")
+        .values("author", "kind", "redacted_text", "pk")
+    )
+    # Count from the last time the conversation was resolved (feedback "yes" or closed).
+    start = 0
+    for i, row in enumerate(earlier):
+        if row["kind"] == Message.Kind.CSAT_REQUEST:
+            start = i + 1
+    since = earlier[start:]
+    customer_rows = [r for r in since if r["author"] == Message.Author.CUSTOMER]
+    turns = list(
+        BotTurn.objects.filter(conversation=conversation, message_id__in=[r["pk"] for r in since])
+        .order_by("pk")
+        .values("message_id", "scores", "negative_probability", "action")
+    )
+    rejections = sum(1 for t in turns if t["scores"].get("rejection")) + int(
+        triggers.rejects_answer(text)
+    )
+    last_bot = next((r["kind"] for r in reversed(earlier) if r["author"] == Message.Author.BOT), "")
+    return Context(
+        customer_turns=len(customer_rows) + 1,
+        rejections=rejections,
+        last_bot_kind=last_bot,
+        earlier_questions=[
+            r["redacted_text"]
+            for r in customer_rows
+            if not triggers.rejects_answer(r["redacted_text"])
+        ],
+        negative_history=[
+            t["negative_probability"] for t in turns if t["negative_probability"] is not None
+        ],
+        last_turn_clarified=bool(turns) and turns[-1]["action"] == BotTurn.Action.CLARIFY,
+    )
+
+
+def decide(*, conversation: Conversation, message: Message) -> Decision:
+    settings = bot_settings_get(workspace=conversation.workspace)
+    text = message.redacted_text or redact(message.text).text
+    context = _context(conversation, message, text)
+    is_rejection = triggers.rejects_answer(text) and context.last_bot_kind in (
+        Message.Kind.ANSWER,
+        Message.Kind.TEXT,
+    )
+    decision = Decision(action=BotTurn.Action.ANSWER)
+    decision.scores = {
+        "customer_turns": context.customer_turns,
+        "rejection": is_rejection,
+        "rejections": context.rejections if is_rejection else context.rejections,
+    }
+
+    if settings.explicit_request_enabled and triggers.explicit_request(text):
+        decision.fired.append(
+            Fired(triggers.EXPLICIT_REQUEST, "the customer asked for a person", {"matched": True})
+        )
+
+    vector = embed_query(text)
+    _classify(decision, settings, text, vector)
+    _check_turns(decision, settings, context, text, vector, is_rejection)
+    _check_sentiment(decision, settings, text, context, is_rejection)
+    if settings.vip_enabled and conversation.customer.is_vip:
+        decision.fired.append(Fired(triggers.VIP, "VIP customers go to a person", {"vip": True}))
+
+    hits: list[Hit] = []
+    if not decision.fired and not is_rejection and not triggers.asks_if_bot(text):
+        hits = search(workspace=conversation.workspace, query=text, k=5, query_vector=vector).hits
+        decision.retrieved = [_hit_row(h) for h in hits]
+        best = hits[0].fused_score if hits else 0.0
+        decision.scores["retrieval"] = round(best, 4)
+        records = _records_for(conversation.customer, text)
+        decision.records = [answers.order_record(o) for o in records]
+        weak_again = context.last_turn_clarified and best < settings.clarify_below
+        if (
+            settings.low_confidence_enabled
+            and not decision.records
+            and (best < settings.min_retrieval_score or weak_again)
+        ):
+            decision.fired.append(
+                Fired(
+                    triggers.LOW_CONFIDENCE,
+                    "no help-centre passage matches the question well enough"
+                    + (", after asking once" if weak_again else ""),
+                    {
+                        "retrieval": round(best, 4),
+                        "threshold": settings.min_retrieval_score,
+                        "clarify_below": settings.clarify_below,
+                    },
+                )
+            )
+
+    if decision.fired:
+        decision.fired.sort(key=lambda f: triggers.TRIGGER_ORDER.index(f.name))
+        decision.action = BotTurn.Action.ESCALATE
+        decision.trigger = decision.fired[0].name
+        return decision
+    return _answer(decision, settings, conversation, text, hits, is_rejection)
+
+
+def _classify(decision: Decision, settings: BotSettings, text: str, vector: np.ndarray) -> None:
+    prediction = high_stakes_classifier().predict_vectors(vector[None, :])[0]
+    high_stakes = set(HIGH_STAKES_CATEGORIES) | set(settings.high_stakes_categories or [])
+    label = prediction.label
+    decision.scores["high_stakes"] = {
+        "label": prediction.top_label,
+        "confidence": prediction.confidence,
+    }
+    workspace_category = _workspace_category(settings, vector)
+    if workspace_category is not None:
+        decision.category, decision.category_confidence = workspace_category
+        decision.scores["category"] = {
+            "label": workspace_category[0],
+            "confidence": workspace_category[1],
+        }
+    if label in high_stakes and prediction.confidence >= HIGH_STAKES_CONFIDENCE:
+        decision.category = label
+        decision.category_confidence = prediction.confidence
+        if settings.high_stakes_enabled:
+            decision.fired.append(
+                Fired(
+                    triggers.HIGH_STAKES,
+                    f"high-stakes topic: {label.replace('_', ' ')}",
+                    {"category": label, "confidence": prediction.confidence},
+                )
+            )
+    elif (
+        settings.high_stakes_enabled
+        and workspace_category is not None
+        and workspace_category[0] in high_stakes
+    ):
+        decision.fired.append(
+            Fired(
+                triggers.HIGH_STAKES,
+                f"high-stakes category: {workspace_category[0]}",
+                {"category": workspace_category[0], "confidence": workspace_category[1]},
+            )
+        )
+
+
+def _workspace_category(settings: BotSettings, vector: np.ndarray) -> tuple[str, float] | None:
+    """The workspace's own categories (trained from its examples and tickets), if it has any."""
+    try:
+        from .categories import category_classifier_for
+    except ImportError:  # the categories module is optional for the turn
+        return None
+    classifier = category_classifier_for(workspace=settings.workspace)
+    if classifier is None:
+        return None
+    prediction = classifier.predict_vectors(vector[None, :])[0]
+    if prediction.label is None:
+        return None
+    return prediction.label, prediction.confidence
+
+
+def _check_turns(
+    decision: Decision,
+    settings: BotSettings,
+    context: Context,
+    text: str,
+    vector: np.ndarray,
+    is_rejection: bool,
+) -> None:
+    if not settings.turn_limit_enabled:
+        return
+    repeat = 0.0
+    if context.earlier_questions and not is_rejection:
+        earlier = np.vstack([embed_query(q) for q in context.earlier_questions[-3:]])
+        repeat = float(np.max(earlier @ vector))
+    decision.scores["repeat_similarity"] = round(repeat, 4)
+    if context.customer_turns > settings.max_customer_turns:
+        decision.fired.append(
+            Fired(
+                triggers.TURN_LIMIT,
+                f"{context.customer_turns} customer messages without a resolution",
+                {"turns": context.customer_turns, "limit": settings.max_customer_turns},
+            )
+        )
+    elif is_rejection and context.rejections >= MAX_REJECTIONS:
+        decision.fired.append(
+            Fired(
+                triggers.TURN_LIMIT,
+                f"the customer said {context.rejections} times that the answer did not help",
+                {"rejections": context.rejections, "limit": MAX_REJECTIONS},
+            )
+        )
+    elif repeat >= settings.repeat_similarity:
+        decision.fired.append(
+            Fired(
+                triggers.TURN_LIMIT,
+                "the customer asked the same question again",
+                {"similarity": round(repeat, 4), "threshold": settings.repeat_similarity},
+            )
+        )
+
+
+def _check_sentiment(
+    decision: Decision,
+    settings: BotSettings,
+    text: str,
+    context: Context,
+    is_rejection: bool,
+) -> None:
+    sentiment = sentiment_score(text)
+    decision.sentiment = sentiment.label
+    decision.negative_probability = sentiment.negative_probability
+    decision.scores["sentiment"] = {
+        "label": sentiment.label,
+        "negative": sentiment.negative_probability,
+        "cues": list(sentiment.cues),
+    }
+    if not settings.frustration_enabled:
+        return
+    negative = sentiment.negative_probability
+    history = context.negative_history[-2:]
+    rising = len(history) == 2 and history[0] < history[1] < negative and negative >= 0.6
+    if is_rejection:
+        # "That didn't work" is disappointment, not anger: it counts towards the turn limit
+        # and only hands off as frustration with clear signs of anger.
+        angry = negative >= max(settings.frustration_threshold, 0.9) and bool(sentiment.cues)
+    else:
+        shouting = sentiment.label == "negative" and bool(sentiment.cues)
+        angry = negative >= settings.frustration_threshold or shouting or rising
+    if angry:
+        decision.fired.append(
+            Fired(
+                triggers.FRUSTRATION,
+                "the customer sounds frustrated" + (" (rising)" if rising else ""),
+                {
+                    "negative": negative,
+                    "threshold": settings.frustration_threshold,
+                    "cues": list(sentiment.cues),
+                    "history": history,
+                },
+            )
+        )
+
+
+def _records_for(customer: Customer, text: str) -> list[Any]:
+    from supportops.conversations.selectors import customer_order_by_number, customer_orders
+
+    if not customer.is_verified:
+        return []
+    numbers = _ORDER_NUMBER.findall(text)
+    for number in numbers:
+        order = customer_order_by_number(customer=customer, number=number)
+        if order is not None:
+            return [order]
+    if _ORDER_WORDS.search(text):
+        return customer_orders(customer=customer, limit=3)
+    return []
+
+
+def _hit_row(hit: Hit) -> dict[str, Any]:
+    article = getattr(hit, "article", None)
+    return {
+        "article_id": hit.article_id,
+        "external_id": getattr(article, "external_id", "") or "",
+        "title": getattr(article, "title", ""),
+        "chunk_id": hit.chunk_id,
+        "vector": round(hit.vector_score, 4),
+        "keyword": round(hit.keyword_score, 4),
+        "fused": round(hit.fused_score, 4),
+    }
+
+
+def _answer(
+    decision: Decision,
+    settings: BotSettings,
+    conversation: Conversation,
+    text: str,
+    hits: list[Hit],
+    is_rejection: bool,
+) -> Decision:
+    if triggers.asks_if_bot(text):
+        decision.reply = answers.disclosure(settings)
+        return decision
+    if is_rejection:
+        decision.action = BotTurn.Action.CLARIFY
+        decision.reply = answers.after_rejection()
+        return decision
+    best = hits[0].fused_score if hits else 0.0
+    public_key = conversation.workspace.public_key
+    if decision.records:
+        decision.reply, decision.sources = answers.compose_with_records(
+            decision.records, hits, settings, public_key
+        )
+        decision.kind = Message.Kind.ANSWER
+        return decision
+    if best < settings.clarify_below:
+        decision.action = BotTurn.Action.CLARIFY
+        decision.reply = answers.clarify(hits)
+        decision.sources = answers.sources_for(hits[:2], public_key)
+        return decision
+    decision.reply, decision.sources = answers.compose(hits, public_key)
+    decision.kind = Message.Kind.ANSWER
+    return decision
+
+
+def _packet(conversation: Conversation, decision: Decision) -> dict[str, Any]:
+    """A first handoff packet; the inbox builds the full one."""
+    return {
+        "category": decision.category,
+        "category_confidence": decision.category_confidence,
+        "sentiment": decision.sentiment,
+        "negative_probability": decision.negative_probability,
+        "triggers": [
+            {"name": f.name, "reason": f.reason, "scores": f.scores} for f in decision.fired
+        ],
+        "retrieved": decision.retrieved[:3],
+        "records": decision.records,
+    }

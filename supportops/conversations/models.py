@@ -1,0 +1,226 @@
+"""Customers, their records, and the conversations they have with the bot and with people."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from supportops.accounts.models import Workspace
+
+
+class Customer(models.Model):
+    """A person who contacts support.
+
+    Verified customers are identified by the host site (external id, signed with the
+    workspace secret); anonymous visitors have only a random visitor id from their browser
+    and never get anything account-specific.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="customers")
+    external_id = models.CharField(max_length=120, blank=True, default="")
+    visitor_id = models.CharField(max_length=64, blank=True, default="")
+    name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(blank=True)
+    plan = models.CharField(max_length=60, blank=True, help_text="plan or tier")
+    is_vip = models.BooleanField(default=False)
+    attributes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "external_id"],
+                condition=~Q(external_id=""),
+                name="customer_unique_external_id",
+            ),
+            models.UniqueConstraint(
+                fields=["workspace", "visitor_id"],
+                condition=Q(external_id="") & ~Q(visitor_id=""),
+                name="customer_unique_visitor",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.external_id or f"visitor {self.visitor_id[:8]}"
+
+    @property
+    def is_verified(self) -> bool:
+        return bool(self.external_id)
+
+
+class Order(models.Model):
+    """An order of a verified customer, as synced from the shop."""
+
+    class Status(models.TextChoices):
+        PROCESSING = "processing", "Processing"
+        SHIPPED = "shipped", "Shipped"
+        DELIVERED = "delivered", "Delivered"
+        CANCELLED = "cancelled", "Cancelled"
+        RETURNED = "returned", "Returned"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="orders")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="orders")
+    number = models.CharField(max_length=40)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    placed_at = models.DateTimeField()
+    total = models.DecimalField(max_digits=10, decimal_places=2)
+    currency = models.CharField(max_length=3, default="EUR")
+    items = models.JSONField(default=list, blank=True, help_text='[{"name", "quantity"}]')
+    carrier = models.CharField(max_length=60, blank=True)
+    tracking_number = models.CharField(max_length=60, blank=True)
+    tracking_url = models.URLField(blank=True)
+    estimated_delivery = models.DateField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-placed_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "number"], name="order_unique_number")
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Conversation(models.Model):
+    class Status(models.TextChoices):
+        BOT = "bot", "With the assistant"
+        HANDED_OFF = "handed_off", "Waiting for a person"
+        WITH_AGENT = "with_agent", "With a person"
+        RESOLVED = "resolved", "Resolved"
+
+    class Channel(models.TextChoices):
+        WIDGET = "widget", "Chat widget"
+        EMAIL = "email", "Email"
+
+    class Arm(models.TextChoices):
+        AI_FIRST = "ai_first", "AI first"
+        HUMAN_ONLY = "human_only", "Human only (control)"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="conversations")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="conversations")
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.WIDGET)
+    arm = models.CharField(max_length=16, choices=Arm.choices, default=Arm.AI_FIRST)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.BOT)
+    category = models.CharField(max_length=80, blank=True)
+    # sha256 of the secret token held by the customer's browser; the id alone opens nothing.
+    token_hash = models.CharField(max_length=64, unique=True)
+    solved = models.BooleanField(
+        null=True, blank=True, help_text="the customer's answer to 'Did that solve it?'"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    handed_off_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["workspace", "status", "-created_at"]),
+            models.Index(fields=["customer", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"conversation {self.pk} ({self.status})"
+
+
+class Message(models.Model):
+    class Author(models.TextChoices):
+        CUSTOMER = "customer", "Customer"
+        BOT = "bot", "Assistant"
+        AGENT = "agent", "Agent"
+        SYSTEM = "system", "System"
+
+    class Kind(models.TextChoices):
+        TEXT = "text", "Text"
+        GREETING = "greeting", "Greeting"
+        ANSWER = "answer", "Answer"  # a complete bot answer: the widget asks "Did that solve it?"
+        HANDOFF = "handoff", "Handoff notice"
+        CSAT_REQUEST = "csat_request", "CSAT question"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
+    author = models.CharField(max_length=16, choices=Author.choices)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.TEXT)
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    text = models.TextField(help_text="as shown to the customer")
+    redacted_text = models.TextField(blank=True, help_text="as sent to models and analysis")
+    sources = models.JSONField(
+        default=list, blank=True, help_text='[{"article_id", "title", "url"}]'
+    )
+    # The client's idempotency key: a retried POST returns the stored message.
+    client_key = models.CharField(max_length=64, blank=True, default="")
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=10, decimal_places=6, default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "client_key"],
+                condition=~Q(client_key=""),
+                name="message_unique_client_key",
+            )
+        ]
+        indexes = [models.Index(fields=["conversation", "id"])]
+
+    def __str__(self) -> str:
+        return f"{self.author}: {self.text[:40]}"
+
+
+class Handoff(models.Model):
+    """The bot stepped aside: which rule fired, with its scores, and the context for a person."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        ASSIGNED = "assigned", "Assigned"
+        RESOLVED = "resolved", "Resolved"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="handoffs"
+    )
+    trigger = models.CharField(max_length=32)
+    reason = models.CharField(max_length=300)
+    scores = models.JSONField(default=dict, blank=True)
+    packet = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    first_human_reply_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["workspace", "status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"handoff {self.pk} ({self.trigger})"
+
+
+class CsatResponse(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    conversation = models.OneToOneField(Conversation, on_delete=models.CASCADE, related_name="csat")
+    score = models.PositiveSmallIntegerField()
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(score__gte=1) & Q(score__lte=5), name="csat_score_1_to_5"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"CSAT {self.score} for conversation {self.conversation_id}"

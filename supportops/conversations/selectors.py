@@ -1,0 +1,68 @@
+"""Reads of conversations and customer records, each scoped by what the caller may see."""
+
+from __future__ import annotations
+
+import hmac
+
+from django.db.models import QuerySet
+
+from supportops.accounts.models import Workspace
+
+from .models import Conversation, Customer, Handoff, Message, Order
+from .services import token_hash
+
+
+def conversation_get_for_token(
+    *, workspace: Workspace, conversation_id: int, token: str
+) -> Conversation | None:
+    """The widget's access check: the id alone opens nothing, the browser's token does."""
+    conversation = (
+        Conversation.objects.select_related("customer", "workspace")
+        .filter(workspace=workspace, pk=conversation_id)
+        .first()
+    )
+    if conversation is None or not token:
+        return None
+    if not hmac.compare_digest(conversation.token_hash, token_hash(token)):
+        return None
+    return conversation
+
+
+def messages_after(
+    *, conversation: Conversation, after_id: int = 0, limit: int = 100
+) -> list[Message]:
+    return list(
+        Message.objects.filter(conversation=conversation, pk__gt=after_id).order_by("pk")[:limit]
+    )
+
+
+def customer_orders(*, customer: Customer, limit: int = 10) -> list[Order]:
+    """The verified customer's own orders; anonymous visitors have none by construction."""
+    if not customer.is_verified:
+        return []
+    return list(Order.objects.filter(customer=customer).order_by("-placed_at")[:limit])
+
+
+def customer_order_by_number(*, customer: Customer, number: str) -> Order | None:
+    if not customer.is_verified:
+        return None
+    return Order.objects.filter(customer=customer, number__iexact=number.strip()).first()
+
+
+def customer_messages(*, customer: Customer, limit: int = 200) -> list[Message]:
+    """One timeline per customer across conversations, oldest first."""
+    rows = (
+        Message.objects.filter(conversation__customer=customer)
+        .select_related("conversation")
+        .order_by("-pk")[:limit]
+    )
+    return list(reversed(rows))
+
+
+def handoffs_waiting(*, workspace: Workspace) -> QuerySet[Handoff]:
+    return (
+        Handoff.objects.filter(workspace=workspace)
+        .exclude(status=Handoff.Status.RESOLVED)
+        .select_related("conversation", "conversation__customer", "assignee")
+        .order_by("created_at")
+    )

@@ -1,0 +1,234 @@
+from __future__ import annotations
+
+import csv
+import json
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from supportops.bot.intents import (
+    HIGH_STAKES_CATEGORIES,
+    IntentClassifier,
+    high_stakes_classifier,
+    load_high_stakes_examples,
+)
+
+EVAL = Path(__file__).resolve().parents[3] / "shared" / "eval"
+needs_eval = pytest.mark.skipif(
+    not EVAL.exists(), reason="../shared/eval is absent (only CI and developers have it)"
+)
+
+SMALL_SET = {
+    "track_order": [
+        "Where is my order?",
+        "Has my package shipped yet?",
+        "I want to track my parcel",
+        "When will my delivery arrive?",
+        "My order hasn't arrived, where is it?",
+        "Can you give me the tracking number for my order?",
+        "How long until my package gets here?",
+    ],
+    "reset_password": [
+        "I forgot my password",
+        "How do I reset my password?",
+        "I can't log in, my password doesn't work",
+        "Send me a password reset link",
+        "I need to change my password",
+        "Locked out of my account, need a new password",
+        "The password reset email never came",
+    ],
+    "opening_hours": [
+        "What time do you open?",
+        "Are you open on Sundays?",
+        "What are your opening hours?",
+        "When does the shop close today?",
+        "Are you open on bank holidays?",
+        "What time does the store open tomorrow morning?",
+        "How late are you open tonight?",
+    ],
+    "cancel_subscription": [
+        "I want to cancel my subscription",
+        "How do I stop my monthly plan?",
+        "Please cancel my membership",
+        "Stop renewing my subscription",
+        "I don't want to be charged every month anymore, cancel it",
+        "How can I end my plan?",
+        "Unsubscribe me from the paid plan",
+    ],
+}
+
+# Paraphrases written for this test and kept out of supportops/bot/data/.
+HIGH_STAKES_PARAPHRASES = [
+    ("You took money from me twice for one purchase, I want it back", "billing_dispute"),
+    ("This month's bill is way higher than what I agreed to pay", "billing_dispute"),
+    ("I never signed up for this charge on my statement", "billing_dispute"),
+    ("Somebody else has been logging into my account", "fraud_account_security"),
+    ("My account was hacked and they changed my email", "fraud_account_security"),
+    ("There are purchases on my card from your shop that I didn't make", "fraud_account_security"),
+    ("I'm speaking to my lawyer about this", "legal_threat"),
+    ("I will be taking legal action against your company", "legal_threat"),
+    ("Expect to hear from my attorney", "legal_threat"),
+    ("Please erase all the personal information you hold about me", "data_deletion"),
+    ("I want my account deleted along with my data", "data_deletion"),
+    ("Remove my details from your records under GDPR", "data_deletion"),
+    ("What time does your shop open on Saturday?", None),
+    ("How do I change the colour of my order before it ships?", None),
+]
+
+
+def write_csv(path: Path, rows: list[tuple[str, str]], header=("text", "label")) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def run_json(*args: str) -> dict:
+    out = StringIO()
+    call_command(*args, "--json", stdout=out, stderr=StringIO())
+    lines = out.getvalue().strip().splitlines()
+    assert len(lines) == 1, "a --json command prints exactly one line on stdout"
+    return json.loads(lines[0])
+
+
+def small_set_rows() -> list[tuple[str, str]]:
+    return [(text, label) for label, texts in SMALL_SET.items() for text in texts]
+
+
+def test_it_learns_a_small_set_and_refuses_an_unrelated_sentence():
+    texts, labels = zip(*small_set_rows(), strict=True)
+    classifier = IntentClassifier().fit(texts, labels)
+    predictions = classifier.predict(
+        [
+            "where's my parcel? it should have come by now",
+            "i can't remember my password",
+            "cancel my plan please",
+            "What's a good recipe for banana bread?",
+        ]
+    )
+    assert [p.label for p in predictions] == [
+        "track_order",
+        "reset_password",
+        "cancel_subscription",
+        None,
+    ]
+    refused = predictions[-1]
+    assert refused.confidence < classifier.threshold
+    assert refused.top_label in SMALL_SET, "the best guess is kept for the record"
+    assert set(predictions[0].scores) <= set(SMALL_SET)
+
+
+def test_labelled_out_of_scope_examples_are_never_predicted_as_a_label():
+    rows = small_set_rows() + [
+        (text, "out_of_scope")
+        for text in ["hello", "what's the weather like", "tell me a joke", "ok thanks"]
+    ]
+    texts, labels = zip(*rows, strict=True)
+    classifier = IntentClassifier().fit(texts, labels)
+    assert classifier.labels == sorted(SMALL_SET)
+    assert all(p.label != "out_of_scope" for p in classifier.predict(["tell me a joke"]))
+
+
+def test_the_default_high_stakes_data_has_enough_varied_examples():
+    texts, labels = load_high_stakes_examples()
+    for category in HIGH_STAKES_CATEGORIES:
+        examples = [t for t, label in zip(texts, labels, strict=True) if label == category]
+        assert len(set(examples)) >= 25, category
+    held_back = {text for text, _ in HIGH_STAKES_PARAPHRASES}
+    assert not held_back & set(texts), "the test paraphrases must stay out of the data"
+
+
+def test_default_high_stakes_categories_classify_held_back_paraphrases():
+    classifier = high_stakes_classifier()
+    predictions = classifier.predict([text for text, _ in HIGH_STAKES_PARAPHRASES])
+    wrong = [
+        (text, expected, p.label, p.confidence)
+        for (text, expected), p in zip(HIGH_STAKES_PARAPHRASES, predictions, strict=True)
+        if p.label != expected
+    ]
+    assert not wrong
+
+
+def test_intent_eval_prints_the_contract_keys(tmp_path):
+    train = write_csv(tmp_path / "train.csv", small_set_rows())
+    test = write_csv(
+        tmp_path / "test.csv",
+        [
+            ("where is my package", "track_order"),
+            ("what time do you close", "opening_hours"),
+            ("who won the football last night", "out_of_scope"),
+        ],
+    )
+    result = run_json("intent_eval", "--train", str(train), "--test", str(test))
+    assert set(result) == {
+        "accuracy",
+        "macro_f1",
+        "in_scope_accuracy",
+        "out_of_scope_precision",
+        "out_of_scope_recall",
+        "n",
+    }
+    assert result["n"] == 3
+    assert 0 <= result["accuracy"] <= 1
+    assert result["out_of_scope_recall"] is not None
+
+    closed = write_csv(tmp_path / "closed.csv", [("where is my package", "track_order")])
+    result = run_json("intent_eval", "--train", str(train), "--test", str(closed))
+    assert result["out_of_scope_precision"] is None
+    assert result["out_of_scope_recall"] is None
+
+
+def test_intent_eval_names_the_file_and_line_of_a_bad_row(tmp_path, capsys):
+    train = write_csv(tmp_path / "train.csv", small_set_rows())
+    test = tmp_path / "test.csv"
+    test.write_text("text,label\nwhere is my parcel,track_order\nno label here,\n")
+    with pytest.raises(SystemExit):
+        call_command("intent_eval", "--train", str(train), "--test", str(test), "--json")
+    error = json.loads(capsys.readouterr().out)["error"]
+    assert error == f"{test}, line 3: empty label"
+
+    headless = write_csv(tmp_path / "headless.csv", [("hi", "x")], header=("message", "intent"))
+    with pytest.raises(SystemExit):
+        call_command("intent_eval", "--train", str(headless), "--test", str(test), "--json")
+    assert f"{headless}, line 1: missing column text, label" in capsys.readouterr().out
+
+    missing = tmp_path / "nope.csv"
+    with pytest.raises(CommandError, match=f"cannot read {missing}: No such file"):
+        call_command("intent_eval", "--train", str(missing), "--test", str(test))
+
+
+@pytest.mark.eval
+@needs_eval
+def test_banking77_held_out_split_meets_its_target(tmp_path):
+    """80/20 stratified split (seed 0) of banking77/train.csv; the official test is held out."""
+    from sklearn.model_selection import train_test_split
+
+    with (EVAL / "intents" / "banking77" / "train.csv").open(encoding="utf-8") as handle:
+        rows = [(r["text"], r["label"]) for r in csv.DictReader(handle)]
+    train, test = train_test_split(
+        rows, test_size=0.2, stratify=[label for _, label in rows], random_state=0
+    )
+    result = run_json(
+        "intent_eval",
+        "--train",
+        str(write_csv(tmp_path / "train.csv", train)),
+        "--test",
+        str(write_csv(tmp_path / "test.csv", test)),
+    )
+    assert result["n"] == 2001
+    assert result["accuracy"] >= 0.92  # logistic regression alone: 0.9185 on this split
+
+
+@pytest.mark.eval
+@needs_eval
+def test_clinc150_dev_meets_its_targets():
+    clinc = EVAL / "intents" / "clinc150"
+    result = run_json(
+        "intent_eval", "--train", str(clinc / "train.csv"), "--test", str(clinc / "dev.csv")
+    )
+    assert result["in_scope_accuracy"] >= 0.95
+    assert result["out_of_scope_recall"] >= 0.80
