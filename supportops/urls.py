@@ -19,4 +19,5 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("w/<slug:workspace_slug>/knowledge/", include("supportops.knowledge.urls")),
+    path("", include("supportops.widget.urls")),  # /widget.js, /widget/demo/, /api/widget/v1/
 ]

@@ -15,4 +15,6 @@ from supportops.integrations.embeddings import EmbeddingError
 def bot_turn(message_id: int) -> str:
     from .turn import bot_turn_run
 
-    return bot_turn_run(message_id=message_id).action
+    turn = bot_turn_run(message_id=message_id)
+    # None: the message is gone (its conversation was deleted) or is not the customer's.
+    return turn.action if turn is not None else "nothing to do"

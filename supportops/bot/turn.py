@@ -12,6 +12,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from django.db import transaction
 from supportops.conversations.models import Conversation, Customer, Message
 from supportops.conversations.services import conversation_hand_off, message_post_bot
 from supportops.integrations.embeddings import embed_query
+from supportops.integrations.llm import ChatError, OpenAIChatProvider, get_chat_provider
 from supportops.knowledge.search import Hit, search
 
 from . import answers, triggers
@@ -33,9 +35,16 @@ logger = logging.getLogger(__name__)
 
 HIGH_STAKES_CONFIDENCE = 0.5  # of the shipped high-stakes classifier (see intents.py)
 MAX_REJECTIONS = 2  # answers the customer said did not help, before a person takes over
-_ORDER_WORDS = re.compile(
-    r"\b(?:orders?|package|parcel|deliver(?:y|ed)|shipp(?:ed|ing)|shipment|track(?:ing)?|"
-    r"arriv(?:e|ed|ing)|dispatch(?:ed)?|courier)\b",
+# Questions about the state of the customer's own orders (not "how do I change an order?").
+_ORDER_STATUS = re.compile(
+    r"\bwhere(?:'s|\s+is|\s+are)\s+(?:my|our)\b|"
+    r"\b(?:track|trace)(?:ing)?\s+(?:my|our|the|an?)?\s*(?:order|package|parcel|delivery)|"
+    r"\bstatus\s+of\s+(?:my|our)\b|\b(?:my|our)\s+(?:order|package|parcel|delivery)\s+"
+    r"(?:status|still|has(?:n'?t)?|is(?:n'?t)?|was(?:n'?t)?|did(?:n'?t)?|not)\b|"
+    r"\bwhen\s+(?:will|does|do|is|should)\s+(?:my|our|the|it)\s*"
+    r"(?:order|package|parcel|delivery|it)?\s*(?:arrive|come|get\s+here|ship|be\s+delivered)|"
+    r"\bha(?:s|ve)\s+(?:my|our)\s+(?:order|package|parcel)s?\s+(?:shipped|arrived|been)|"
+    r"\b(?:my|our)\s+(?:recent|last|latest)\s+orders?\b",
     re.I,
 )
 _ORDER_NUMBER = re.compile(r"\b[A-Z]{2,4}-?\d{4,8}\b", re.I)
@@ -63,6 +72,10 @@ class Decision:
     category_confidence: float | None = None
     sentiment: str = ""
     negative_probability: float | None = None
+    provider: str = "extractive"
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: Decimal = Decimal("0")
 
 
 @dataclass
@@ -75,6 +88,15 @@ class Context:
     earlier_questions: list[str]
     negative_history: list[float]
     last_turn_clarified: bool  # the bot's last turn asked the customer to clarify
+
+
+def models_warm() -> None:
+    """Load and train what a turn needs (embedding model, classifiers) ahead of time."""
+    from .sentiment import default_model
+
+    embed_query("warm up")
+    default_model()
+    high_stakes_classifier()
 
 
 def bot_turn_run(*, message_id: int) -> BotTurn | None:
@@ -125,6 +147,9 @@ def _apply(
             text=decision.reply,
             kind=decision.kind,
             sources=decision.sources,
+            prompt_tokens=decision.prompt_tokens,
+            completion_tokens=decision.completion_tokens,
+            cost_usd=decision.cost_usd,
         )
     if decision.category:
         Conversation.objects.filter(pk=conversation.pk, category="").update(
@@ -145,7 +170,10 @@ def _apply(
         retrieved=decision.retrieved,
         records=decision.records,
         scores=decision.scores,
-        provider="extractive",
+        provider=decision.provider,
+        prompt_tokens=decision.prompt_tokens,
+        completion_tokens=decision.completion_tokens,
+        cost_usd=decision.cost_usd,
         compute_ms=round(compute_ms, 2),
     )
 
@@ -398,7 +426,7 @@ def _records_for(customer: Customer, text: str) -> list[Any]:
         order = customer_order_by_number(customer=customer, number=number)
         if order is not None:
             return [order]
-    if _ORDER_WORDS.search(text):
+    if _ORDER_STATUS.search(text):
         return customer_orders(customer=customer, limit=3)
     return []
 
@@ -444,9 +472,98 @@ def _answer(
         decision.reply = answers.clarify(hits)
         decision.sources = answers.sources_for(hits[:2], public_key)
         return decision
+    provider = get_chat_provider()
+    if provider is not None:
+        return _generate(decision, settings, conversation, text, hits, provider)
     decision.reply, decision.sources = answers.compose(hits, public_key)
     decision.kind = Message.Kind.ANSWER
     return decision
+
+
+def _generate(
+    decision: Decision,
+    settings: BotSettings,
+    conversation: Conversation,
+    text: str,
+    hits: list[Hit],
+    provider: OpenAIChatProvider,
+) -> Decision:
+    """The LLM provider: only retrieved passages and the customer's records, checked for
+    grounding before anything is sent; an ungrounded answer hands off instead."""
+    from .generation import Source, generate_answer
+
+    public_key = conversation.workspace.public_key
+    usable = [h for h in hits[:3] if h.fused_score >= settings.min_retrieval_score]
+    sources = [
+        Source(
+            number=n,
+            article_id=row["article_id"],
+            title=row["title"],
+            text=answers.plain(getattr(h, "chunk", None).text if getattr(h, "chunk", None) else ""),
+            url=row["url"] or "",
+        )
+        for n, (h, row) in enumerate(
+            ((h, answers.source_row(h, public_key)) for h in usable), start=1
+        )
+    ]
+    records = [
+        {k: str(v) for k, v in r.items() if v not in ("", None, [])} for r in decision.records
+    ]
+    try:
+        result = generate_answer(
+            question=text,
+            sources=sources,
+            records=records,
+            persona=settings.persona_name,
+            history=_history(conversation),
+            provider=provider,
+        )
+    except ChatError as exc:
+        # The model is unreachable: quote the help centre instead of leaving the customer.
+        logger.warning("chat provider failed, answering extractively: %s", exc)
+        decision.scores["provider_error"] = str(exc)[:200]
+        decision.reply, decision.sources = answers.compose(hits, public_key)
+        decision.kind = Message.Kind.ANSWER
+        return decision
+    call = result.call
+    decision.provider = provider.name
+    decision.prompt_tokens, decision.completion_tokens = call.prompt_tokens, call.completion_tokens
+    decision.cost_usd = call.cost_usd
+    decision.scores["grounding"] = {
+        "grounded": result.grounded,
+        "reason": result.reason,
+        "support": round(result.support, 4),
+    }
+    if not result.grounded:
+        decision.fired.append(
+            Fired(
+                triggers.LOW_CONFIDENCE,
+                f"the generated answer failed the grounding check ({result.reason})",
+                {"reason": result.reason, "support": round(result.support, 4)},
+            )
+        )
+        decision.action = BotTurn.Action.ESCALATE
+        decision.trigger = triggers.LOW_CONFIDENCE
+        return decision
+    decision.reply = result.text
+    decision.sources = [
+        {"article_id": s.article_id, "title": s.title, "url": s.url} for s in result.cited
+    ]
+    decision.kind = Message.Kind.ANSWER
+    return decision
+
+
+def _history(conversation: Conversation, turns: int = 6) -> list[tuple[str, str]]:
+    rows = list(
+        conversation.messages.filter(author__in=[Message.Author.CUSTOMER, Message.Author.BOT])
+        .order_by("-pk")
+        .values_list("author", "redacted_text", "text")[: turns + 1]
+    )
+    rows = rows[1:]  # the message being answered is the question itself
+    return [
+        ("customer" if a == Message.Author.CUSTOMER else "assistant", r or t)
+        for a, r, t in reversed(rows)
+    ]
 
 
 def _packet(conversation: Conversation, decision: Decision) -> dict[str, Any]:

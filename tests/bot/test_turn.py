@@ -21,6 +21,8 @@ from supportops.conversations.services import (
     message_post_customer,
 )
 from tests.conftest import wait_for
+from tests.standins import fixtures
+from tests.standins.chat_completions import Reply
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -278,3 +280,55 @@ def test_a_posted_message_is_answered_by_a_real_worker(visitor_conversation, cel
     turn = wait_for(lambda: BotTurn.objects.filter(message=posted.message).first(), timeout=60)
     assert turn.action == BotTurn.Action.ANSWER
     assert turn.reply.sources[0]["title"] == "How do I return an item?"
+
+
+# The OpenAI-compatible provider, against a local server speaking chat completions ---------
+
+chat_server = fixtures.chat_server
+
+
+@pytest.fixture
+def llm(settings, chat_server):
+    settings.LLM_PROVIDER = "openai"
+    settings.LLM_BASE_URL = chat_server.base_url
+    settings.LLM_MODEL = "standin-chat-1"
+    settings.LLM_API_KEY = "sk-standin"
+    settings.LLM_PRICE_INPUT_PER_MTOK = 0.5
+    settings.LLM_PRICE_OUTPUT_PER_MTOK = 1.5
+    return chat_server
+
+
+def test_a_grounded_generated_answer_is_sent_with_its_cost(visitor_conversation, llm):
+    llm.enqueue(
+        "You can return unused items within 30 days: start the return from Orders in your "
+        "account and print the prepaid label [1]."
+    )
+    turn = say(visitor_conversation, "My email is jo@example.com. How can I return an item?")
+    assert turn.action == BotTurn.Action.ANSWER
+    assert turn.provider == "openai:standin-chat-1"
+    assert turn.prompt_tokens > 0 and turn.completion_tokens > 0
+    assert turn.cost_usd > 0
+    assert turn.reply.cost_usd == turn.cost_usd
+    assert "[1]" not in turn.reply.text and "30 days" in turn.reply.text
+    assert turn.reply.sources[0]["title"] == "How do I return an item?"
+    sent = llm.last_request.text()
+    assert "jo@example.com" not in sent  # redacted before any model sees it
+    assert "prepaid label" in sent  # the retrieved passage was given as a source
+
+
+def test_an_ungrounded_generated_answer_hands_off(visitor_conversation, llm):
+    llm.enqueue("Returns are accepted for 90 days and we refund shipping twice over [1].")
+    turn = say(visitor_conversation, "How do I return an item?")
+    assert turn.action == BotTurn.Action.ESCALATE
+    assert turn.trigger == "low_confidence"
+    assert turn.scores["grounding"]["grounded"] is False
+    assert "90 days" not in turn.reply.text
+    assert visitor_conversation.status == Conversation.Status.HANDED_OFF
+
+
+def test_when_the_model_is_down_the_bot_quotes_the_help_centre(visitor_conversation, llm):
+    llm.enqueue(Reply(status=500), Reply(status=500))
+    turn = say(visitor_conversation, "How do I return an item?")
+    assert turn.action == BotTurn.Action.ANSWER
+    assert "provider_error" in turn.scores
+    assert "prepaid label" in turn.reply.text

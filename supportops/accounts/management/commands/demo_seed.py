@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from django.db import transaction
 
 from supportops.accounts.models import Membership, Role, Workspace
 from supportops.accounts.services import workspace_create
+from supportops.conversations.demo import demo_customers_seed, demo_history_seed
 from supportops.knowledge.importing import items_write, parse_path
 from supportops.knowledge.models import Article
 from supportops.lib.commands import print_json
@@ -35,6 +37,20 @@ def demo_password() -> str:
     path.write_text(password + "\n")
     path.chmod(0o600)
     return password
+
+
+def _widget_defaults(workspace: Workspace) -> None:
+    """Let the demo widget run on the local server's own pages."""
+    from supportops.widget.models import WidgetSettings
+
+    port = os.environ.get("PORT", "8000")
+    WidgetSettings.objects.get_or_create(
+        workspace=workspace,
+        defaults={
+            "allowed_origins": [f"http://localhost:{port}", f"http://127.0.0.1:{port}"],
+            "title": "Tidewell help",
+        },
+    )
 
 
 class Command(BaseCommand):
@@ -65,8 +81,13 @@ class Command(BaseCommand):
             items = parse_path(CONTENT)
             items_write(workspace=workspace, items=items, publish=True, embed="now")
             imported = len(items)
+        orders = demo_customers_seed(workspace=workspace)
+        _widget_defaults(workspace)
+        conversations = demo_history_seed(workspace=workspace)
         result = {
             "workspace": workspace.slug,
+            "orders_created": orders,
+            "conversations_created": conversations,
             "articles_imported": imported,
             "articles": Article.objects.filter(workspace=workspace).count(),
             "login": {"email": DEMO_USERS[0][0], "password": password},

@@ -1,0 +1,881 @@
+/*
+ * SupportOps chat widget. Embed with one tag:
+ *
+ *   <script src="https://support.example.com/widget.js" data-workspace="pk_..." async></script>
+ *
+ * Signed-in customers: add data-customer-id, data-customer-name, data-customer-email and
+ * data-signature (hex HMAC-SHA256 of the customer id with the workspace secret, computed on
+ * the host site's server). Plain JavaScript, no build step; it talks only to the origin it was
+ * loaded from, and everything it draws lives in a shadow root with its own stylesheet.
+ */
+(() => {
+  "use strict";
+
+  const VERSION = "1";
+  const script = document.currentScript;
+  if (!script || !script.src) return;
+  const data = script.dataset;
+  const workspaceKey = (data.workspace || "").trim();
+  const log = (...args) => console.warn("SupportOps widget:", ...args);
+  if (!/^pk_[A-Za-z0-9_-]{4,40}$/.test(workspaceKey)) {
+    log("data-workspace must be the workspace's public key (pk_...).");
+    return;
+  }
+  const registry = (window.__supportopsWidgets = window.__supportopsWidgets || {});
+  if (registry[workspaceKey]) return; // the tag was included twice
+  registry[workspaceKey] = true;
+
+  const ORIGIN = new URL(script.src, location.href).origin;
+  const API = `${ORIGIN}/api/widget/v1/workspaces/${encodeURIComponent(workspaceKey)}`;
+  const MAX_CHARS = 4000;
+  const POLL_OPEN_MS = 1000;
+  const POLL_CLOSED_MS = 15000;
+  const MAX_BACKOFF_MS = 30000;
+  const STATUS_TEXT = {
+    bot: "AI assistant \u00b7 a person can take over at any time",
+    handed_off: "Waiting for a person from our team",
+    with_agent: "You are chatting with our team",
+    resolved: "This chat has ended",
+  };
+
+  const customer = data.customerId
+    ? {
+        id: data.customerId,
+        name: data.customerName || "",
+        email: data.customerEmail || "",
+        signature: data.signature || "",
+      }
+    : null;
+
+  // ---------------------------------------------------------------- storage (host's origin)
+  const store = (() => {
+    const memory = new Map();
+    let local = null;
+    try {
+      local = window.localStorage;
+      local.setItem("supportops:probe", "1");
+      local.removeItem("supportops:probe");
+    } catch (_) {
+      local = null; // blocked storage: the conversation lasts as long as the page
+    }
+    return {
+      get(name) {
+        try {
+          const raw = local ? local.getItem(name) : memory.get(name);
+          return raw ? JSON.parse(raw) : null;
+        } catch (_) {
+          return null;
+        }
+      },
+      set(name, value) {
+        const raw = JSON.stringify(value);
+        try {
+          if (local) local.setItem(name, raw);
+          else memory.set(name, raw);
+        } catch (_) {
+          memory.set(name, raw);
+        }
+      },
+      remove(name) {
+        try {
+          if (local) local.removeItem(name);
+        } catch (_) {
+          /* ignore */
+        }
+        memory.delete(name);
+      },
+    };
+  })();
+
+  const randomId = () =>
+    Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) =>
+      b.toString(16).padStart(2, "0"),
+    ).join("");
+
+  const prefix = `supportops:${workspaceKey}:`;
+  // A different signed-in customer on the same browser never resumes someone else's chat.
+  const slot = prefix + (customer ? `customer:${customer.id}` : "visitor");
+  const visitorId = (() => {
+    let id = store.get(prefix + "visitor-id");
+    if (typeof id !== "string" || !/^[a-f0-9]{32}$/.test(id)) {
+      id = randomId();
+      store.set(prefix + "visitor-id", id);
+    }
+    return id;
+  })();
+
+  // ---------------------------------------------------------------- HTTP
+  class ApiError extends Error {
+    constructor(status, detail, retryAfter) {
+      super(detail);
+      this.status = status; // 0: the network failed
+      this.retryAfter = retryAfter;
+    }
+  }
+
+  async function call(method, path, { body, token, idempotencyKey } = {}) {
+    const headers = { Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (token) headers["X-Conversation-Token"] = token;
+    if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
+    let response;
+    try {
+      response = await fetch(API + path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: "omit",
+        mode: "cors",
+        cache: "no-store",
+      });
+    } catch (_) {
+      throw new ApiError(0, "The chat server could not be reached.", 0);
+    }
+    let payload = null;
+    try {
+      payload = await response.json();
+    } catch (_) {
+      payload = null;
+    }
+    if (!response.ok) {
+      const detail =
+        payload && typeof payload.detail === "string" ? payload.detail : `HTTP ${response.status}`;
+      const retryAfter = Number(response.headers.get("Retry-After")) || 0;
+      throw new ApiError(response.status, detail, retryAfter);
+    }
+    return { status: response.status, data: payload };
+  }
+
+  // ---------------------------------------------------------------- DOM helpers
+  function h(tag, attrs, ...children) {
+    const el = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs || {})) {
+      if (value === false || value === null || value === undefined) continue;
+      if (name === "class") el.className = value;
+      else if (name === "text") el.textContent = value;
+      else if (name.startsWith("on")) el.addEventListener(name.slice(2), value);
+      else el.setAttribute(name, value === true ? "" : String(value));
+    }
+    for (const child of children) if (child !== null && child !== undefined) el.append(child);
+    return el;
+  }
+
+  function icon(pathData) {
+    const ns = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    const path = document.createElementNS(ns, "path");
+    path.setAttribute("d", pathData);
+    svg.append(path);
+    return svg;
+  }
+
+  function safeUrl(value) {
+    if (typeof value !== "string" || !value) return null;
+    try {
+      const url = new URL(value, ORIGIN);
+      return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+    } catch (_) {
+      return null;
+    }
+  }
+
+  // ---------------------------------------------------------------- the UI
+  const host = document.createElement("supportops-widget");
+  // Inline, important: the host page's own rules cannot move or restyle the container.
+  for (const [prop, value] of [
+    ["all", "initial"],
+    ["position", "fixed"],
+    ["right", "0"],
+    ["bottom", "0"],
+    ["width", "0"],
+    ["height", "0"],
+    ["z-index", "2147483000"],
+    ["display", "block"],
+  ]) {
+    host.style.setProperty(prop, value, "important");
+  }
+  const shadow = host.attachShadow({ mode: "open" });
+  const stylesheet = h("link", { rel: "stylesheet", href: `${ORIGIN}/widget.css?v=${VERSION}` });
+  const cssReady = new Promise((resolve) => {
+    stylesheet.addEventListener("load", resolve, { once: true });
+    stylesheet.addEventListener("error", resolve, { once: true });
+  });
+
+  const badge = h("span", { class: "badge", hidden: true, "aria-hidden": "true" });
+  const launcher = h(
+    "button",
+    {
+      type: "button",
+      class: "launcher",
+      "aria-label": "Open the support chat",
+      "aria-expanded": "false",
+      "aria-controls": "so-panel",
+    },
+    icon("M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"),
+    badge,
+  );
+  const title = h("h2", { class: "title", id: "so-title", text: "Support" });
+  const subtitle = h("p", { class: "subtitle", id: "so-subtitle", text: STATUS_TEXT.bot });
+  const handoffButton = h("button", {
+    type: "button",
+    class: "handoff",
+    text: "Talk to a person",
+  });
+  const closeButton = h(
+    "button",
+    { type: "button", class: "close", "aria-label": "Close the chat" },
+    icon("M6 6l12 12M18 6L6 18"),
+  );
+  const list = h("ol", { class: "messages", "aria-label": "Messages" });
+  const logBox = h(
+    "div",
+    { class: "log", role: "log", "aria-live": "polite", tabindex: "0", "aria-label": "Chat" },
+    list,
+  );
+  const notice = h("p", { class: "notice", role: "status", hidden: true });
+  const input = h("textarea", {
+    id: "so-input",
+    rows: "2",
+    maxlength: String(MAX_CHARS),
+    placeholder: "Write a message\u2026",
+    "aria-describedby": "so-hint",
+  });
+  const sendButton = h("button", { type: "submit", class: "send", text: "Send" });
+  const composer = h(
+    "form",
+    { class: "composer", novalidate: true },
+    h("label", { class: "sr-only", for: "so-input", text: "Your message" }),
+    input,
+    sendButton,
+    h("p", {
+      class: "sr-only",
+      id: "so-hint",
+      text: "Enter sends, Shift+Enter starts a new line.",
+    }),
+  );
+  const endButton = h("button", { type: "button", class: "end", text: "End chat" });
+  const panel = h(
+    "section",
+    {
+      class: "panel",
+      id: "so-panel",
+      role: "dialog",
+      "aria-labelledby": "so-title",
+      "aria-describedby": "so-subtitle",
+      hidden: true,
+    },
+    h(
+      "header",
+      { class: "head" },
+      h("div", { class: "titles" }, title, subtitle),
+      handoffButton,
+      closeButton,
+    ),
+    logBox,
+    notice,
+    composer,
+    h("footer", { class: "foot" }, endButton),
+  );
+  const root = h("div", { class: "root", hidden: true }, launcher, panel);
+  shadow.append(stylesheet, root);
+
+  // ---------------------------------------------------------------- state
+  const saved = store.get(slot) || {};
+  const state = {
+    open: false,
+    conversation: saved.id && saved.token ? { id: saved.id, token: saved.token } : null,
+    seen: Number(saved.seen) || 0, // newest message id the customer has had open in front of them
+    cursor: 0, // newest message id rendered in this page
+    status: "bot",
+    solved: null,
+    csatScore: null,
+    feedbackGiven: Number(saved.feedbackGiven) || 0,
+    messages: new Map(), // id -> {data, el}
+    pending: Array.isArray(saved.pending) ? saved.pending.filter((p) => p && p.key) : [],
+    sending: false,
+    polling: false,
+    pollTimer: null,
+    failures: 0,
+    starting: null,
+  };
+
+  function save() {
+    if (!state.conversation) {
+      store.remove(slot);
+      return;
+    }
+    store.set(slot, {
+      id: state.conversation.id,
+      token: state.conversation.token,
+      cursor: state.cursor,
+      seen: state.seen,
+      feedbackGiven: state.feedbackGiven,
+      pending: state.pending.map(({ key, text }) => ({ key, text })),
+    });
+  }
+
+  function showNotice(text) {
+    notice.textContent = text || "";
+    notice.hidden = !text;
+  }
+
+  function setStatus(conversation) {
+    if (conversation.status) state.status = conversation.status;
+    if ("solved" in conversation) state.solved = conversation.solved;
+    if ("csat_score" in conversation) state.csatScore = conversation.csat_score;
+    subtitle.textContent = STATUS_TEXT[state.status] || "";
+    endButton.hidden = state.status === "resolved";
+  }
+
+  // ---------------------------------------------------------------- messages
+  function messageElement(message) {
+    const li = h("li", {
+      class: `msg msg-${message.author}`,
+      "data-id": message.id,
+      "data-kind": message.kind,
+    });
+    li.append(
+      h("span", { class: "who", text: message.author_label || "" }),
+      h("div", { class: "bubble", text: message.text || "" }),
+    );
+    const sources = Array.isArray(message.sources) ? message.sources : [];
+    if (sources.length) {
+      const items = h("ul", { class: "sources-list" });
+      for (const source of sources) {
+        const label = String(source.title || "");
+        if (!label) continue;
+        const url = safeUrl(source.url);
+        items.append(
+          h(
+            "li",
+            null,
+            url
+              ? h("a", { href: url, target: "_blank", rel: "noopener noreferrer", text: label })
+              : h("span", { text: label }),
+          ),
+        );
+      }
+      li.append(h("div", { class: "sources" }, h("span", { class: "label", text: "Sources" }), items));
+    }
+    return li;
+  }
+
+  // Keep messages in id order, with unconfirmed sends after them.
+  function place(el, id) {
+    for (const child of list.children) {
+      if (child.classList.contains("pending") || Number(child.dataset.id) > id) {
+        list.insertBefore(el, child);
+        return;
+      }
+    }
+    list.append(el);
+  }
+
+  function addMessage(message) {
+    if (state.messages.has(message.id)) return false;
+    const pending = message.client_key
+      ? state.pending.find((p) => p.key === message.client_key)
+      : null;
+    if (pending && pending.el) {
+      confirmPending(pending, message); // the poll saw our own message before the POST answered
+      return true;
+    }
+    const el = messageElement(message);
+    state.messages.set(message.id, { data: message, el });
+    place(el, message.id);
+    return true;
+  }
+
+  function applyConversation(payload) {
+    setStatus(payload);
+    let added = 0;
+    for (const message of payload.messages || []) {
+      if (addMessage(message)) added += 1;
+      state.cursor = Math.max(state.cursor, message.id);
+    }
+    if (added) {
+      refreshPrompts();
+      if (state.open) {
+        markSeen();
+        scrollDown();
+      } else {
+        updateBadge();
+      }
+    } else if ("status" in payload) {
+      refreshPrompts();
+    }
+    save();
+  }
+
+  function scrollDown() {
+    logBox.scrollTop = logBox.scrollHeight;
+  }
+
+  function markSeen() {
+    state.seen = Math.max(state.seen, state.cursor);
+    updateBadge();
+    save();
+  }
+
+  function updateBadge() {
+    let unread = 0;
+    for (const [id, { data: message }] of state.messages) {
+      if (id > state.seen && message.author !== "customer") unread += 1;
+    }
+    badge.hidden = state.open || unread === 0;
+    badge.textContent = unread > 9 ? "9+" : String(unread);
+    launcher.setAttribute(
+      "aria-label",
+      unread && !state.open
+        ? `Open the support chat (${unread} new message${unread === 1 ? "" : "s"})`
+        : "Open the support chat",
+    );
+  }
+
+  // ---------------------------------------------------------------- "Did that solve it?" and rating
+  const feedbackBox = h(
+    "div",
+    { class: "prompt feedback", role: "group", "aria-labelledby": "so-feedback-q" },
+    h("p", { id: "so-feedback-q", text: "Did that solve it?" }),
+    h("button", { type: "button", class: "yes", text: "Yes", onclick: () => sendFeedback(true) }),
+    h("button", { type: "button", class: "no", text: "No", onclick: () => sendFeedback(false) }),
+  );
+
+  const ratingInputs = [1, 2, 3, 4, 5].map((score) =>
+    h("input", {
+      type: "radio",
+      name: "so-score",
+      id: `so-score-${score}`,
+      value: String(score),
+      required: true,
+    }),
+  );
+  const ratingComment = h("textarea", {
+    id: "so-comment",
+    rows: "2",
+    maxlength: "2000",
+    placeholder: "Anything to add? (optional)",
+  });
+  const ratingForm = h(
+    "form",
+    { class: "prompt csat", novalidate: true },
+    h(
+      "fieldset",
+      null,
+      h("legend", { text: "How would you rate this conversation? (1 = poor, 5 = excellent)" }),
+      h(
+        "div",
+        { class: "scores" },
+        ...ratingInputs.map((radio, i) =>
+          h("label", { for: radio.id }, radio, h("span", { text: String(i + 1) })),
+        ),
+      ),
+    ),
+    h("label", { class: "sr-only", for: "so-comment", text: "Comment (optional)" }),
+    ratingComment,
+    h("button", { type: "submit", class: "send-rating", text: "Send rating" }),
+  );
+  const thanks = h("p", { class: "prompt thanks", role: "status" });
+
+  function latest(predicate) {
+    let found = null;
+    for (const [id, entry] of state.messages) {
+      if (predicate(entry.data) && (!found || id > found.data.id)) found = entry;
+    }
+    return found;
+  }
+
+  function customerWroteAfter(id) {
+    for (const [otherId, entry] of state.messages) {
+      if (otherId > id && entry.data.author === "customer") return true;
+    }
+    return state.pending.length > 0;
+  }
+
+  function attach(box, entry) {
+    if (!entry) {
+      box.remove();
+      return;
+    }
+    if (box.parentNode !== entry.el) entry.el.append(box);
+  }
+
+  function refreshPrompts() {
+    const answer = latest((m) => m.kind === "answer");
+    const wantsFeedback =
+      answer &&
+      state.status === "bot" &&
+      state.feedbackGiven < answer.data.id &&
+      !customerWroteAfter(answer.data.id);
+    attach(feedbackBox, wantsFeedback ? answer : null);
+
+    const ask = latest((m) => m.kind === "csat_request");
+    const wantsRating =
+      ask && state.status === "resolved" && state.csatScore === null && !customerWroteAfter(ask.data.id);
+    attach(ratingForm, wantsRating ? ask : null);
+  }
+
+  async function sendFeedback(solved) {
+    const answer = latest((m) => m.kind === "answer");
+    if (answer) state.feedbackGiven = answer.data.id;
+    refreshPrompts();
+    input.focus();
+    save();
+    try {
+      const { data: result } = await action("/feedback", { solved });
+      setStatus(result);
+      pollSoon(0);
+    } catch (err) {
+      state.feedbackGiven = 0;
+      refreshPrompts();
+      showNotice(err.message);
+    }
+  }
+
+  ratingForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const chosen = ratingInputs.find((r) => r.checked);
+    if (!chosen) {
+      showNotice("Choose a rating from 1 to 5.");
+      ratingInputs[0].focus();
+      return;
+    }
+    const ask = latest((m) => m.kind === "csat_request");
+    try {
+      const { data: result } = await action("/csat", {
+        score: Number(chosen.value),
+        comment: ratingComment.value.trim(),
+      });
+      showNotice("");
+      setStatus(result);
+      refreshPrompts();
+      thanks.textContent = "Thank you for your rating.";
+      attach(thanks, ask);
+      endButton.focus();
+    } catch (err) {
+      showNotice(err.message);
+    }
+  });
+
+  // ---------------------------------------------------------------- conversation lifecycle
+  async function ensureConversation() {
+    if (state.conversation) return state.conversation;
+    if (!state.starting) {
+      state.starting = startConversation().finally(() => {
+        state.starting = null;
+      });
+    }
+    return state.starting;
+  }
+
+  async function startConversation() {
+    const body = customer
+      ? {
+          customer_id: customer.id,
+          customer_name: customer.name,
+          customer_email: customer.email,
+          signature: customer.signature,
+        }
+      : { visitor_id: visitorId };
+    const { data: started } = await call("POST", "/conversations", { body });
+    state.conversation = { id: started.id, token: started.token };
+    applyConversation(started);
+    save();
+    return state.conversation;
+  }
+
+  function forgetConversation() {
+    // The server no longer knows this conversation (or this browser's token): start afresh.
+    state.conversation = null;
+    state.messages.clear();
+    state.cursor = 0;
+    state.seen = 0;
+    state.feedbackGiven = 0;
+    list.replaceChildren();
+    save();
+  }
+
+  async function action(path, body) {
+    const conversation = await ensureConversation();
+    return call("POST", `/conversations/${conversation.id}${path}`, {
+      body: body || {},
+      token: conversation.token,
+    });
+  }
+
+  // ---------------------------------------------------------------- polling
+  function pollSoon(delay) {
+    clearTimeout(state.pollTimer);
+    state.pollTimer = setTimeout(poll, delay);
+  }
+
+  function pollDelay(retryAfter) {
+    if (retryAfter) return retryAfter * 1000;
+    if (state.failures) {
+      return Math.min(MAX_BACKOFF_MS, POLL_OPEN_MS * 2 ** Math.min(state.failures, 5));
+    }
+    return state.open && !document.hidden ? POLL_OPEN_MS : POLL_CLOSED_MS;
+  }
+
+  async function poll() {
+    if (!state.conversation) return;
+    if (state.polling) return;
+    state.polling = true;
+    let retryAfter = 0;
+    try {
+      let more = true;
+      while (more && state.conversation) {
+        const { id, token } = state.conversation;
+        const { data: page } = await call("GET", `/conversations/${id}/messages?after=${state.cursor}`, {
+          token,
+        });
+        applyConversation(page);
+        more = Boolean(page.more);
+      }
+      if (state.failures) showNotice("");
+      state.failures = 0;
+    } catch (err) {
+      if (err.status === 404) {
+        forgetConversation();
+        if (state.open) ensureConversation().catch(reportStartError);
+      } else {
+        state.failures += 1;
+        retryAfter = err.retryAfter;
+        if (err.status === 0 && state.open) showNotice("Connection lost. Reconnecting\u2026");
+      }
+    } finally {
+      state.polling = false;
+      if (state.conversation) pollSoon(pollDelay(retryAfter));
+    }
+  }
+
+  window.addEventListener("online", () => {
+    state.failures = 0;
+    pollSoon(0);
+    pump(true);
+  });
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden && state.open) pollSoon(0);
+  });
+
+  // ---------------------------------------------------------------- sending (in order, retried)
+  function pendingElement(item) {
+    const li = h("li", { class: "msg msg-customer pending", "aria-busy": "true" });
+    item.statusEl = h("span", { class: "state", text: "Sending\u2026" });
+    li.append(
+      h("span", { class: "who", text: "You" }),
+      h("div", { class: "bubble", text: item.text }),
+      item.statusEl,
+    );
+    list.append(li);
+    return li;
+  }
+
+  function confirmPending(item, message) {
+    const index = state.pending.indexOf(item);
+    if (index >= 0) state.pending.splice(index, 1);
+    const el = item.el;
+    el.classList.remove("pending", "failed");
+    el.removeAttribute("aria-busy");
+    el.dataset.id = message.id;
+    el.dataset.kind = message.kind;
+    if (item.statusEl) item.statusEl.remove();
+    el.remove();
+    state.messages.set(message.id, { data: message, el });
+    place(el, message.id);
+    save();
+  }
+
+  function send(text) {
+    const item = { key: randomId(), text };
+    item.el = pendingElement(item);
+    state.pending.push(item);
+    save();
+    refreshPrompts();
+    scrollDown();
+    pump();
+  }
+
+  async function pump(now) {
+    if (state.sending) return;
+    const item = state.pending[0];
+    if (!item) return;
+    if (now) clearTimeout(item.timer);
+    state.sending = true;
+    item.statusEl.textContent = "Sending\u2026";
+    let retryIn = 0;
+    try {
+      const conversation = await ensureConversation();
+      const { data: message } = await call("POST", `/conversations/${conversation.id}/messages`, {
+        body: { text: item.text },
+        token: conversation.token,
+        idempotencyKey: item.key, // the same key on every retry: never posted twice
+      });
+      // A poll may already have matched it by its key; then there is nothing left to do.
+      if (state.pending.includes(item)) confirmPending(item, message);
+      showNotice("");
+      pollSoon(300);
+    } catch (err) {
+      if (err.status === 400 || err.status === 403) {
+        state.pending.splice(state.pending.indexOf(item), 1);
+        item.el.classList.remove("pending");
+        item.el.classList.add("failed");
+        item.el.removeAttribute("aria-busy");
+        item.statusEl.textContent = `Not sent: ${err.message}`;
+        save();
+      } else if (err.status === 404) {
+        forgetConversation(); // pending sends move to the new conversation
+        for (const p of state.pending) list.append(p.el);
+        retryIn = 100;
+      } else {
+        item.attempts = (item.attempts || 0) + 1;
+        retryIn = err.retryAfter
+          ? err.retryAfter * 1000
+          : Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(item.attempts, 5));
+        item.statusEl.textContent =
+          err.status === 0 ? "Not sent yet \u2013 waiting for the connection\u2026" : "Retrying\u2026";
+      }
+    } finally {
+      state.sending = false;
+      refreshPrompts();
+    }
+    if (retryIn) item.timer = setTimeout(() => pump(), retryIn);
+    else if (state.pending.length) pump();
+  }
+
+  // ---------------------------------------------------------------- events
+  function reportStartError(err) {
+    if (err.status === 403) {
+      log(err.message);
+      showNotice(
+        customer
+          ? "We could not confirm your account, so the chat cannot start. Please reload the page."
+          : "The chat is not available on this website.",
+      );
+    } else {
+      showNotice(err.status === 0 ? "The chat server could not be reached." : err.message);
+    }
+  }
+
+  function openPanel() {
+    state.open = true;
+    panel.hidden = false;
+    root.classList.add("is-open");
+    launcher.setAttribute("aria-expanded", "true");
+    updateBadge();
+    input.focus();
+    ensureConversation()
+      .then(() => {
+        markSeen();
+        scrollDown();
+        pollSoon(0);
+      })
+      .catch(reportStartError);
+  }
+
+  function closePanel() {
+    state.open = false;
+    panel.hidden = true;
+    root.classList.remove("is-open");
+    launcher.setAttribute("aria-expanded", "false");
+    updateBadge();
+    launcher.focus();
+  }
+
+  launcher.addEventListener("click", () => (state.open ? closePanel() : openPanel()));
+  closeButton.addEventListener("click", closePanel);
+  shadow.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && state.open) {
+      event.preventDefault();
+      closePanel();
+    }
+  });
+
+  composer.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    if (text.length > MAX_CHARS) {
+      showNotice(`Messages can be at most ${MAX_CHARS.toLocaleString()} characters.`);
+      return;
+    }
+    input.value = "";
+    showNotice("");
+    send(text);
+  });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      composer.requestSubmit();
+    }
+  });
+
+  handoffButton.addEventListener("click", async () => {
+    if (handoffButton.getAttribute("aria-disabled") === "true") return;
+    const already = state.status === "handed_off" || state.status === "with_agent";
+    // aria-disabled, not disabled: a disabled button drops the keyboard focus.
+    handoffButton.setAttribute("aria-disabled", "true");
+    try {
+      const { data: result } = await action("/handoff"); // a second press changes nothing
+      setStatus(result);
+      showNotice(already ? "A person from our team has already been asked to join." : "");
+      pollSoon(0);
+    } catch (err) {
+      showNotice(err.status === 0 ? "The chat server could not be reached." : err.message);
+    } finally {
+      handoffButton.removeAttribute("aria-disabled");
+    }
+  });
+
+  endButton.addEventListener("click", async () => {
+    try {
+      const { data: result } = await action("/end");
+      setStatus(result);
+      pollSoon(0);
+    } catch (err) {
+      showNotice(err.message);
+    }
+  });
+
+  // ---------------------------------------------------------------- start
+  async function loadConfig() {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        const { data: config } = await call("GET", "/config");
+        return config;
+      } catch (err) {
+        if (err.status === 403 || err.status === 404) throw err;
+        await new Promise((r) => setTimeout(r, Math.min(60000, 2000 * 2 ** attempt)));
+      }
+    }
+  }
+
+  function mount() {
+    (document.body || document.documentElement).append(host);
+  }
+  if (document.body) mount();
+  else document.addEventListener("DOMContentLoaded", mount, { once: true });
+
+  Promise.all([loadConfig(), cssReady])
+    .then(([config]) => {
+      title.textContent = config.title || "Support";
+      launcher.setAttribute("title", config.title || "Support");
+      if (/^#[0-9a-fA-F]{6}$/.test(config.accent_color || "")) {
+        root.style.setProperty("--accent", config.accent_color);
+      }
+      root.hidden = false;
+      // Unsent messages from before a reload are sent again, with their original keys.
+      for (const item of state.pending) item.el = pendingElement(item);
+      if (state.conversation) {
+        pollSoon(0);
+        pump();
+      }
+    })
+    .catch((err) => {
+      log(err.message);
+      host.remove();
+    });
+})();

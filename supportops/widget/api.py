@@ -1,0 +1,461 @@
+"""The public widget API (django-ninja), mounted at /api/widget/v1/.
+
+Every path starts with the workspace's public key; `security.widget_cors` checks the calling
+website against the workspace's allowed origins before any of these functions runs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, Header, NinjaAPI, Query, Schema, Status
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from supportops.conversations.models import Conversation, Message
+from supportops.conversations.services import (
+    MAX_COMMENT_CHARS,
+    MAX_MESSAGE_CHARS,
+    ConversationError,
+    conversation_feedback,
+    conversation_start,
+    csat_submit,
+    message_post_customer,
+)
+
+from .security import (
+    IDEMPOTENCY_HEADER,
+    TOKEN_HEADER,
+    ConversationToken,
+    RateLimited,
+    widget_context,
+    widget_rate_limit,
+)
+from .selectors import conversation_csat_score, widget_messages_after
+from .services import (
+    IdentityRefused,
+    widget_conversation_end,
+    widget_customer_identify,
+    widget_handoff_request,
+)
+
+PAGE_SIZE = 100
+
+api = NinjaAPI(
+    title="SupportOps widget API",
+    version="1",
+    description=(
+        "What the embeddable chat widget speaks; usable by any client. Paths start with the "
+        "workspace's public key (`pk_...`). Browsers may call it only from the workspace's "
+        "allowed origins. Starting a conversation returns a token; every later call sends it "
+        f"in the `{TOKEN_HEADER}` header (a wrong token is answered like an unknown "
+        'conversation: 404). Errors are `{"detail": "..."}`; over a rate limit the answer '
+        "is 429 with `Retry-After`."
+    ),
+    urls_namespace="widget_api",
+    docs_url="/docs",
+)
+conversation_token = ConversationToken()
+
+
+# --- Schemas -------------------------------------------------------------------------------
+
+
+class Error(Schema):
+    detail: str
+
+
+class WidgetConfigOut(Schema):
+    title: str = Field(description="shown in the panel header")
+    accent_color: str = Field(description="#rrggbb")
+    workspace_name: str
+
+
+class StartIn(Schema):
+    visitor_id: str = Field(
+        "",
+        description="random id the browser keeps for an anonymous visitor (16-64 characters)",
+    )
+    customer_id: str = Field(
+        "", description="the host site's id of a signed-in customer (needs `signature`)"
+    )
+    signature: str = Field(
+        "", description="hex HMAC-SHA256 of `customer_id` with the workspace secret"
+    )
+    customer_name: str = ""
+    customer_email: str = ""
+
+
+class SourceOut(Schema):
+    title: str
+    url: str | None = Field(None, description="http(s) link to the article, if it has one")
+    article_id: int | str | None = None
+
+
+class MessageOut(Schema):
+    id: int = Field(description="increasing; use the last one as the `after` cursor")
+    author: str = Field(description="customer, bot, agent or system")
+    author_label: str = Field(description="how to label the author, e.g. 'AI assistant'")
+    kind: str = Field(description="text, greeting, answer, handoff or csat_request")
+    text: str = Field(description="plain text; render it as text, never as HTML")
+    sources: list[SourceOut]
+    client_key: str = Field(description="the idempotency key this message was posted with")
+    created_at: datetime
+
+
+class ConversationOut(Schema):
+    id: int
+    status: str = Field(description="bot, handed_off, with_agent or resolved")
+    solved: bool | None = Field(description="the answer to 'Did that solve it?', if given")
+    csat_score: int | None
+    messages: list[MessageOut]
+    cursor: int = Field(description="the newest message id seen; send it as `after` next time")
+    more: bool = Field(description="true if more messages wait after `cursor`")
+
+
+class StartedOut(ConversationOut):
+    token: str = Field(description=f"send it as `{TOKEN_HEADER}` on every later call")
+
+
+class MessageIn(Schema):
+    text: str = Field(description=f"1 to {MAX_MESSAGE_CHARS} characters of plain text")
+    client_key: str = Field(
+        "",
+        description=f"idempotency key (or the `{IDEMPOTENCY_HEADER}` header): a retry with "
+        "the same key returns the stored message with 200 instead of posting it twice",
+    )
+
+
+class FeedbackIn(Schema):
+    solved: bool
+
+
+class CsatIn(Schema):
+    score: int = Field(ge=1, le=5)
+    comment: str = Field("", description=f"optional, up to {MAX_COMMENT_CHARS} characters")
+
+
+class StateOut(Schema):
+    status: str
+    solved: bool | None
+    csat_score: int | None
+
+
+# --- Presenting ----------------------------------------------------------------------------
+
+AUTHOR_LABELS: dict[str, str] = {
+    Message.Author.CUSTOMER: "You",
+    Message.Author.BOT: "AI assistant",
+    Message.Author.SYSTEM: "Support",
+}
+
+
+def _author_label(message: Message) -> str:
+    if message.author == Message.Author.AGENT:
+        first_name = (message.agent.first_name if message.agent else "").strip()
+        return first_name or "Support team"
+    return AUTHOR_LABELS.get(message.author, "Support")
+
+
+def _web_url(value: Any, base: str) -> str | None:
+    """An absolute http(s) link; the app's own pages (`/help/...`) are made absolute, since
+    the widget shows them on another website."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    value = value.strip()
+    if value.startswith("/") and not value.startswith("//"):
+        value = urljoin(base, value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return None
+    return value if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def _sources(message: Message, base: str) -> list[dict[str, Any]]:
+    out = []
+    for source in message.sources or []:
+        if not isinstance(source, dict) or not source.get("title"):
+            continue
+        article_id = source.get("article_id")
+        out.append(
+            {
+                "title": str(source["title"]),
+                "url": _web_url(source.get("url"), base),
+                "article_id": article_id if isinstance(article_id, int | str) else None,
+            }
+        )
+    return out
+
+
+def _message(message: Message, base: str) -> dict[str, Any]:
+    return {
+        "id": message.pk,
+        "author": message.author,
+        "author_label": _author_label(message),
+        "kind": message.kind,
+        "text": message.text,
+        "sources": _sources(message, base),
+        "client_key": message.client_key,
+        "created_at": message.created_at,
+    }
+
+
+def _state(conversation: Conversation) -> dict[str, Any]:
+    resolved = conversation.status == Conversation.Status.RESOLVED
+    return {
+        "status": conversation.status,
+        "solved": conversation.solved,
+        # Only a finished conversation can have been rated; skip the query while chatting.
+        "csat_score": conversation_csat_score(conversation=conversation) if resolved else None,
+    }
+
+
+def _conversation(request: HttpRequest, conversation: Conversation, after: int) -> dict[str, Any]:
+    rows = widget_messages_after(conversation=conversation, after_id=after, limit=PAGE_SIZE + 1)
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    return {
+        "id": conversation.pk,
+        **_state(conversation),
+        "messages": [_message(m, _base(request)) for m in rows],
+        "cursor": rows[-1].pk if rows else after,
+        "more": more,
+    }
+
+
+def _base(request: HttpRequest) -> str:
+    return request.build_absolute_uri("/")
+
+
+def _refresh(conversation: Conversation) -> Conversation:
+    conversation.refresh_from_db(fields=["status", "solved"])
+    return conversation
+
+
+# --- Errors: always {"detail": "..."} ------------------------------------------------------
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    return api.create_response(request, {"detail": _validation_message(exc)}, status=400)
+
+
+def _validation_message(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors[:3]:
+        loc = [str(p) for p in error.get("loc", ())]
+        where = loc[0] if loc else ""
+        # ninja puts the parameter's own name after the location: body -> payload -> field
+        field = ".".join(loc[2:] if where == "body" else loc[1:])
+        msg = str(error.get("msg", "is not valid"))
+        if where == "body" and not field:
+            parts.append("The request body must be a JSON object.")
+        else:
+            parts.append(f"{field or where}: {msg}")
+    return " ".join(p if p.endswith(".") else p + "." for p in parts)
+
+
+@api.exception_handler(AuthenticationError)
+def _no_conversation(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    # A wrong token, someone else's token and a made-up id all look the same.
+    return api.create_response(request, {"detail": "Conversation not found."}, status=404)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    detail = str(exc)
+    if detail.startswith("Cannot parse request body"):
+        detail = "The request body is not valid JSON."
+    return api.create_response(request, {"detail": detail}, status=exc.status_code)
+
+
+@api.exception_handler(ConversationError)
+def _bad_input(request: HttpRequest, exc: ConversationError) -> HttpResponse:
+    return api.create_response(request, {"detail": str(exc)}, status=400)
+
+
+@api.exception_handler(IdentityRefused)
+def _identity_refused(request: HttpRequest, exc: IdentityRefused) -> HttpResponse:
+    return api.create_response(request, {"detail": "The signature does not match."}, status=403)
+
+
+@api.exception_handler(RateLimited)
+def _rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    response = api.create_response(request, {"detail": str(exc)}, status=429)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+# --- Endpoints -----------------------------------------------------------------------------
+
+ERRORS: dict[int, type[Schema]] = {400: Error, 403: Error, 404: Error, 429: Error}
+BASE = "/workspaces/{key}"
+CONVERSATION = BASE + "/conversations/{conversation_id}"
+
+
+@api.get(
+    BASE + "/config",
+    response={200: WidgetConfigOut, 403: Error, 404: Error},
+    summary="Widget appearance",
+    tags=["widget"],
+)
+def config_get(request: HttpRequest, key: str, response: HttpResponse) -> dict[str, Any]:
+    context = widget_context(request)
+    response["Cache-Control"] = "public, max-age=300"
+    return {
+        "title": context.title,
+        "accent_color": context.accent_color,
+        "workspace_name": context.workspace.name,
+    }
+
+
+@api.post(
+    BASE + "/conversations",
+    response={201: StartedOut, **ERRORS},
+    summary="Start a conversation",
+    description="Identifies the visitor (anonymous `visitor_id`, or `customer_id` with its "
+    "signature) and returns the conversation's token and its first messages: the AI "
+    "assistant's greeting.",
+    tags=["conversations"],
+)
+def conversation_create(request: HttpRequest, key: str, payload: StartIn) -> Status[dict[str, Any]]:
+    context = widget_context(request)
+    widget_rate_limit(context=context, write=True)
+    customer = widget_customer_identify(
+        workspace=context.workspace,
+        visitor_id=payload.visitor_id,
+        customer_id=payload.customer_id,
+        signature=payload.signature,
+        name=payload.customer_name,
+        email=payload.customer_email,
+    )
+    widget_rate_limit(context=context, customer_id=customer.pk)
+    started = conversation_start(workspace=context.workspace, customer=customer)
+    return Status(201, {**_conversation(request, started.conversation, 0), "token": started.token})
+
+
+@api.get(
+    CONVERSATION + "/messages",
+    response={200: ConversationOut, **ERRORS},
+    auth=conversation_token,
+    summary="Messages after a cursor",
+    description="Poll this about once a second while the chat is open.",
+    tags=["conversations"],
+)
+def messages_list(
+    request: HttpRequest,
+    key: str,
+    conversation_id: int,
+    after: int = Query(0, description="return messages with a larger id than this"),
+) -> dict[str, Any]:
+    conversation: Conversation = request.auth  # type: ignore[attr-defined]
+    widget_rate_limit(context=widget_context(request), customer_id=conversation.customer_id)
+    if after < 0:
+        raise ConversationError("after must be 0 or a message id.")
+    return _conversation(request, conversation, after)
+
+
+@api.post(
+    CONVERSATION + "/messages",
+    response={200: MessageOut, 201: MessageOut, **ERRORS},
+    auth=conversation_token,
+    summary="Post the customer's message",
+    description="201 when stored, 200 when the idempotency key matched an earlier post.",
+    tags=["conversations"],
+)
+def message_create(
+    request: HttpRequest,
+    key: str,
+    conversation_id: int,
+    payload: MessageIn,
+    idempotency_key: str | None = Header(None, alias=IDEMPOTENCY_HEADER),
+) -> Status[dict[str, Any]]:
+    conversation: Conversation = request.auth  # type: ignore[attr-defined]
+    client_key = (idempotency_key or payload.client_key or "").strip()
+    if len(client_key) > 64 or not client_key.isprintable():
+        raise ConversationError("The idempotency key must be at most 64 printable characters.")
+    widget_rate_limit(
+        context=widget_context(request), customer_id=conversation.customer_id, message=True
+    )
+    posted = message_post_customer(
+        conversation=conversation, text=payload.text, client_key=client_key
+    )
+    return Status(201 if posted.created else 200, _message(posted.message, _base(request)))
+
+
+@api.post(
+    CONVERSATION + "/handoff",
+    response={200: StateOut, **ERRORS},
+    auth=conversation_token,
+    summary="Talk to a person",
+    description="Hands the conversation to the support team; the notice arrives as a message.",
+    tags=["conversations"],
+)
+def handoff_create(request: HttpRequest, key: str, conversation_id: int) -> dict[str, Any]:
+    conversation: Conversation = request.auth  # type: ignore[attr-defined]
+    widget_rate_limit(
+        context=widget_context(request), customer_id=conversation.customer_id, write=True
+    )
+    widget_handoff_request(conversation=conversation)
+    return _state(_refresh(conversation))
+
+
+@api.post(
+    CONVERSATION + "/feedback",
+    response={200: StateOut, **ERRORS},
+    auth=conversation_token,
+    summary="Did that solve it?",
+    tags=["conversations"],
+)
+def feedback_create(
+    request: HttpRequest, key: str, conversation_id: int, payload: FeedbackIn
+) -> dict[str, Any]:
+    conversation: Conversation = request.auth  # type: ignore[attr-defined]
+    widget_rate_limit(
+        context=widget_context(request), customer_id=conversation.customer_id, write=True
+    )
+    conversation_feedback(conversation=conversation, solved=payload.solved)
+    return _state(_refresh(conversation))
+
+
+@api.post(
+    CONVERSATION + "/csat",
+    response={200: StateOut, **ERRORS},
+    auth=conversation_token,
+    summary="Rate the conversation (1-5)",
+    description="A second rating replaces the first.",
+    tags=["conversations"],
+)
+def csat_create(
+    request: HttpRequest, key: str, conversation_id: int, payload: CsatIn
+) -> dict[str, Any]:
+    conversation: Conversation = request.auth  # type: ignore[attr-defined]
+    widget_rate_limit(
+        context=widget_context(request), customer_id=conversation.customer_id, write=True
+    )
+    response = csat_submit(conversation=conversation, score=payload.score, comment=payload.comment)
+    return {
+        "status": conversation.status,
+        "solved": conversation.solved,
+        "csat_score": response.score,
+    }
+
+
+@api.post(
+    CONVERSATION + "/end",
+    response={200: StateOut, **ERRORS},
+    auth=conversation_token,
+    summary="End the chat",
+    description="Closes the conversation and asks for a rating (once).",
+    tags=["conversations"],
+)
+def conversation_end(request: HttpRequest, key: str, conversation_id: int) -> dict[str, Any]:
+    conversation: Conversation = request.auth  # type: ignore[attr-defined]
+    widget_rate_limit(
+        context=widget_context(request), customer_id=conversation.customer_id, write=True
+    )
+    widget_conversation_end(conversation=conversation)
+    return _state(_refresh(conversation))

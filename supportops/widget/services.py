@@ -1,0 +1,147 @@
+"""Writes behind the widget: who the visitor is, and the customer's own actions."""
+
+from __future__ import annotations
+
+import re
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+
+from supportops.accounts.models import Workspace
+from supportops.accounts.services import Actor, audit_log_write
+from supportops.conversations.models import Conversation, Customer, Handoff
+from supportops.conversations.services import (
+    ConversationError,
+    conversation_hand_off,
+    conversation_resolve,
+    customer_get_or_create_verified,
+    customer_get_or_create_visitor,
+)
+
+from .models import WidgetSettings
+from .security import customer_signature_valid, origin_normalize
+
+MAX_ORIGINS = 50
+ACCENT_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+class IdentityRefused(Exception):
+    """The host site's signature does not vouch for the customer id it sent."""
+
+
+def widget_customer_identify(
+    *,
+    workspace: Workspace,
+    visitor_id: str = "",
+    customer_id: str = "",
+    signature: str = "",
+    name: str = "",
+    email: str = "",
+) -> Customer:
+    """A verified customer (id signed by the host site) or an anonymous visitor.
+
+    An id without a matching signature is refused rather than downgraded, so a broken
+    integration shows up at once instead of quietly serving customers as strangers.
+    """
+    customer_id = (customer_id or "").strip()
+    if customer_id:
+        if not customer_signature_valid(
+            workspace=workspace, external_id=customer_id, signature=signature
+        ):
+            raise IdentityRefused("The customer signature does not match.")
+        name = (name or "").strip()
+        email = (email or "").strip()
+        if len(name) > 200:
+            raise ConversationError("The customer name is over 200 characters.")
+        if email:
+            try:
+                validate_email(email)
+            except ValidationError:
+                raise ConversationError("The customer email is not a valid address.") from None
+        return customer_get_or_create_verified(
+            workspace=workspace, external_id=customer_id, name=name, email=email
+        )
+    if not visitor_id:
+        raise ConversationError("Send either visitor_id or customer_id with its signature.")
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", visitor_id.strip()):
+        raise ConversationError("The visitor id may contain only letters, digits, _ and -.")
+    return customer_get_or_create_visitor(workspace=workspace, visitor_id=visitor_id)
+
+
+def widget_handoff_request(*, conversation: Conversation) -> Handoff:
+    """The customer pressed "Talk to a person" (a second press changes nothing)."""
+    return conversation_hand_off(
+        conversation=conversation,
+        trigger="explicit_request",
+        reason="customer pressed Talk to a person",
+    )
+
+
+def widget_conversation_end(*, conversation: Conversation) -> bool:
+    """The customer ended the chat; False if it had already ended (no second rating request)."""
+    if conversation.status == Conversation.Status.RESOLVED:
+        return False
+    conversation_resolve(conversation=conversation)
+    return True
+
+
+def widget_origins_clean(values: list[str]) -> list[str]:
+    """Exact origins (`https://shop.example`, `http://localhost:3000`), deduplicated."""
+    cleaned: list[str] = []
+    for value in values:
+        if not isinstance(value, str) or not value.strip():
+            continue
+        origin = origin_normalize(value)
+        if origin is None:
+            raise ConversationError(
+                f"{value!r} is not an origin: write scheme and host only, "
+                "like https://shop.example or http://localhost:3000."
+            )
+        if origin not in cleaned:
+            cleaned.append(origin)
+    if len(cleaned) > MAX_ORIGINS:
+        raise ConversationError(f"At most {MAX_ORIGINS} allowed origins.")
+    return cleaned
+
+
+@transaction.atomic
+def widget_settings_update(
+    *,
+    workspace: Workspace,
+    actor: Actor,
+    allowed_origins: list[str] | None = None,
+    title: str | None = None,
+    accent_color: str | None = None,
+) -> WidgetSettings:
+    widget, _ = WidgetSettings.objects.select_for_update().get_or_create(workspace=workspace)
+    before = {
+        "allowed_origins": list(widget.allowed_origins),
+        "title": widget.title,
+        "accent_color": widget.accent_color,
+    }
+    if allowed_origins is not None:
+        widget.allowed_origins = widget_origins_clean(allowed_origins)
+    if title is not None:
+        title = title.strip()
+        if not 1 <= len(title) <= 60:
+            raise ConversationError("The widget title must be 1 to 60 characters.")
+        widget.title = title
+    if accent_color is not None:
+        if not ACCENT_RE.match(accent_color):
+            raise ConversationError("The accent colour must look like #0f766e.")
+        widget.accent_color = accent_color.lower()
+    widget.save()
+    after = {
+        "allowed_origins": widget.allowed_origins,
+        "title": widget.title,
+        "accent_color": widget.accent_color,
+    }
+    audit_log_write(
+        workspace=workspace,
+        actor=actor,
+        action="widget.settings_update",
+        target=widget,
+        details={k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]},
+    )
+    return widget

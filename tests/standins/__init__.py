@@ -1,0 +1,1 @@
+"""Local stand-ins for services outside the project, speaking their real protocols."""
