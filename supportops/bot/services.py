@@ -52,6 +52,7 @@ BOT_SETTINGS_FIELDS = (
     "repeat_similarity",
     "low_confidence_enabled",
     "min_retrieval_score",
+    "clarify_below",
     "vip_enabled",
 )
 BOT_SETTINGS_RANGES: dict[str, tuple[float, float]] = {
@@ -59,6 +60,7 @@ BOT_SETTINGS_RANGES: dict[str, tuple[float, float]] = {
     "max_customer_turns": (1, 50),
     "repeat_similarity": (0.5, 1.0),
     "min_retrieval_score": (0.0, 1.0),
+    "clarify_below": (0.0, 1.0),
 }
 
 
@@ -130,6 +132,11 @@ def bot_settings_update(*, workspace: Workspace, actor: Actor, **values: Any) ->
         return settings
     for key, change in changes.items():
         setattr(settings, key, change["after"])
+    if settings.clarify_below < settings.min_retrieval_score:
+        raise BotSettingsError(
+            "clarify_below",
+            "“Ask before answering below” must be at least the minimum retrieval score.",
+        )
     settings.save(update_fields=[*changes, "updated_at"])
     audit_log_write(
         workspace=workspace,

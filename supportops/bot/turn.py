@@ -529,6 +529,11 @@ def _generate(
     decision.provider = provider.name
     decision.prompt_tokens, decision.completion_tokens = call.prompt_tokens, call.completion_tokens
     decision.cost_usd = call.cost_usd
+    decision.scores["llm"] = {
+        "latency_ms": round(call.latency_ms, 1),
+        "attempts": call.attempts,
+        "estimated_usage": call.estimated_usage,
+    }
     decision.scores["grounding"] = {
         "grounded": result.grounded,
         "reason": result.reason,

@@ -309,6 +309,7 @@ def test_a_grounded_generated_answer_is_sent_with_its_cost(visitor_conversation,
     assert turn.prompt_tokens > 0 and turn.completion_tokens > 0
     assert turn.cost_usd > 0
     assert turn.reply.cost_usd == turn.cost_usd
+    assert turn.scores["llm"]["latency_ms"] > 0
     assert "[1]" not in turn.reply.text and "30 days" in turn.reply.text
     assert turn.reply.sources[0]["title"] == "How do I return an item?"
     sent = llm.last_request.text()
@@ -332,3 +333,15 @@ def test_when_the_model_is_down_the_bot_quotes_the_help_centre(visitor_conversat
     assert turn.action == BotTurn.Action.ANSWER
     assert "provider_error" in turn.scores
     assert "prepaid label" in turn.reply.text
+
+
+def test_a_weak_match_asks_first_and_a_second_one_hands_off(workspace, visitor_conversation):
+    BotSettings.objects.filter(workspace=workspace).update(
+        min_retrieval_score=0.05, clarify_below=0.99
+    )
+    first = say(visitor_conversation, "How do I return an item?")
+    assert first.action == BotTurn.Action.CLARIFY
+    assert first.reply.sources  # the likely articles are offered
+    second = say(visitor_conversation, "Which payment methods do you accept?")
+    assert second.action == BotTurn.Action.ESCALATE
+    assert second.trigger == "low_confidence"

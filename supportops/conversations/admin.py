@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from .models import Conversation, CsatResponse, Customer, Handoff, Message, Order
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "workspace", "external_id", "email", "plan", "is_vip"]
+    list_filter = ["is_vip"]
+    search_fields = ["name", "email", "external_id"]
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ["number", "workspace", "customer", "status", "placed_at", "total"]
+    list_filter = ["status"]
+    search_fields = ["number"]
+    raw_id_fields = ["customer"]
+
+
+@admin.register(Conversation)
+class ConversationAdmin(admin.ModelAdmin):
+    list_display = ["pk", "workspace", "customer", "status", "arm", "category", "created_at"]
+    list_filter = ["status", "arm", "channel"]
+    raw_id_fields = ["customer"]
+    exclude = ["token_hash"]
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = ["pk", "conversation", "author", "kind", "created_at"]
+    list_filter = ["author", "kind"]
+    raw_id_fields = ["conversation", "agent"]
+
+
+@admin.register(Handoff)
+class HandoffAdmin(admin.ModelAdmin):
+    list_display = ["pk", "conversation", "trigger", "status", "assignee", "created_at"]
+    list_filter = ["trigger", "status"]
+    raw_id_fields = ["conversation", "assignee"]
+
+
+@admin.register(CsatResponse)
+class CsatResponseAdmin(admin.ModelAdmin):
+    list_display = ["conversation", "score", "created_at"]
+    raw_id_fields = ["conversation"]
