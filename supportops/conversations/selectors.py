@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hmac
+from datetime import timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 
 from supportops.accounts.models import Workspace
 
@@ -57,6 +59,20 @@ def customer_messages(*, customer: Customer, limit: int = 200) -> list[Message]:
         .order_by("-pk")[:limit]
     )
     return list(reversed(rows))
+
+
+def customer_earlier_conversations(
+    *, conversation: Conversation, days: int = 30, limit: int = 5
+) -> list[Conversation]:
+    """The same customer's other recent conversations with their messages, newest first:
+    the person taking over sees what was already said, in any channel."""
+    since = timezone.now() - timedelta(days=days)
+    return list(
+        Conversation.objects.filter(customer_id=conversation.customer_id, created_at__gte=since)
+        .exclude(pk=conversation.pk)
+        .order_by("-created_at")
+        .prefetch_related(Prefetch("messages", queryset=Message.objects.order_by("pk")))[:limit]
+    )
 
 
 def handoffs_waiting(*, workspace: Workspace) -> QuerySet[Handoff]:

@@ -30,6 +30,7 @@ from supportops.accounts.models import Role, Workspace
 
 from . import services
 from .models import Conversation, Handoff, Message
+from .selectors import customer_earlier_conversations
 
 QUEUE_ROLES = (Role.ADMIN, Role.MANAGER, Role.AGENT)
 QUEUE_LIMIT = 200
@@ -136,6 +137,7 @@ def _panel_context(conversation: Conversation, **extra: Any) -> dict[str, Any]:
         "conversation": conversation,
         "customer": conversation.customer,
         "transcript": conversation_transcript(conversation=conversation),
+        "earlier": customer_earlier_conversations(conversation=conversation),
         "handoffs": handoffs,
         "is_resolved": conversation.status == Conversation.Status.RESOLVED,
         **extra,

@@ -322,3 +322,19 @@ def test_resolving_without_htmx_returns_to_the_queue(client, owner, waiting):
     assert response.status_code == 302
     assert response["Location"] == queue_url()
     assert "Nobody is waiting" in client.get(queue_url()).content.decode()
+
+
+def test_the_agent_sees_the_customers_earlier_conversations(client, teammate, workspace):
+    current = handed_off(workspace, name="Ana Lima", text="My refund still has not arrived")
+    customer = current.customer
+    earlier = conversation_start(workspace=workspace, customer=customer).conversation
+    message_post_customer(
+        conversation=earlier, text="I sent the boots back last week", queue_bot=False
+    )
+    stranger = handed_off(workspace, name="Someone Else", text="A question of someone else")
+    html = login(client, teammate).get(queue_url("conversation-detail", current.pk)).content
+    html = html.decode()
+    assert "Earlier conversations with this customer" in html
+    assert "I sent the boots back last week" in html
+    assert "A question of someone else" not in html
+    assert stranger.customer_id != customer.pk
