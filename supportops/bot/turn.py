@@ -29,11 +29,13 @@ from .intents import HIGH_STAKES_CATEGORIES, high_stakes_classifier
 from .models import BotSettings, BotTurn
 from .redaction import redact
 from .sentiment import score as sentiment_score
+from .sentiment import valence
 from .services import bot_settings_get
 
 logger = logging.getLogger(__name__)
 
 HIGH_STAKES_CONFIDENCE = 0.5  # of the shipped high-stakes classifier (see intents.py)
+UPSET_WORDS = 1.5  # lexicon strength of "annoyed", "useless", "furious"... (sentiment.valence)
 MAX_REJECTIONS = 2  # answers the customer said did not help, before a person takes over
 # Questions about the state of the customer's own orders (not "how do I change an order?").
 _ORDER_STATUS = re.compile(
@@ -392,15 +394,29 @@ def _check_sentiment(
     if not settings.frustration_enabled:
         return
     negative = sentiment.negative_probability
+    # The model alone also scores plain how-to questions as negative now and then; anger
+    # needs words or signs of it too (the lexicon's negative strength, shouting, repeats).
+    upset_words = valence(text)[1]
+    decision.scores["sentiment"]["negative_words"] = round(upset_words, 2)
     history = context.negative_history[-2:]
-    rising = len(history) == 2 and history[0] < history[1] < negative and negative >= 0.6
+    rising = (
+        len(history) == 2 and history[0] < history[1] < negative and negative >= 0.6
+    ) and upset_words > 0
     if is_rejection:
         # "That didn't work" is disappointment, not anger: it counts towards the turn limit
         # and only hands off as frustration with clear signs of anger.
-        angry = negative >= max(settings.frustration_threshold, 0.9) and bool(sentiment.cues)
+        angry = (
+            negative >= max(settings.frustration_threshold, 0.9)
+            and bool(sentiment.cues)
+            and upset_words >= UPSET_WORDS
+        )
     else:
         shouting = sentiment.label == "negative" and bool(sentiment.cues)
-        angry = negative >= settings.frustration_threshold or shouting or rising
+        angry = (
+            (negative >= settings.frustration_threshold and upset_words >= UPSET_WORDS)
+            or shouting
+            or rising
+        )
     if angry:
         decision.fired.append(
             Fired(

@@ -345,3 +345,12 @@ def test_a_weak_match_asks_first_and_a_second_one_hands_off(workspace, visitor_c
     second = say(visitor_conversation, "Which payment methods do you accept?")
     assert second.action == BotTurn.Action.ESCALATE
     assert second.trigger == "low_confidence"
+
+
+def test_a_calm_how_to_question_is_not_taken_for_frustration(visitor_conversation):
+    turn = say(
+        visitor_conversation,
+        "Is it possible to return something without the original box and without a receipt?",
+    )
+    assert turn.trigger != "frustration"
+    assert "frustration" not in {t["name"] for t in turn.triggers}
