@@ -23,6 +23,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.core.wsgi import get_wsgi_application
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.test.utils import override_settings
 
 from supportops.accounts.services import workspace_create, workspace_delete_scratch
@@ -65,18 +66,24 @@ class Command(BaseCommand):
         parser.add_argument("--messages", type=int, default=4, help="questions per conversation")
         parser.add_argument("--workers", type=int, default=2, help="Celery worker processes")
         parser.add_argument("--think-s", type=float, default=1.0, help="mean pause between turns")
+        parser.add_argument(
+            "--poll-s", type=float, default=1.0, help="polling interval (the widget's is 1 s)"
+        )
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
     def handle(self, *args, **opts):
         if opts["conversations"] < 1 or opts["messages"] < 1 or opts["workers"] < 1:
             raise CommandError("--conversations, --messages and --workers must be at least 1")
-        # The simulated customers poll faster than the widget does (to see replies promptly);
-        # the per-visitor request limit would stop them, and is not what is measured here.
+        # Latency comes from database timestamps, not from polling. The per-visitor request
+        # limit is lifted so that a fast --poll-s cannot trip it; it is not what is measured.
         with logs_to_stderr(), override_settings(WIDGET_RATE_PER_VISITOR_PER_MIN=10**6):
             workspace = workspace_create(name=f"bench_bot {uuid.uuid4().hex[:8]}", is_scratch=True)
             server = worker = None
             try:
                 items_write(workspace=workspace, items=parse_path(DEMO_CONTENT), embed="now")
+                # A thread per request (unlike gunicorn's fixed workers) would leave one open
+                # database connection behind per finished request: close them at its end.
+                connections.settings[DEFAULT_DB_ALIAS]["CONN_MAX_AGE"] = 0
                 server = make_server(
                     "127.0.0.1", 0, get_wsgi_application(), _ThreadingServer, _QuietHandler
                 )
@@ -86,12 +93,15 @@ class Command(BaseCommand):
                 worker = _start_worker(opts["workers"])
                 # Every worker process answers once before the clock starts.
                 _run_all(
-                    [_Customer(base, f"warm-up-{i}", 0.0, 1) for i in range(2 * opts["workers"])]
+                    [
+                        _Customer(base, f"warm-up-{i}", 0.0, 1, 0.2)
+                        for i in range(2 * opts["workers"])
+                    ]
                 )
                 started = time.perf_counter()
                 _run_all(
                     [
-                        _Customer(base, f"c{i}", opts["think_s"], opts["messages"])
+                        _Customer(base, f"c{i}", opts["think_s"], opts["messages"], opts["poll_s"])
                         for i in range(opts["conversations"])
                     ]
                 )
@@ -156,8 +166,9 @@ def _start_worker(processes: int) -> subprocess.Popen:
 class _Customer:
     """One simulated customer using the widget API the way the embed script does."""
 
-    def __init__(self, base: str, name: str, think_s: float, messages: int) -> None:
+    def __init__(self, base: str, name: str, think_s: float, messages: int, poll_s: float) -> None:
         self.base, self.name, self.think_s, self.messages = base, name, think_s, messages
+        self.poll_s = poll_s
         self.rng = random.Random(name)
         self.token = ""
 
@@ -172,6 +183,8 @@ class _Customer:
             return json.loads(response.read())
 
     def run(self) -> None:
+        # People open their chats at different moments, not in one synchronised burst.
+        time.sleep(self.rng.uniform(0, 2 * self.think_s))
         started = self._call(
             "POST", "/conversations", {"visitor_id": f"bench-{self.name}-{uuid.uuid4().hex}"}
         )
@@ -190,7 +203,7 @@ class _Customer:
                 cursor = page["cursor"]
                 if any(m["author"] != "customer" for m in page["messages"]):
                     break
-                time.sleep(0.1)
+                time.sleep(self.poll_s)
             if page["status"] != "bot":
                 return  # handed off: a person takes it from here
             time.sleep(self.rng.uniform(0.5, 1.5) * self.think_s)
