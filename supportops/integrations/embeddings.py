@@ -18,6 +18,8 @@ import numpy as np
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from .http import json_post
+
 
 class EmbeddingError(RuntimeError):
     """The embedding provider failed; callers may retry."""
@@ -103,15 +105,7 @@ class OpenAIEmbedder:
         payload: dict[str, object] = {"model": self.model, "input": list(texts)}
         if settings.EMBEDDING_DIMENSIONS:
             payload["dimensions"] = settings.EMBEDDING_DIMENSIONS
-        request = urllib.request.Request(  # noqa: S310 - the URL is an operator setting
-            f"{self.base_url}/embeddings",
-            data=json.dumps(payload).encode(),
-            headers={
-                "Content-Type": "application/json",
-                "Authorization": f"Bearer {self.api_key}",
-            },
-            method="POST",
-        )
+        request = json_post(f"{self.base_url}/embeddings", payload, self.api_key)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
                 body = json.loads(response.read())

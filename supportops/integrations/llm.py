@@ -19,6 +19,8 @@ from typing import Any, TypeGuard
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from .http import json_post
+
 # Money is kept to a hundred-millionth of a dollar: one token at $0.10 per 1M is $0.0000001.
 COST_QUANTUM = Decimal("0.00000001")
 MAX_BACKOFF_S = 2.0
@@ -134,15 +136,7 @@ class OpenAIChatProvider:
             raise ChatError(f"{exc} (after one retry)") from exc
 
     def _post(self, payload: dict[str, Any]) -> dict[str, Any]:
-        request = urllib.request.Request(  # noqa: S310 - the URL is an operator setting
-            f"{self.base_url}/chat/completions",
-            data=json.dumps(payload).encode(),
-            headers={
-                "Content-Type": "application/json",
-                "Authorization": f"Bearer {self.api_key}",
-            },
-            method="POST",
-        )
+        request = json_post(f"{self.base_url}/chat/completions", payload, self.api_key)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
                 raw = response.read()
