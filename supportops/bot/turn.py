@@ -295,7 +295,11 @@ def _classify(decision: Decision, settings: BotSettings, text: str, vector: np.n
             "label": workspace_category[0],
             "confidence": workspace_category[1],
         }
-    if label in high_stakes and prediction.confidence >= HIGH_STAKES_CONFIDENCE:
+    if (
+        label is not None
+        and label in high_stakes
+        and prediction.confidence >= HIGH_STAKES_CONFIDENCE
+    ):
         decision.category = label
         decision.category_confidence = prediction.confidence
         if settings.high_stakes_enabled:
@@ -515,7 +519,7 @@ def _generate(
             number=n,
             article_id=row["article_id"],
             title=row["title"],
-            text=answers.plain(getattr(h, "chunk", None).text if getattr(h, "chunk", None) else ""),
+            text=answers.plain(_chunk_text(h)),
             url=row["url"] or "",
         )
         for n, (h, row) in enumerate(
@@ -572,6 +576,11 @@ def _generate(
     ]
     decision.kind = Message.Kind.ANSWER
     return decision
+
+
+def _chunk_text(hit: Hit) -> str:
+    chunk = getattr(hit, "chunk", None)
+    return chunk.text if chunk is not None else ""
 
 
 def _history(conversation: Conversation, turns: int = 6) -> list[tuple[str, str]]:

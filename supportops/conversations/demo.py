@@ -73,9 +73,13 @@ def _order_rows(rng: random.Random, customer: Customer, now) -> list[dict[str, A
     for number, status, days_ago in plan:
         placed = now - timedelta(days=days_ago, hours=rng.randint(1, 20))
         picks = rng.sample(PRODUCTS, rng.randint(1, 3))
-        items = [{"name": name, "quantity": rng.randint(1, 2)} for name, _ in picks]
+        quantities = [rng.randint(1, 2) for _ in picks]
+        items = [
+            {"name": name, "quantity": qty}
+            for (name, _), qty in zip(picks, quantities, strict=True)
+        ]
         total = sum(
-            (price * item["quantity"] for (_, price), item in zip(picks, items, strict=True)),
+            (price * qty for (_, price), qty in zip(picks, quantities, strict=True)),
             Decimal("0"),
         )
         carrier, tracking_base = rng.choice(CARRIERS)

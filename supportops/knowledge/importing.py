@@ -414,10 +414,11 @@ def import_job_run(*, job_id: int) -> None:
         total_chunks=total,
         items=[],
     )
-    articles_embed(
-        article_ids=report.article_ids,
-        progress=lambda done: ImportJob.objects.filter(pk=job_id).update(embedded_chunks=done),
-    )
+
+    def progress(done: int) -> None:
+        ImportJob.objects.filter(pk=job_id).update(embedded_chunks=done)
+
+    articles_embed(article_ids=report.article_ids, progress=progress)
     ImportJob.objects.filter(pk=job_id).update(
         status=ImportJob.Status.DONE, finished_at=timezone.now(), embedded_chunks=total
     )

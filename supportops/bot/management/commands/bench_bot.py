@@ -215,7 +215,11 @@ def _figures(workspace, conversations: int, wall_s: float) -> dict[str, Any]:
         .exclude(message__conversation__customer__visitor_id__startswith="bench-warm-up")
         .select_related("message", "reply")
     )
-    latency = [(t.reply.created_at - t.message.created_at).total_seconds() * 1000 for t in turns]
+    latency = [
+        (t.reply.created_at - t.message.created_at).total_seconds() * 1000
+        for t in turns
+        if t.reply is not None
+    ]
     compute = [t.compute_ms for t in turns]
     unanswered = (
         Message.objects.filter(

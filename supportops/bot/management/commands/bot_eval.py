@@ -54,11 +54,12 @@ class Command(BaseCommand):
             finally:
                 if not opts["keep"]:
                     workspace_delete_scratch(workspace=workspace)
-        output = {"cases": results, "totals": totals(cases, results)}
+        summary = totals(cases, results)
+        output = {"cases": results, "totals": summary}
         if opts["json"]:
             print_json(output, self.stdout)
         else:
-            for key, value in output["totals"].items():
+            for key, value in summary.items():
                 self.stdout.write(f"{key}: {value}")
 
     def _index(self, workspace, articles, path):
