@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "supportops.conversations",
     "supportops.widget",
     "supportops.bot",
+    "supportops.inbox",
 ]
 
 MIDDLEWARE = [
@@ -126,7 +127,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TASK_DEFAULT_QUEUE = "supportops"
+# Test runs that share the bundled Redis (TEST_DATABASE_NAME set) get a queue of their own,
+# so one run's worker never takes another run's tasks.
+CELERY_TASK_DEFAULT_QUEUE = (
+    f"supportops-{env_str('TEST_DATABASE_NAME')}"
+    if TESTING and env_str("TEST_DATABASE_NAME")
+    else "supportops"
+)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "knowledge-reindex-sweeper": {

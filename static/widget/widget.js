@@ -236,6 +236,26 @@
     list,
   );
   const notice = h("p", { class: "notice", role: "status", hidden: true });
+  // While waiting for a person: the live wait, or an honest "offline" with an email form.
+  const waitText = h("p", { class: "wait-text", id: "so-wait-text", role: "status" });
+  const emailInput = h("input", {
+    type: "email",
+    id: "so-email",
+    autocomplete: "email",
+    maxlength: "254",
+    required: true,
+    placeholder: "you@example.com",
+    "aria-describedby": "so-wait-text so-email-error",
+  });
+  const emailError = h("p", { class: "wait-error", id: "so-email-error", role: "alert" });
+  const emailForm = h(
+    "form",
+    { class: "wait-email", novalidate: true, hidden: true },
+    h("label", { for: "so-email", text: "Your email" }),
+    h("div", { class: "wait-row" }, emailInput, h("button", { type: "submit", text: "Email me" })),
+    emailError,
+  );
+  const waitBox = h("div", { class: "wait", hidden: true }, waitText, emailForm);
   const input = h("textarea", {
     id: "so-input",
     rows: "2",
@@ -275,6 +295,7 @@
       closeButton,
     ),
     logBox,
+    waitBox,
     notice,
     composer,
     h("footer", { class: "foot" }, endButton),
@@ -328,7 +349,71 @@
     if ("csat_score" in conversation) state.csatScore = conversation.csat_score;
     subtitle.textContent = STATUS_TEXT[state.status] || "";
     endButton.hidden = state.status === "resolved";
+    if ("wait" in conversation) renderWait(conversation.wait, conversation.followup_email);
   }
+
+  // ---------------------------------------------------------------- the wait for a person
+  function aboutMinutes(minutes) {
+    if (minutes >= 120) return `about ${Math.round(minutes / 60)} hours`;
+    return minutes === 1 ? "about a minute" : `about ${minutes} minutes`;
+  }
+
+  function clockTime(iso) {
+    const when = new Date(iso);
+    if (Number.isNaN(when.getTime())) return "";
+    const time = { hour: "2-digit", minute: "2-digit" };
+    const sameDay = when.toDateString() === new Date().toDateString();
+    return when.toLocaleString([], sameDay ? time : { weekday: "short", ...time });
+  }
+
+  function waitMessage(wait, email) {
+    if (wait.open_now && wait.estimated_minutes) {
+      const place = wait.position > 1 ? ` (you're number ${wait.position} in line)` : " (you're next)";
+      return `A person will join in ${aboutMinutes(wait.estimated_minutes)}${place}.`;
+    }
+    const back = wait.reopens_at ? clockTime(wait.reopens_at) : "";
+    const offline = `Our team is offline right now${back ? ` (back at ${back})` : ""}.`;
+    return email
+      ? `${offline} We'll email you at ${email} when someone replies.`
+      : `${offline} Leave your email and we'll answer there.`;
+  }
+
+  function renderWait(wait, email) {
+    waitBox.hidden = !wait;
+    if (!wait) return;
+    const text = waitMessage(wait, email);
+    // Only on change: the text is a live region and polls come every second.
+    if (waitText.textContent !== text) waitText.textContent = text;
+    const offerEmail = !wait.open_now && !email;
+    if (emailForm.hidden === offerEmail) emailForm.hidden = !offerEmail;
+  }
+
+  emailForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const email = emailInput.value.trim();
+    if (!email || !emailInput.checkValidity()) {
+      emailError.textContent = "Enter an email address like you@example.com.";
+      emailInput.setAttribute("aria-invalid", "true");
+      emailInput.focus();
+      return;
+    }
+    try {
+      const { data: result } = await action("/email", {
+        email,
+        page_url: location.href.split("#")[0],
+      });
+      emailError.textContent = "";
+      emailInput.removeAttribute("aria-invalid");
+      setStatus(result);
+      input.focus();
+      pollSoon(0);
+    } catch (err) {
+      emailError.textContent =
+        err.status === 0 ? "The chat server could not be reached. Try again." : err.message;
+      emailInput.setAttribute("aria-invalid", "true");
+      emailInput.focus();
+    }
+  });
 
   // ---------------------------------------------------------------- messages
   function messageElement(message) {

@@ -1,14 +1,19 @@
 """Sentiment and frustration of a customer message.
 
-A logistic regression over the message's embedding (all-MiniLM-L6-v2) plus cheap lexical
-signals: exclamation marks, question mark, share of words in capitals, counts of complaint and
-thanks words, length, and a small hand-written valence lexicon (words, emoji and emoticons, with
+A logistic regression over the message's embedding (all-MiniLM-L6-v2), tf-idf word unigrams
+and bigrams fitted on the training examples (min_df 2), plus cheap lexical signals:
+exclamation marks, question mark, share of words in capitals, counts of complaint and thanks
+words, length, and a small hand-written valence lexicon (words, emoji and emoticons, with
 negation scope, intensifiers, "but" clauses and shouted words) in the manner of social-media
 sentiment lexicons. It is trained on first use from the examples the project wrote in
 supportops/bot/data/sentiment_examples.csv (support messages to airlines, shops, banks, telcos
 and apps: negative / neutral / positive, with @handles, hashtags, emoji, sarcasm, capitals and
 "third time asking"), in about a second once they are embedded, and kept in memory; nothing is
 persisted. The regularisation was chosen by 5-fold cross-validation on those examples.
+Negative examples weigh 2.5 in training (CLASS_WEIGHT): the file holds a smaller share of
+complaints than real support traffic. On the airline-tweet dev set (evaluation only, never
+training data): accuracy 0.810, macro F1 0.750, negative recall 0.908 (the aim of 0.82 accuracy
+is not reached); 5-fold cross-validated accuracy on the 2,454 examples is 0.921.
 
 `frustration` is the signal the bot's handoff trigger reads: a clearly negative message
 (probability at or above FRUSTRATION_PROBABILITY), or a negative one that shouts, repeats
@@ -26,11 +31,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 EXAMPLES_FILE = Path(__file__).resolve().parent / "data" / "sentiment_examples.csv"
 LABELS = ("negative", "neutral", "positive")
 REGULARIZATION = 3.0
+# The written examples hold fewer negatives than support traffic does (most messages to a
+# support handle are complaints), so a negative example counts this much more in training.
+CLASS_WEIGHT = {"negative": 2.5, "neutral": 1.0, "positive": 1.0}
 FRUSTRATION_PROBABILITY = 0.8
 
 _HANDLE = re.compile(r"(?<!\w)@\w+")
@@ -294,6 +304,7 @@ class SentimentModel:
     def __init__(self, *, regularization: float = REGULARIZATION) -> None:
         self.regularization = regularization
         self._regression: LogisticRegression | None = None
+        self._words: TfidfVectorizer | None = None
 
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> SentimentModel:
         from supportops.integrations.embeddings import embed_texts
@@ -307,7 +318,11 @@ class SentimentModel:
         unknown = set(labels) - set(LABELS)
         if unknown:
             raise ValueError(f"unknown sentiment labels: {sorted(unknown)}")
-        regression = LogisticRegression(C=self.regularization, max_iter=3000)
+        self._words = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
+        self._words.fit(texts)
+        regression = LogisticRegression(
+            C=self.regularization, max_iter=3000, class_weight=CLASS_WEIGHT
+        )
         regression.fit(self._features(vectors, texts), list(labels))
         self._regression = regression
         return self
@@ -340,10 +355,12 @@ class SentimentModel:
             )
         return results
 
-    @staticmethod
-    def _features(vectors: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+    def _features(self, vectors: np.ndarray, texts: Sequence[str]) -> sparse.csr_matrix:
+        if self._words is None:
+            raise RuntimeError("the sentiment model has not been fitted")
         lexical = np.array([lexical_features(t) for t in texts], dtype=np.float32)
-        return np.hstack([np.asarray(vectors, dtype=np.float32), lexical.reshape(len(texts), -1)])
+        dense = np.hstack([np.asarray(vectors, dtype=np.float32), lexical.reshape(len(texts), -1)])
+        return sparse.hstack([sparse.csr_matrix(dense), self._words.transform(texts)]).tocsr()
 
 
 _model: SentimentModel | None = None

@@ -20,6 +20,7 @@ from django.db import transaction
 
 from supportops.conversations.models import Conversation, Customer, Message
 from supportops.conversations.services import conversation_hand_off, message_post_bot
+from supportops.inbox.packet import handoff_packet_build_safely
 from supportops.integrations.embeddings import embed_query
 from supportops.integrations.llm import ChatError, OpenAIChatProvider, get_chat_provider
 from supportops.knowledge.search import Hit, search
@@ -78,6 +79,8 @@ class Decision:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: Decimal = Decimal("0")
+    # The embedded message, kept for the handoff packet's search (not stored).
+    query_vector: np.ndarray | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -239,6 +242,7 @@ def decide(*, conversation: Conversation, message: Message) -> Decision:
         )
 
     vector = embed_query(text)
+    decision.query_vector = vector
     _classify(decision, settings, text, vector)
     _check_turns(decision, settings, context, text, vector, is_rejection)
     _check_sentiment(decision, settings, text, context, is_rejection)
@@ -597,15 +601,4 @@ def _history(conversation: Conversation, turns: int = 6) -> list[tuple[str, str]
 
 
 def _packet(conversation: Conversation, decision: Decision) -> dict[str, Any]:
-    """A first handoff packet; the inbox builds the full one."""
-    return {
-        "category": decision.category,
-        "category_confidence": decision.category_confidence,
-        "sentiment": decision.sentiment,
-        "negative_probability": decision.negative_probability,
-        "triggers": [
-            {"name": f.name, "reason": f.reason, "scores": f.scores} for f in decision.fired
-        ],
-        "retrieved": decision.retrieved[:3],
-        "records": decision.records,
-    }
+    return handoff_packet_build_safely(conversation=conversation, decision=decision)

@@ -98,6 +98,12 @@ class Conversation(models.Model):
         AI_FIRST = "ai_first", "AI first"
         HUMAN_ONLY = "human_only", "Human only (control)"
 
+    class Resolution(models.TextChoices):
+        SOLVED = "solved", "Solved"
+        NOT_SOLVABLE = "not_solvable", "Not solvable"
+        DUPLICATE = "duplicate", "Duplicate"
+        SPAM = "spam", "Spam"
+
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="conversations")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="conversations")
     channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.WIDGET)
@@ -114,6 +120,14 @@ class Conversation(models.Model):
     last_message_at = models.DateTimeField(null=True, blank=True)
     handed_off_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # How a person closed it; blank when the customer or the bot ended it.
+    resolution = models.CharField(max_length=16, choices=Resolution.choices, blank=True)
+    # Where to send the answer when the customer is no longer in the widget (they gave it
+    # while waiting for a person), and the page they wrote from, for a link back.
+    followup_email = models.EmailField(blank=True)
+    followup_page_url = models.URLField(max_length=500, blank=True)
+    # The widget's last poll, saved at most every PRESENCE_SAVE_EVERY (widget API).
+    customer_seen_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -159,6 +173,9 @@ class Message(models.Model):
     prompt_tokens = models.PositiveIntegerField(default=0)
     completion_tokens = models.PositiveIntegerField(default=0)
     cost_usd = models.DecimalField(max_digits=10, decimal_places=6, default=0)
+    # An agent reply also sent to the conversation's follow-up email; set when claimed for
+    # sending, so a retried task never sends it twice.
+    emailed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

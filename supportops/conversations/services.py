@@ -3,12 +3,14 @@ turn is queued, and queued only on commit."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from supportops.accounts.models import Workspace
@@ -19,6 +21,11 @@ from .models import Conversation, CsatResponse, Customer, Handoff, Message
 
 MAX_MESSAGE_CHARS = 4000
 MAX_COMMENT_CHARS = 2000
+# The reply to "No" on "Did that solve it?"; the handoff packet looks for it after an answer.
+FEEDBACK_NOT_SOLVED = (
+    "Sorry that didn't help. You can tell me more about what you need, "
+    "or press \u201cTalk to a person\u201d and someone from the team will take over."
+)
 
 
 class ConversationError(ValueError):
@@ -150,10 +157,7 @@ def message_post_customer(
                 client_key=client_key,
             )
             if conversation.status == Conversation.Status.RESOLVED:
-                # Writing again reopens it; the bot (or the same person) picks it up.
-                conversation.status = Conversation.Status.BOT
-                conversation.resolved_at = None
-                conversation.save(update_fields=["status", "resolved_at"])
+                _reopen(conversation)
             if conversation.status == Conversation.Status.BOT and queue_bot:
                 message_id = message.pk
                 transaction.on_commit(lambda: _queue_bot_turn(message_id))
@@ -162,6 +166,30 @@ def message_post_customer(
         earlier = Message.objects.get(conversation=conversation, client_key=client_key)
         return PostedMessage(message=earlier, created=False)
     return PostedMessage(message=message, created=True)
+
+
+REOPEN_NOTICE = "Thanks for writing again. A person from our team will reply here."
+
+
+def _reopen(conversation: Conversation) -> None:
+    """Writing again reopens it. Once a person has had the conversation, the bot stays out:
+    it goes back to people (to the same agent if they are online, see inbox routing)."""
+    had_person = (
+        Handoff.objects.filter(conversation=conversation)
+        .filter(Q(assignee__isnull=False) | Q(first_human_reply_at__isnull=False))
+        .exists()
+    )
+    conversation.status = Conversation.Status.BOT
+    conversation.resolved_at = None
+    conversation.resolution = ""
+    conversation.save(update_fields=["status", "resolved_at", "resolution"])
+    if had_person:
+        conversation_hand_off(
+            conversation=conversation,
+            trigger="reopened",
+            reason="the customer wrote again after a person resolved the conversation",
+            notice=REOPEN_NOTICE,
+        )
 
 
 def _queue_bot_turn(message_id: int) -> None:
@@ -202,13 +230,27 @@ def conversation_hand_off(
     packet: dict[str, Any] | None = None,
     notice: str | None = None,
 ) -> Handoff:
-    """The bot steps aside: the conversation waits for a person, and the customer is told."""
-    from supportops.bot.services import bot_settings_get
+    """The bot steps aside: the conversation waits for a person, and the customer is told.
 
-    locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    Without a `packet` (the customer pressed "Talk to a person") the full handoff packet is
+    built here, so every handoff carries one.
+    """
+    from supportops.bot.services import bot_settings_get
+    from supportops.inbox.packet import handoff_packet_build_safely
+    from supportops.inbox.services import handoff_route
+
+    locked = (
+        Conversation.objects.select_for_update(of=("self",))
+        .select_related("workspace", "customer")
+        .get(pk=conversation.pk)
+    )
     open_handoff = locked.handoffs.exclude(status=Handoff.Status.RESOLVED).first()
     if open_handoff is not None and locked.status != Conversation.Status.BOT:
         return open_handoff
+    if packet is None:
+        packet = handoff_packet_build_safely(
+            conversation=locked, trigger=trigger, reason=reason, scores=scores
+        )
     handoff = Handoff.objects.create(
         workspace_id=locked.workspace_id,
         conversation=locked,
@@ -233,6 +275,8 @@ def conversation_hand_off(
         target=locked,
         details={"trigger": trigger, "reason": reason[:300], "scores": scores or {}},
     )
+    handoff.conversation = locked
+    handoff_route(handoff=handoff)
     return handoff
 
 
@@ -252,30 +296,36 @@ def conversation_feedback(*, conversation: Conversation, solved: bool) -> Messag
             "Glad that sorted it. How would you rate this conversation?",
             kind=Message.Kind.CSAT_REQUEST,
         )
-    return _message_add(
-        conversation,
-        Message.Author.BOT,
-        "Sorry that didn't help. You can tell me more about what you need, "
-        "or press \u201cTalk to a person\u201d and someone from the team will take over.",
-    )
+    return _message_add(conversation, Message.Author.BOT, FEEDBACK_NOT_SOLVED)
 
 
 @transaction.atomic
-def conversation_resolve(*, conversation: Conversation, actor: Actor = None) -> Message:
-    """End of the conversation (an agent resolved it or the customer ended the chat)."""
+def conversation_resolve(
+    *, conversation: Conversation, actor: Actor = None, resolution: str = ""
+) -> Message:
+    """End of the conversation (an agent resolved it, with a resolution type, or the customer
+    ended the chat). Co-pilot drafts nobody sent are recorded as discarded."""
+    from supportops.inbox.copilot import copilot_drafts_settle
+
+    if resolution and resolution not in Conversation.Resolution.values:
+        choices = ", ".join(Conversation.Resolution.values)
+        raise ConversationError(f"Unknown resolution {resolution!r}; choose one of {choices}.")
     Conversation.objects.filter(pk=conversation.pk).update(
-        status=Conversation.Status.RESOLVED, resolved_at=timezone.now()
+        status=Conversation.Status.RESOLVED, resolved_at=timezone.now(), resolution=resolution
     )
     conversation.status = Conversation.Status.RESOLVED
+    conversation.resolution = resolution
     Handoff.objects.filter(conversation=conversation).exclude(
         status=Handoff.Status.RESOLVED
     ).update(status=Handoff.Status.RESOLVED, resolved_at=timezone.now())
+    copilot_drafts_settle(conversation=conversation, sent_text=None)
     if real_user(actor) is not None:
         audit_log_write(
             workspace=conversation.workspace,
             actor=actor,
             action="conversation.resolve",
             target=conversation,
+            details={"resolution": resolution},
         )
     return _message_add(
         conversation,
@@ -298,8 +348,16 @@ def csat_submit(*, conversation: Conversation, score: int, comment: str = "") ->
     return response
 
 
-def agent_reply(*, conversation: Conversation, agent: Actor, text: str) -> Message:
-    """A person answers; the bot stays out of the conversation from now on."""
+def agent_reply(
+    *, conversation: Conversation, agent: Actor, text: str, draft_id: int | None = None
+) -> Message:
+    """A person answers; the bot stays out of the conversation from now on. `draft_id` is
+    the co-pilot draft the reply started from, to record whether it was edited. A customer
+    who left an email and is no longer in the widget also gets the reply by email."""
+    from supportops.inbox.copilot import copilot_drafts_settle
+
+    from .followup import followup_queue_if_away
+
     text = clean_text(text)
     user = real_user(agent)
     with transaction.atomic():
@@ -314,7 +372,26 @@ def agent_reply(*, conversation: Conversation, agent: Actor, text: str) -> Messa
             status=Conversation.Status.WITH_AGENT
         )
         conversation.status = Conversation.Status.WITH_AGENT
-        Handoff.objects.filter(conversation=conversation, first_human_reply_at__isnull=True).update(
-            first_human_reply_at=message.created_at, assignee=user
+        open_handoffs = Handoff.objects.filter(conversation=conversation).exclude(
+            status=Handoff.Status.RESOLVED
         )
+        open_handoffs.filter(first_human_reply_at__isnull=True).update(
+            first_human_reply_at=message.created_at
+        )
+        if user is not None:
+            _claim_if_unassigned(open_handoffs.filter(assignee__isnull=True), user)
+        copilot_drafts_settle(
+            conversation=conversation, sent_text=text, draft_id=draft_id, message=message
+        )
+        followup_queue_if_away(message=message)
     return message
+
+
+def _claim_if_unassigned(handoffs: Any, user: Any) -> None:
+    """Whoever answers an unassigned conversation takes it (someone else's stays theirs)."""
+    from supportops.inbox.services import InboxError, handoff_claim
+
+    for handoff in handoffs:
+        # Someone claimed it meanwhile, or the replier is not an inbox member: no change.
+        with contextlib.suppress(InboxError):
+            handoff_claim(handoff=handoff, agent=user)

@@ -27,6 +27,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from supportops.accounts.access import workspace_view
 from supportops.accounts.models import Role, Workspace
+from supportops.inbox.copilot import TONES as COPILOT_TONES
 
 from . import services
 from .models import Conversation, Handoff, Message
@@ -140,11 +141,19 @@ def _panel_context(conversation: Conversation, **extra: Any) -> dict[str, Any]:
         "earlier": customer_earlier_conversations(conversation=conversation),
         "handoffs": handoffs,
         "is_resolved": conversation.status == Conversation.Status.RESOLVED,
+        "resolutions": Conversation.Resolution.choices,
+        "copilot_tones": list(COPILOT_TONES.items()),
         **extra,
     }
 
 
-def _panel(request: HttpRequest, conversation: Conversation, **extra: Any) -> HttpResponse:
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def conversation_panel(
+    request: HttpRequest, conversation: Conversation, **extra: Any
+) -> HttpResponse:
     """The conversation region for htmx, or the whole page otherwise."""
     context = _panel_context(conversation, **extra)
     if _wants_fragment(request):
@@ -169,11 +178,20 @@ def queue(request: HttpRequest) -> HttpResponse:
 
 
 @workspace_view(*QUEUE_ROLES)
+@vary_on_headers("HX-Request")
 @require_GET
 def conversation_detail(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation = conversation_get_for_member(
         workspace=_workspace(request), conversation_id=conversation_id
     )
+    if _wants_fragment(request) and request.GET.get("region") == "transcript":
+        # The live transcript: polled every few seconds without touching the reply box.
+        context = {
+            "conversation": conversation,
+            "transcript": conversation_transcript(conversation=conversation),
+            "is_resolved": conversation.status == Conversation.Status.RESOLVED,
+        }
+        return render(request, "conversations/conversation.html#transcript", context)
     context = {"section": "inbox", **_panel_context(conversation)}
     return render(request, "conversations/conversation.html", context)
 
@@ -186,16 +204,27 @@ def conversation_reply(request: HttpRequest, conversation_id: int) -> HttpRespon
     )
     text = request.POST.get("text", "")
     if conversation.status == Conversation.Status.RESOLVED:
-        return _panel(
+        return conversation_panel(
             request,
             conversation,
             reply_error="This conversation is resolved; the customer reopens it by writing again.",
             reply_text=text,
         )
     try:
-        services.agent_reply(conversation=conversation, agent=request.user, text=text)
+        services.agent_reply(
+            conversation=conversation,
+            agent=request.user,
+            text=text,
+            draft_id=_int_or_none(request.POST.get("draft_id")),
+        )
     except services.ConversationError as exc:
-        return _panel(request, conversation, reply_error=str(exc), reply_text=text)
+        return conversation_panel(
+            request,
+            conversation,
+            reply_error=str(exc),
+            reply_text=text,
+            draft_id=request.POST.get("draft_id", ""),
+        )
     if not _wants_fragment(request):
         messages.success(request, "Reply sent.")
         return redirect(
@@ -203,7 +232,7 @@ def conversation_reply(request: HttpRequest, conversation_id: int) -> HttpRespon
             workspace_slug=_workspace(request).slug,
             conversation_id=conversation.pk,
         )
-    return _panel(request, conversation)
+    return conversation_panel(request, conversation)
 
 
 @workspace_view(*QUEUE_ROLES)
@@ -213,12 +242,18 @@ def conversation_resolve(request: HttpRequest, conversation_id: int) -> HttpResp
         workspace=_workspace(request), conversation_id=conversation_id
     )
     already = conversation.status == Conversation.Status.RESOLVED
+    resolution = request.POST.get("resolution") or Conversation.Resolution.SOLVED
     if not already:
-        services.conversation_resolve(conversation=conversation, actor=request.user)
+        try:
+            services.conversation_resolve(
+                conversation=conversation, actor=request.user, resolution=resolution
+            )
+        except services.ConversationError as exc:
+            return conversation_panel(request, conversation, reply_error=str(exc))
     if _wants_fragment(request):
-        return _panel(request, conversation)
+        return conversation_panel(request, conversation)
     if already:
         messages.info(request, "The conversation was already resolved.")
     else:
         messages.success(request, "Resolved. The customer is asked to rate the help they got.")
-    return redirect("conversations:queue", workspace_slug=_workspace(request).slug)
+    return redirect("inbox:index", workspace_slug=_workspace(request).slug)

@@ -4,9 +4,14 @@ from django import forms
 from django.conf import settings
 
 from .models import Article
+from .selectors import GAP_DRAFTS
 from .services import TITLE_MAX
 
-STATUS_CHOICES = [("", "Any status"), *Article.Status.choices]
+STATUS_CHOICES = [
+    ("", "Any status"),
+    *Article.Status.choices,
+    (GAP_DRAFTS, "Knowledge gaps to review"),
+]
 
 
 class ArticleFilterForm(forms.Form):

@@ -33,6 +33,7 @@ class Article(models.Model):
         WRITTEN = "written", "Written here"
         IMPORTED = "imported", "Imported file"
         URL = "url", "From a URL"
+        CONVERSATION = "conversation", "From a conversation"
 
     class IndexState(models.TextChoices):
         NONE = "none", "Not in search"
@@ -52,6 +53,10 @@ class Article(models.Model):
     source_file = models.CharField(max_length=300, blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Knowledge gaps: the conversations an agent answered that this draft was written from.
+    source_conversations = models.ManyToManyField(
+        "conversations.Conversation", blank=True, related_name="gap_articles"
     )
     version_number = models.PositiveIntegerField(default=0)
     index_state = models.CharField(

@@ -6,12 +6,18 @@ so an id from another workspace is simply not found (404), never shown.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from supportops.accounts.models import Workspace
 
 from .models import Article, ArticleVersion, Category, ImportJob
+
+# The status filter's extra value: drafts written from conversations the bot could not
+# answer (knowledge gaps), waiting for a manager's review.
+GAP_DRAFTS = "gap"
 
 
 def article_list_for_workspace(
@@ -28,7 +34,9 @@ def article_list_for_workspace(
         articles = articles.filter(Q(title__icontains=query) | Q(body__icontains=query))
     if category_id is not None:
         articles = articles.filter(category_id=category_id)
-    if status:
+    if status == GAP_DRAFTS:
+        articles = articles.filter(status=Article.Status.DRAFT, source=Article.Source.CONVERSATION)
+    elif status:
         articles = articles.filter(status=status)
     return articles.order_by("-updated_at", "-pk")
 
@@ -84,3 +92,10 @@ def import_job_list_recent(*, workspace: Workspace, limit: int = 10) -> QuerySet
         .defer("items")
         .order_by("-created_at")[:limit]
     )
+
+
+def article_source_conversations(*, article: Article) -> list[Any]:
+    """The conversations a knowledge-gap draft was written from, oldest first."""
+    if article.source != Article.Source.CONVERSATION:
+        return []
+    return list(article.source_conversations.order_by("pk").only("pk"))

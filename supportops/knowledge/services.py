@@ -114,6 +114,38 @@ def article_create(
 
 
 @transaction.atomic
+def article_draft_from_conversation(
+    *,
+    workspace: Workspace,
+    conversation: Any,
+    title: str,
+    body: str,
+    reason: str,
+    actor: Actor,
+    article: Article | None = None,
+) -> Article:
+    """A knowledge gap: a new draft written from a conversation a person answered, or an
+    existing gap draft that one more conversation is linked to. Drafts are never indexed."""
+    if article is None:
+        article = article_create(
+            workspace=workspace,
+            title=title,
+            body=body,
+            owner=actor,
+            source=Article.Source.CONVERSATION,
+        )
+    article.source_conversations.add(conversation)
+    audit_log_write(
+        workspace=workspace,
+        actor=actor,
+        action="article.gap_draft",
+        target=article,
+        details={"conversation": conversation.pk, "reason": reason},
+    )
+    return article
+
+
+@transaction.atomic
 def article_update(
     *,
     article: Article,

@@ -65,3 +65,33 @@ def logs_to_stderr() -> Iterator[None]:
     """Keep libraries from printing progress bars or logs on stdout."""
     logging.getLogger().handlers = [logging.StreamHandler(sys.stderr)]
     yield
+
+
+@contextmanager
+def wsgi_server() -> Iterator[str]:
+    """The app on a real HTTP port in a background thread, for benchmarks that need one:
+    yields the base URL ("http://127.0.0.1:<port>")."""
+    import threading
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+    from django.core.wsgi import get_wsgi_application
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    class ThreadingServer(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    # A thread per request (unlike gunicorn's fixed workers) would leave one open database
+    # connection behind per finished request: close them at its end.
+    connections.settings[DEFAULT_DB_ALIAS]["CONN_MAX_AGE"] = 0
+    server = make_server("127.0.0.1", 0, get_wsgi_application(), ThreadingServer, QuietHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -14,6 +14,11 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Header, NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from supportops.conversations.followup import (
+    conversation_customer_seen,
+    conversation_followup_email_set,
+    email_masked,
+)
 from supportops.conversations.models import Conversation, Message
 from supportops.conversations.services import (
     MAX_COMMENT_CHARS,
@@ -24,12 +29,14 @@ from supportops.conversations.services import (
     csat_submit,
     message_post_customer,
 )
+from supportops.inbox.selectors import wait_estimate
 
 from .security import (
     IDEMPOTENCY_HEADER,
     TOKEN_HEADER,
     ConversationToken,
     RateLimited,
+    origin_allowed,
     widget_context,
     widget_rate_limit,
 )
@@ -105,11 +112,35 @@ class MessageOut(Schema):
     created_at: datetime
 
 
-class ConversationOut(Schema):
-    id: int
+class WaitOut(Schema):
+    open_now: bool = Field(
+        description="false when nobody can answer now: outside business hours or no agent "
+        "online; then offer to answer by email"
+    )
+    agents_online: int
+    position: int = Field(description="the customer's place in line; 1 is next")
+    estimated_minutes: int | None = Field(
+        description="rough minutes until a person joins; null when `open_now` is false"
+    )
+    reopens_at: datetime | None = Field(
+        description="when business hours start again, if the team is closed now"
+    )
+
+
+class StateFields(Schema):
     status: str = Field(description="bot, handed_off, with_agent or resolved")
     solved: bool | None = Field(description="the answer to 'Did that solve it?', if given")
     csat_score: int | None
+    wait: WaitOut | None = Field(
+        description="live queue figures while waiting for a person (status handed_off)"
+    )
+    followup_email: str | None = Field(
+        description="the address replies are emailed to, masked (a***@example.com), if given"
+    )
+
+
+class ConversationOut(StateFields):
+    id: int
     messages: list[MessageOut]
     cursor: int = Field(description="the newest message id seen; send it as `after` next time")
     more: bool = Field(description="true if more messages wait after `cursor`")
@@ -137,10 +168,15 @@ class CsatIn(Schema):
     comment: str = Field("", description=f"optional, up to {MAX_COMMENT_CHARS} characters")
 
 
-class StateOut(Schema):
-    status: str
-    solved: bool | None
-    csat_score: int | None
+class StateOut(StateFields):
+    pass
+
+
+class EmailIn(Schema):
+    email: str = Field(description="where to send the team's answer")
+    page_url: str = Field(
+        "", description="the page the chat is on, linked in the email (an allowed origin only)"
+    )
 
 
 # --- Presenting ----------------------------------------------------------------------------
@@ -205,12 +241,33 @@ def _message(message: Message, base: str) -> dict[str, Any]:
 
 def _state(conversation: Conversation) -> dict[str, Any]:
     resolved = conversation.status == Conversation.Status.RESOLVED
+    waiting = conversation.status == Conversation.Status.HANDED_OFF
+    email = conversation.followup_email
     return {
         "status": conversation.status,
         "solved": conversation.solved,
         # Only a finished conversation can have been rated; skip the query while chatting.
         "csat_score": conversation_csat_score(conversation=conversation) if resolved else None,
+        "wait": _wait(conversation) if waiting else None,
+        "followup_email": email_masked(email) if email else None,
     }
+
+
+def _wait(conversation: Conversation) -> dict[str, Any]:
+    return wait_estimate(workspace=conversation.workspace, conversation=conversation)
+
+
+def _page_url(request: HttpRequest, value: str, allowed: list[str]) -> str:
+    """The host page, kept only if it is on one of the workspace's own sites."""
+    value = (value or "").strip()
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return ""
+    if len(value) > 500 or parts.scheme not in ("http", "https") or not parts.netloc:
+        return ""
+    origin = f"{parts.scheme}://{parts.netloc}"
+    return value if origin_allowed(request=request, origin=origin, allowed=allowed) else ""
 
 
 def _conversation(request: HttpRequest, conversation: Conversation, after: int) -> dict[str, Any]:
@@ -231,7 +288,7 @@ def _base(request: HttpRequest) -> str:
 
 
 def _refresh(conversation: Conversation) -> Conversation:
-    conversation.refresh_from_db(fields=["status", "solved"])
+    conversation.refresh_from_db(fields=["status", "solved", "followup_email"])
     return conversation
 
 
@@ -355,6 +412,7 @@ def messages_list(
     widget_rate_limit(context=widget_context(request), customer_id=conversation.customer_id)
     if after < 0:
         raise ConversationError("after must be 0 or a message id.")
+    conversation_customer_seen(conversation=conversation)
     return _conversation(request, conversation, after)
 
 
@@ -437,11 +495,7 @@ def csat_create(
         context=widget_context(request), customer_id=conversation.customer_id, write=True
     )
     response = csat_submit(conversation=conversation, score=payload.score, comment=payload.comment)
-    return {
-        "status": conversation.status,
-        "solved": conversation.solved,
-        "csat_score": response.score,
-    }
+    return {**_state(conversation), "csat_score": response.score}
 
 
 @api.post(
@@ -458,4 +512,27 @@ def conversation_end(request: HttpRequest, key: str, conversation_id: int) -> di
         context=widget_context(request), customer_id=conversation.customer_id, write=True
     )
     widget_conversation_end(conversation=conversation)
+    return _state(_refresh(conversation))
+
+
+@api.post(
+    CONVERSATION + "/email",
+    response={200: StateOut, **ERRORS},
+    auth=conversation_token,
+    summary="Answer me by email",
+    description="Stores where to send the team's answer when the customer has left the chat; "
+    "a confirmation arrives as a message. Sending the same address again changes nothing.",
+    tags=["conversations"],
+)
+def followup_email_create(
+    request: HttpRequest, key: str, conversation_id: int, payload: EmailIn
+) -> dict[str, Any]:
+    conversation: Conversation = request.auth  # type: ignore[attr-defined]
+    context = widget_context(request)
+    widget_rate_limit(context=context, customer_id=conversation.customer_id, write=True)
+    conversation_followup_email_set(
+        conversation=conversation,
+        email=payload.email,
+        page_url=_page_url(request, payload.page_url, context.allowed_origins),
+    )
     return _state(_refresh(conversation))

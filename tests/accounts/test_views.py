@@ -65,7 +65,7 @@ def test_layout_has_navigation_and_account_controls(client, owner, workspace):
         # shown, marked disabled, and not a link
         assert re.search(rf'<span class="nav-soon" aria-disabled="true"[^>]*>{label} ', html)
         assert not re.search(rf"<a [^>]*>{label}", html)
-    for label, path in (("Inbox", "queue"), ("Settings", "bot")):  # built: real links
+    for label, path in (("Inbox", "inbox"), ("Settings", "bot")):  # built: real links
         assert re.search(rf'<a href="/w/acme/{path}/"[^>]*>{label}</a>', html)
     assert "alice@acme.example" in html
     assert "Acme Support" in html

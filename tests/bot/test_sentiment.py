@@ -147,8 +147,8 @@ def test_sentiment_eval_names_the_file_and_line_of_a_bad_row(tmp_path, capsys):
 def test_airline_tweets_meet_the_measured_figures():
     result = run_json("sentiment_eval", "--dataset", str(AIRLINE))
     assert result["n"] == 4328
-    # Measured 0.795 accuracy, 0.907 negative recall, 0.730 macro F1. The aim of 0.82
+    # Measured 0.810 accuracy, 0.908 negative recall, 0.750 macro F1. The aim of 0.82
     # accuracy is NOT reached; these are the measured figures minus a small margin.
-    assert result["accuracy"] >= 0.785
+    assert result["accuracy"] >= 0.80
     assert result["negative_recall"] >= 0.90  # the target, reached
-    assert result["macro_f1"] >= 0.72
+    assert result["macro_f1"] >= 0.74

@@ -212,12 +212,12 @@ def test_post_without_csrf_token_is_refused(owner, workspace):
 def test_nav_links_to_settings_and_inbox_except_for_finance(client, owner, finance):
     html = login(client, owner).get(bot_url("settings")).content.decode()
     assert bot_url("settings") in html
-    assert reverse("conversations:queue", args=["acme"]) in html
+    assert reverse("inbox:index", args=["acme"]) in html
     client.logout()
     login(client, finance)
     html = client.get(reverse("knowledge:article-list", args=["acme"])).content.decode()
     assert bot_url("settings") not in html
-    assert reverse("conversations:queue", args=["acme"]) not in html
+    assert reverse("inbox:index", args=["acme"]) not in html
 
 
 # --- Settings ----------------------------------------------------------------------------------

@@ -317,10 +317,10 @@ def test_resolving_with_htmx_closes_the_conversation_once(client, manager, waiti
     assert waiting.messages.filter(kind=Message.Kind.CSAT_REQUEST).count() == 1
 
 
-def test_resolving_without_htmx_returns_to_the_queue(client, owner, waiting):
+def test_resolving_without_htmx_returns_to_the_inbox(client, owner, waiting):
     response = login(client, owner).post(queue_url("conversation-resolve", waiting.pk))
     assert response.status_code == 302
-    assert response["Location"] == queue_url()
+    assert response["Location"] == reverse("inbox:index", args=["acme"])
     assert "Nobody is waiting" in client.get(queue_url()).content.decode()
 
 

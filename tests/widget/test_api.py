@@ -486,7 +486,13 @@ def test_yes_it_solved_it_resolves_and_asks_for_a_rating(shop):
         f"/conversations/{started['id']}/feedback", {"solved": True}, token=started["token"]
     )
     assert response.status_code == 200
-    assert response.json() == {"status": "resolved", "solved": True, "csat_score": None}
+    assert response.json() == {
+        "status": "resolved",
+        "solved": True,
+        "csat_score": None,
+        "wait": None,
+        "followup_email": None,
+    }
     assert shop.read(started).json()["messages"][-1]["kind"] == "csat_request"
 
 
@@ -495,7 +501,13 @@ def test_no_it_did_not_keeps_the_bot_and_offers_a_person(shop):
     response = shop.post(
         f"/conversations/{started['id']}/feedback", {"solved": False}, token=started["token"]
     )
-    assert response.json() == {"status": "bot", "solved": False, "csat_score": None}
+    assert response.json() == {
+        "status": "bot",
+        "solved": False,
+        "csat_score": None,
+        "wait": None,
+        "followup_email": None,
+    }
     assert "Talk to a person" in shop.read(started).json()["messages"][-1]["text"]
 
 
@@ -526,7 +538,13 @@ def test_a_rating_with_a_comment_is_stored(shop):
         token=started["token"],
     )
     assert response.status_code == 200
-    assert response.json() == {"status": "resolved", "solved": None, "csat_score": 4}
+    assert response.json() == {
+        "status": "resolved",
+        "solved": None,
+        "csat_score": 4,
+        "wait": None,
+        "followup_email": None,
+    }
     csat = CsatResponse.objects.get(conversation_id=started["id"])
     assert (csat.score, csat.comment) == (4, "Quick <b>and</b> kind")
     assert shop.read(started).json()["csat_score"] == 4

@@ -16,21 +16,17 @@ import threading
 import time
 import urllib.request
 import uuid
-from socketserver import ThreadingMixIn
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.core.wsgi import get_wsgi_application
-from django.db import DEFAULT_DB_ALIAS, connections
 from django.test.utils import override_settings
 
 from supportops.accounts.services import workspace_create, workspace_delete_scratch
 from supportops.bot.models import BotTurn
 from supportops.conversations.models import Message
 from supportops.knowledge.importing import items_write, parse_path
-from supportops.lib.commands import logs_to_stderr, percentile, print_json
+from supportops.lib.commands import logs_to_stderr, percentile, print_json, wsgi_server
 
 DEMO_CONTENT = settings.BASE_DIR / "supportops" / "knowledge" / "demo_content" / "articles"
 QUESTIONS = [
@@ -47,15 +43,6 @@ QUESTIONS = [
     "Do you ship to Norway and who pays customs?",
     "How do I wash and re-proof my tent?",
 ]
-
-
-class _ThreadingServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, *args: Any) -> None:
-        pass
 
 
 class Command(BaseCommand):
@@ -78,41 +65,34 @@ class Command(BaseCommand):
         # limit is lifted so that a fast --poll-s cannot trip it; it is not what is measured.
         with logs_to_stderr(), override_settings(WIDGET_RATE_PER_VISITOR_PER_MIN=10**6):
             workspace = workspace_create(name=f"bench_bot {uuid.uuid4().hex[:8]}", is_scratch=True)
-            server = worker = None
+            worker = None
             try:
                 items_write(workspace=workspace, items=parse_path(DEMO_CONTENT), embed="now")
-                # A thread per request (unlike gunicorn's fixed workers) would leave one open
-                # database connection behind per finished request: close them at its end.
-                connections.settings[DEFAULT_DB_ALIAS]["CONN_MAX_AGE"] = 0
-                server = make_server(
-                    "127.0.0.1", 0, get_wsgi_application(), _ThreadingServer, _QuietHandler
-                )
-                threading.Thread(target=server.serve_forever, daemon=True).start()
-                base = f"http://127.0.0.1:{server.server_port}/api/widget/v1/workspaces/"
-                base += workspace.public_key
-                worker = _start_worker(opts["workers"])
-                # Every worker process answers once before the clock starts.
-                _run_all(
-                    [
-                        _Customer(base, f"warm-up-{i}", 0.0, 1, 0.2)
-                        for i in range(2 * opts["workers"])
-                    ]
-                )
-                started = time.perf_counter()
-                _run_all(
-                    [
-                        _Customer(base, f"c{i}", opts["think_s"], opts["messages"], opts["poll_s"])
-                        for i in range(opts["conversations"])
-                    ]
-                )
-                wall_s = time.perf_counter() - started
+                with wsgi_server() as url:
+                    base = f"{url}/api/widget/v1/workspaces/{workspace.public_key}"
+                    worker = _start_worker(opts["workers"])
+                    # Every worker process answers once before the clock starts.
+                    _run_all(
+                        [
+                            _Customer(base, f"warm-up-{i}", 0.0, 1, 0.2)
+                            for i in range(2 * opts["workers"])
+                        ]
+                    )
+                    started = time.perf_counter()
+                    _run_all(
+                        [
+                            _Customer(
+                                base, f"c{i}", opts["think_s"], opts["messages"], opts["poll_s"]
+                            )
+                            for i in range(opts["conversations"])
+                        ]
+                    )
+                    wall_s = time.perf_counter() - started
                 result = _figures(workspace, opts["conversations"], wall_s)
             finally:
                 if worker is not None:
                     worker.terminate()
                     worker.wait(timeout=30)
-                if server is not None:
-                    server.shutdown()
                 workspace_delete_scratch(workspace=workspace)
         if opts["json"]:
             print_json(result, self.stdout)

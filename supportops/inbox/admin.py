@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from .models import AgentStatus, BusinessHours, InternalNote, Queue, Routing, SlaPolicy
+
+
+@admin.register(AgentStatus)
+class AgentStatusAdmin(admin.ModelAdmin):
+    list_display = ["user", "workspace", "status", "max_open", "updated_at"]
+    list_filter = ["status"]
+
+
+@admin.register(Queue)
+class QueueAdmin(admin.ModelAdmin):
+    list_display = ["name", "workspace", "required_skill", "is_default"]
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(admin.ModelAdmin):
+    list_display = ["workspace", "priority", "first_reply_minutes", "resolution_minutes"]
+
+
+@admin.register(Routing)
+class RoutingAdmin(admin.ModelAdmin):
+    list_display = ["handoff", "queue", "priority", "assigned_at", "first_reply_due"]
+    list_filter = ["priority"]
+    raw_id_fields = ["handoff"]
+
+
+@admin.register(InternalNote)
+class InternalNoteAdmin(admin.ModelAdmin):
+    list_display = ["conversation", "author", "created_at"]
+    raw_id_fields = ["conversation"]
+
+
+@admin.register(BusinessHours)
+class BusinessHoursAdmin(admin.ModelAdmin):
+    list_display = ["workspace", "enabled", "timezone", "updated_at"]

@@ -1,0 +1,415 @@
+"""The agent's co-pilot: a summary, a reply drafted from the knowledge base and from similar
+conversations that people resolved, and a rewrite of a draft in another tone.
+
+The agent always edits and sends; each draft is recorded with what became of it (sent
+unchanged, edited, or discarded) so the team can see whether the co-pilot helps.
+
+Similar conversations: full-text search over what customers wrote in resolved conversations
+that a person answered picks candidates cheaply; the embedding model re-ranks them against
+the customer's question, and only close ones (cosine >= SIMILAR_MIN) are offered, with the
+person's answer as the reusable part.
+
+Rewrites with the extractive provider are rule-based: they change greetings, contractions,
+hedges and closings, never the facts. With a chat provider configured the model rewrites the
+draft, and the rewrite is used only if every number in it was already in the draft.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef
+from django.utils import timezone
+
+from supportops.accounts.services import Actor, real_user
+from supportops.bot import answers, triggers
+from supportops.bot.generation import numbers_supported
+from supportops.bot.redaction import redact
+from supportops.bot.services import bot_settings_get
+from supportops.conversations.models import Conversation, Message
+from supportops.integrations.embeddings import EmbeddingError, embed_texts
+from supportops.integrations.llm import ChatError, get_chat_provider
+from supportops.knowledge.search import search
+
+from .models import CopilotDraft
+
+logger = logging.getLogger(__name__)
+
+SIMILAR_MIN = 0.55
+SIMILAR_CANDIDATES = 30
+MIN_QUESTION_WORDS = 3
+REWRITE_INSTRUCTIONS = (
+    "Rewrite the support reply inside <draft> in the requested tone. Keep every fact, number, "
+    "link and step; add none. Answer with the rewritten reply only."
+)
+TONES = {
+    "friendly": "Friendlier",
+    "formal": "More formal",
+    "concise": "Shorter",
+}
+
+
+@dataclass(frozen=True)
+class SimilarCase:
+    conversation_id: int
+    question: str
+    answer: str
+    similarity: float
+
+
+@dataclass
+class Draft:
+    text: str
+    sources: list[dict[str, Any]] = field(default_factory=list)
+
+
+def customer_question(messages: list[Message]) -> str:
+    """The first customer message that asks something (redacted): not a request for a
+    person, not "that didn't help", and long enough to name the need."""
+    for message in messages:
+        if message.author != Message.Author.CUSTOMER:
+            continue
+        text = (message.redacted_text or message.text).strip()
+        if len(text.split()) < MIN_QUESTION_WORDS:
+            continue
+        if triggers.explicit_request(text) or triggers.rejects_answer(text):
+            continue
+        return text
+    return ""
+
+
+def _keyword_query(text: str) -> SearchQuery | None:
+    words = [w for w in re.findall(r"[A-Za-z]{3,}", text.lower())][:24]
+    if not words:
+        return None
+    return SearchQuery(" | ".join(words), search_type="raw", config="english")
+
+
+def similar_resolved(
+    *, conversation: Conversation, question: str, limit: int = 3
+) -> list[SimilarCase]:
+    """Resolved conversations of this workspace that a person answered, closest first."""
+    query = _keyword_query(question)
+    if query is None:
+        return []
+    answered = Message.objects.filter(
+        conversation_id=OuterRef("conversation_id"), author=Message.Author.AGENT
+    )
+    candidates = list(
+        Message.objects.filter(
+            workspace_id=conversation.workspace_id,
+            author=Message.Author.CUSTOMER,
+            conversation__status=Conversation.Status.RESOLVED,
+        )
+        .exclude(conversation_id=conversation.pk)
+        .filter(Exists(answered))
+        .annotate(document=SearchVector("redacted_text", config="english"))
+        .filter(document=query)
+        .order_by("-created_at")
+        .values_list("conversation_id", "redacted_text", "text")[: SIMILAR_CANDIDATES * 3]
+    )
+    questions: dict[int, str] = {}
+    for conversation_id, redacted, text in candidates:
+        questions.setdefault(conversation_id, redacted or text)
+        if len(questions) >= SIMILAR_CANDIDATES:
+            break
+    if not questions:
+        return []
+    vectors = embed_texts([redact(question).text, *questions.values()])
+    similarity = vectors[1:] @ vectors[0]
+    ranked = sorted(
+        zip(questions, questions.values(), similarity.tolist(), strict=True),
+        key=lambda row: -row[2],
+    )
+    close = [row for row in ranked if row[2] >= SIMILAR_MIN][:limit]
+    answers = _agent_answers([row[0] for row in close])
+    return [
+        SimilarCase(
+            conversation_id=cid,
+            question=text,
+            answer=answers.get(cid, ""),
+            similarity=round(float(score), 4),
+        )
+        for cid, text, score in close
+        if answers.get(cid)
+    ]
+
+
+def _agent_answers(conversation_ids: list[int]) -> dict[int, str]:
+    """Each conversation's replies from people, redacted, joined in order."""
+    answers: dict[int, list[str]] = {}
+    rows = (
+        Message.objects.filter(conversation_id__in=conversation_ids, author=Message.Author.AGENT)
+        .order_by("pk")
+        .values_list("conversation_id", "text")
+    )
+    for conversation_id, text in rows:
+        answers.setdefault(conversation_id, []).append(redact(text).text)
+    return {cid: "\n\n".join(parts) for cid, parts in answers.items()}
+
+
+# --- Rewriting in another tone ------------------------------------------------------------------
+
+_GREETING = re.compile(
+    r"^(hi|hello|hey|dear|good (morning|afternoon|evening))\b[^\n,.!]*[,.!]?\s*", re.I
+)
+_CLOSING = re.compile(
+    r"\s*(best( regards)?|kind regards|regards|thanks( again)?|cheers|many thanks)[,.!]?\s*$",
+    re.I,
+)
+_SPECIAL_CONTRACTIONS = {"can't": "cannot", "won't": "will not", "shan't": "shall not"}
+_CONTRACTION_ENDINGS = {"n't": " not", "'re": " are", "'ve": " have", "'ll": " will", "'m": " am"}
+_CONTRACTED = re.compile(r"\b([A-Za-z]+)(n't|'re|'ve|'ll|'m)\b|\b(it|that|there|what)'s\b", re.I)
+_FILLERS = re.compile(
+    r"\b(just|really|actually|basically|simply|quite|very|of course|please note that|"
+    r"I wanted to let you know that|I would like to let you know that)\s+",
+    re.I,
+)
+
+
+def _expand_contractions(text: str) -> str:
+    text = text.replace("\u2019", "'")
+
+    def expand(match: re.Match[str]) -> str:
+        word = match.group(0)
+        special = _SPECIAL_CONTRACTIONS.get(word.lower())
+        if special:
+            return _match_case(word, special)
+        if match.group(3):  # "it's" and the like; other "'s" are possessives
+            return f"{match.group(3)} is"
+        return match.group(1) + _CONTRACTION_ENDINGS[match.group(2).lower()]
+
+    return _CONTRACTED.sub(expand, text)
+
+
+def _match_case(original: str, replacement: str) -> str:
+    return replacement[0].upper() + replacement[1:] if original[0].isupper() else replacement
+
+
+def _body(text: str) -> str:
+    """The draft without its greeting and closing line."""
+    lines = text.strip().splitlines()
+    if lines and _CLOSING.fullmatch(lines[-1].strip() or "x"):
+        lines = lines[:-1]
+    return _GREETING.sub("", "\n".join(lines).strip(), count=1).strip()
+
+
+def _first_sentences(text: str, keep: int) -> str:
+    sentences = re.split(r"(?<=[.!?])\s+", text.strip())
+    return " ".join(sentences[:keep])
+
+
+def rewrite_rules(text: str, tone: str, *, name: str = "") -> str:
+    body = _body(text)
+    if not body:
+        return text.strip()
+    if tone == "formal":
+        greeting = f"Dear {name}," if name else "Hello,"
+        return f"{greeting}\n\n{_expand_contractions(body)}\n\nKind regards"
+    if tone == "concise":
+        paragraphs = [p for p in body.split("\n\n") if p.strip()]
+        short = _FILLERS.sub("", " ".join(_first_sentences(p, 2) for p in paragraphs[:2]))
+        return re.sub(r"\s{2,}", " ", short).strip()
+    greeting = f"Hi {name}!" if name else "Hi there!"
+    return f"{greeting}\n\n{body}\n\nHope that helps, and just reply here if anything is unclear."
+
+
+def rewrite(text: str, tone: str, *, name: str = "") -> tuple[str, str]:
+    """The draft in `tone`, and which provider wrote it ("rules" or the model's name)."""
+    if tone not in TONES:
+        raise ValueError(f"unknown tone {tone!r}; choose one of {', '.join(TONES)}")
+    provider = get_chat_provider()
+    # No personal data may reach a model: a draft that names such details is rewritten by
+    # the rules instead (the placeholders could not be put back reliably).
+    if provider is not None and redact(text).text == text:
+        try:
+            call = provider.complete(
+                messages=[
+                    {"role": "system", "content": REWRITE_INSTRUCTIONS},
+                    {
+                        "role": "user",
+                        "content": f"Tone: {TONES[tone]}\n\n<draft>\n{text}\n</draft>",
+                    },
+                ]
+            )
+            if call.text.strip() and numbers_supported(call.text, [text]):
+                return call.text.strip(), provider.name
+        except ChatError as exc:
+            logger.warning("co-pilot rewrite fell back to rules: %s", exc)
+    return rewrite_rules(text, tone, name=name), "rules"
+
+
+def first_name(conversation: Conversation) -> str:
+    name = (conversation.customer.name or "").strip()
+    return name.split()[0] if name else ""
+
+
+# --- Summary ------------------------------------------------------------------------------------
+
+
+def summarise(*, conversation: Conversation) -> str:
+    """The handoff summary as it stands now, plus what happened since a person took over."""
+    from .packet import handoff_packet_build
+
+    handoff = conversation.handoffs.order_by("-created_at").first()
+    packet = handoff_packet_build(
+        conversation=conversation,
+        trigger=handoff.trigger if handoff else "",
+        reason=handoff.reason if handoff else "",
+        scores=handoff.scores if handoff else {},
+    )
+    sentences = [packet["summary"]]
+    messages = list(conversation.messages.order_by("pk").values_list("author", "text"))
+    replies = [i for i, (author, _) in enumerate(messages) if author == Message.Author.AGENT]
+    if replies:
+        count = len(replies)
+        sentences.append(f"The team has replied {count} time{'s' if count != 1 else ''}.")
+        after = [t for a, t in messages[replies[-1] + 1 :] if a == Message.Author.CUSTOMER]
+        if after:
+            sentences.append(f"The customer wrote since: \u201c{_clip(after[-1])}\u201d.")
+        else:
+            sentences.append("The customer has not written since the last reply.")
+    return " ".join(sentences)
+
+
+def _clip(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "\u2026"
+
+
+# --- Drafts and what became of them -------------------------------------------------------------
+
+
+def _normalised(text: str) -> str:
+    return " ".join(text.split())
+
+
+def knowledge_answer(*, conversation: Conversation, question: str) -> Draft:
+    """The knowledge base's best passage for the (redacted) question, quoted with its
+    source, if it scores at least as well as the bot needs to answer without clarifying."""
+    threshold = bot_settings_get(workspace=conversation.workspace).clarify_below
+    try:
+        found = search(workspace=conversation.workspace_id, query=redact(question).text, k=1)
+    except EmbeddingError as exc:
+        logger.warning("no knowledge-base draft, the embedding provider failed: %s", exc)
+        return Draft(text="")
+    hits = [h for h in found.hits if h.fused_score >= threshold and h.article]
+    if not hits:
+        return Draft(text="")
+    quote, sources = answers.compose(hits, conversation.workspace.public_key)
+    return Draft(text=quote, sources=sources)
+
+
+def draft_reply(*, conversation: Conversation) -> Draft:
+    """A reply built from the knowledge base and from how people answered similar
+    conversations; the agent edits it before sending. Never invents: every sentence is a
+    quoted passage, a teammate's earlier answer, or a greeting."""
+    messages = list(conversation.messages.order_by("pk"))
+    question = customer_question(messages)
+    name = first_name(conversation)
+    hello = f"Hi {name}," if name else "Hi,"
+    if not question:
+        return Draft(
+            text=f"{hello} thanks for waiting. Could you tell me a little more about what you "
+            "need, so I can sort it out?"
+        )
+    parts: list[str] = []
+    sources: list[dict[str, Any]] = []
+    knowledge = knowledge_answer(conversation=conversation, question=question)
+    if knowledge.text:
+        parts.append(knowledge.text)
+        sources.extend(knowledge.sources)
+    for case in similar_resolved(conversation=conversation, question=question, limit=1):
+        if _normalised(case.answer) not in _normalised(" ".join(parts)):
+            parts.append(case.answer)
+            sources.append(
+                {
+                    "conversation_id": case.conversation_id,
+                    "title": f"Conversation #{case.conversation_id}, resolved by a person",
+                    "similarity": case.similarity,
+                }
+            )
+    if not parts:
+        parts.append(
+            "I've read our conversation so far and I'm looking into it now; I'll come back to "
+            "you here as soon as I have the answer."
+        )
+    body = "\n\n".join(parts)
+    return Draft(text=f"{hello} thanks for waiting.\n\n{body}", sources=sources)
+
+
+@transaction.atomic
+def copilot_draft_create(*, conversation: Conversation, agent: Actor) -> CopilotDraft:
+    draft = draft_reply(conversation=conversation)
+    return CopilotDraft.objects.create(
+        workspace_id=conversation.workspace_id,
+        conversation=conversation,
+        agent=real_user(agent),
+        kind=CopilotDraft.Kind.DRAFT,
+        text=draft.text,
+        sources=draft.sources,
+        provider="extractive",
+    )
+
+
+@transaction.atomic
+def copilot_rewrite_create(
+    *, conversation: Conversation, agent: Actor, text: str, tone: str
+) -> CopilotDraft:
+    text = text.strip()
+    if not text:
+        raise ValueError("Write or draft a reply first, then choose a tone.")
+    rewritten, provider = rewrite(text, tone, name=first_name(conversation))
+    return CopilotDraft.objects.create(
+        workspace_id=conversation.workspace_id,
+        conversation=conversation,
+        agent=real_user(agent),
+        kind=CopilotDraft.Kind.REWRITE,
+        tone=tone,
+        text=rewritten,
+        provider=provider,
+    )
+
+
+@transaction.atomic
+def copilot_drafts_settle(
+    *,
+    conversation: Conversation,
+    sent_text: str | None,
+    draft_id: int | None = None,
+    message: Message | None = None,
+) -> None:
+    """Record what became of the open drafts when a person sends a reply (`sent_text`) or
+    the conversation is resolved (`sent_text` None): the draft the reply started from is
+    sent unchanged or edited, every other open draft is discarded."""
+    now = timezone.now()
+    open_drafts = CopilotDraft.objects.select_for_update().filter(
+        conversation=conversation, outcome=CopilotDraft.Outcome.OPEN
+    )
+    used = open_drafts.filter(pk=draft_id).first() if draft_id and sent_text else None
+    if used is not None and sent_text is not None:
+        same = _normalised(used.text) == _normalised(sent_text)
+        used.outcome = (
+            CopilotDraft.Outcome.SENT_UNCHANGED if same else CopilotDraft.Outcome.SENT_EDITED
+        )
+        used.message = message
+        used.settled_at = now
+        used.save(update_fields=["outcome", "message", "settled_at"])
+    stale = open_drafts.exclude(pk=used.pk) if used is not None else open_drafts
+    stale.update(outcome=CopilotDraft.Outcome.DISCARDED, settled_at=now)
+
+
+def copilot_outcomes(*, workspace_id: int) -> dict[str, int]:
+    """How many drafts were sent unchanged, edited, discarded (and are still open)."""
+    counts = dict(
+        CopilotDraft.objects.filter(workspace_id=workspace_id)
+        .values_list("outcome")
+        .annotate(n=Count("pk"))
+        .values_list("outcome", "n")
+    )
+    return {outcome: counts.get(outcome, 0) for outcome in CopilotDraft.Outcome.values}

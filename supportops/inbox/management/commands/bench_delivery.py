@@ -1,0 +1,175 @@
+"""`manage.py bench_delivery --replies N --json`: agent reply stored -> visible in the widget.
+
+End to end, as a customer sees it: the app runs on a real HTTP port, a shop page on another
+origin embeds the widget, and headless Chromium (Debian's /usr/bin/chromium) opens the chat.
+The conversation is handed to a person; then an agent reply is stored through the same
+service the inbox uses, N times at random moments, and the clock runs from the reply's
+commit until its text is in the widget's DOM. The widget polls once a second while open, so
+the figure is mostly that interval plus one request.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.test.utils import override_settings
+
+from supportops.accounts.services import workspace_create, workspace_delete_scratch
+from supportops.conversations.models import Conversation
+from supportops.conversations.services import agent_reply, conversation_hand_off
+from supportops.lib.commands import logs_to_stderr, percentile, print_json, wsgi_server
+from supportops.widget.models import WidgetSettings
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+HOST_PAGE = (
+    '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Shop</title></head>'
+    '<body><h1>Shop</h1><script src="{app}/widget.js" data-workspace="{key}" async></script>'
+    "</body></html>"
+)
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def _host_page(html: str) -> Iterator[str]:
+    """A shop page served from its own origin; yields its URL."""
+    with TemporaryDirectory() as folder:
+        (Path(folder) / "shop.html").write_text(html)
+        server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=folder))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}/shop.html"
+        finally:
+            server.shutdown()
+            server.server_close()
+
+
+@contextmanager
+def _sync_orm_beside_playwright() -> Iterator[None]:
+    """Playwright's sync API runs an asyncio loop in this thread and Django then refuses ORM
+    calls from it; this command's ORM calls are plain synchronous ones, so allow them."""
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+class Command(BaseCommand):
+    help = "Time agent replies from stored to visible in the widget, in headless Chromium."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--replies", type=int, default=30)
+        parser.add_argument("--seed", type=int, default=3)
+        parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+    def handle(self, *args, **opts):
+        if opts["replies"] < 1:
+            raise CommandError("--replies must be at least 1")
+        if not CHROMIUM.exists():
+            raise CommandError(f"{CHROMIUM} is missing: install Debian's chromium package")
+        try:
+            from playwright.sync_api import sync_playwright
+        except ImportError:
+            raise CommandError("playwright is missing: run `make install`") from None
+        rng = random.Random(opts["seed"])
+        tag = uuid.uuid4().hex[:8]
+        agent = get_user_model().objects.create_user(
+            username=f"bench-delivery-{tag}", email=f"bench-delivery-{tag}@example.invalid"
+        )
+        workspace = workspace_create(name=f"bench delivery {tag}", owner=agent, is_scratch=True)
+        # The widget polls a few times a second at most; the per-visitor limit is not measured.
+        limits = override_settings(WIDGET_RATE_PER_VISITOR_PER_MIN=10**6)
+        try:
+            with (
+                logs_to_stderr(),
+                limits,
+                _sync_orm_beside_playwright(),
+                wsgi_server() as app,
+                sync_playwright() as playwright,
+            ):
+                key = workspace.public_key
+                with _host_page(HOST_PAGE.format(app=app, key=key)) as shop:
+                    origin = shop.rsplit("/", 1)[0]
+                    WidgetSettings.objects.create(workspace=workspace, allowed_origins=[origin])
+                    browser = playwright.chromium.launch(
+                        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+                    )
+                    try:
+                        delays = self._measure(browser, shop, workspace, agent, rng, opts)
+                    finally:
+                        browser.close()
+        finally:
+            workspace_delete_scratch(workspace=workspace)
+            agent.delete()
+        result = {
+            "replies": len(delays),
+            "delivery_ms": {
+                "p50": percentile(delays, 50),
+                "p95": percentile(delays, 95),
+                "max": max(delays),
+            },
+        }
+        if opts["json"]:
+            print_json(result, self.stdout)
+        else:
+            for name, value in result.items():
+                self.stdout.write(f"{name}: {value}")
+
+    def _measure(self, browser, shop: str, workspace, agent, rng, opts) -> list[float]:
+        page = browser.new_page()
+        page.set_default_timeout(20_000)
+        page.goto(shop)
+        page.get_by_role("button", name="Open the support chat").click()
+        page.locator("supportops-widget li.msg").first.wait_for()
+        conversation = self._wait_for_conversation(workspace)
+        conversation_hand_off(
+            conversation=conversation, trigger="explicit_request", reason="benchmark"
+        )
+        delays = []
+        for number in range(opts["replies"]):
+            time.sleep(rng.uniform(0.2, 1.2))  # replies land at random points of the poll cycle
+            text = f"Reply {number}: your replacement ships today."
+            agent_reply(conversation=conversation, agent=agent, text=text)
+            stored = time.perf_counter()
+            page.locator("supportops-widget li.msg", has_text=text).wait_for(timeout=15_000)
+            delays.append((time.perf_counter() - stored) * 1000)
+        return delays
+
+    @staticmethod
+    def _wait_for_conversation(workspace) -> Conversation:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            conversation = Conversation.objects.filter(workspace=workspace).first()
+            if conversation is not None:
+                return conversation
+            time.sleep(0.1)
+        raise CommandError("the widget did not start a conversation within 20 s")

@@ -1,0 +1,307 @@
+"""Reads for the human inbox, scoped by workspace and role, in a fixed number of queries."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from statistics import median
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.db.models import (
+    Case,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from supportops.accounts.models import Membership, Workspace
+from supportops.conversations.models import Conversation, Handoff, Message
+
+from .hours import is_open, next_opening
+from .models import (
+    PRIORITY_ORDER,
+    AgentStatus,
+    BusinessHours,
+    InternalNote,
+    Priority,
+    Queue,
+    Routing,
+    SlaPolicy,
+)
+from .services import INBOX_ROLES, MANAGING_ROLES, _eligible, priority_bumped, sla_state
+
+VIEWS = ("mine", "queues", "unassigned", "all")
+AGENT_VIEWS = ("mine", "queues", "unassigned")
+IN_INBOX = (Conversation.Status.HANDED_OFF, Conversation.Status.WITH_AGENT)
+LIST_LIMIT = 200
+
+
+def views_for_role(role: str) -> tuple[str, ...]:
+    return VIEWS if role in MANAGING_ROLES else AGENT_VIEWS
+
+
+def agent_status_get(*, workspace: Workspace, user: User) -> AgentStatus:
+    """The member's availability; offline until they say otherwise (not saved until then)."""
+    row = AgentStatus.objects.filter(workspace=workspace, user=user).first()
+    return row or AgentStatus(workspace=workspace, user=user)
+
+
+def queues_for_workspace(*, workspace: Workspace) -> list[Queue]:
+    return list(Queue.objects.filter(workspace=workspace))
+
+
+def inbox_agents(*, workspace: Workspace) -> list[User]:
+    """Members who may hold conversations, for the transfer menu."""
+    ids = Membership.objects.filter(workspace=workspace, role__in=INBOX_ROLES).values("user_id")
+    return list(User.objects.filter(pk__in=ids).order_by("email"))
+
+
+def _open_handoffs() -> Prefetch:
+    rows = (
+        Handoff.objects.exclude(status=Handoff.Status.RESOLVED)
+        .select_related("routing", "routing__queue", "assignee")
+        .order_by("-created_at")
+    )
+    return Prefetch("handoffs", queryset=rows, to_attr="open_handoffs")
+
+
+def _open_handoff_where(**lookups: Any) -> Exists:
+    rows = Handoff.objects.filter(conversation=OuterRef("pk"), **lookups)
+    return Exists(rows.exclude(status=Handoff.Status.RESOLVED))
+
+
+def _my_queue_ids(workspace: Workspace, user: User) -> list[int]:
+    skills = agent_status_get(workspace=workspace, user=user).skills or []
+    rows = Queue.objects.filter(workspace=workspace).filter(
+        Q(required_skill="") | Q(required_skill__in=skills)
+    )
+    return list(rows.values_list("pk", flat=True))
+
+
+def _scoped(
+    rows: QuerySet[Conversation], *, workspace: Workspace, user: User, view: str, role: str
+) -> QuerySet[Conversation]:
+    if view not in VIEWS:
+        raise ValueError(f"unknown inbox view {view!r}")
+    if view not in views_for_role(role):
+        raise PermissionDenied("only managers and admins see every conversation")
+    if view == "mine":
+        return rows.filter(_open_handoff_where(assignee=user))
+    if view == "unassigned":
+        return rows.exclude(_open_handoff_where(assignee__isnull=False))
+    if view == "queues" and role not in MANAGING_ROLES:
+        queue_ids = _my_queue_ids(workspace, user)
+        return rows.filter(_open_handoff_where(routing__queue_id__in=queue_ids))
+    return rows
+
+
+def _filtered(rows: QuerySet[Conversation], filters: dict[str, Any]) -> QuerySet[Conversation]:
+    if filters.get("queue"):
+        rows = rows.filter(_open_handoff_where(routing__queue_id=filters["queue"]))
+    if filters.get("priority") in Priority.values:
+        rows = rows.filter(_open_handoff_where(routing__priority=filters["priority"]))
+    return rows
+
+
+def _decorate(conversation: Conversation, now: datetime) -> None:
+    """Attach the open handoff, its routing, the SLA state and the priority as listed."""
+    handoffs = conversation.open_handoffs  # type: ignore[attr-defined]
+    handoff = handoffs[0] if handoffs else None
+    routing: Routing | None = getattr(handoff, "routing", None) if handoff else None
+    conversation.handoff = handoff  # type: ignore[attr-defined]
+    conversation.routing = routing  # type: ignore[attr-defined]
+    conversation.sla = sla_state(routing=routing, now=now) if routing else None  # type: ignore[attr-defined]
+    priority = Priority.NORMAL
+    if routing is not None:
+        priority = Priority(routing.priority)
+        if handoff is not None and handoff.first_human_reply_at is None:
+            priority = Priority(
+                priority_bumped(priority=priority, waiting=now - handoff.created_at)
+            )
+    conversation.priority = priority  # type: ignore[attr-defined]
+
+
+def inbox_list(
+    *,
+    workspace: Workspace,
+    user: User,
+    view: str = "mine",
+    filters: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> list[Conversation]:
+    """Open conversations for one inbox tab, most urgent first then longest waiting.
+
+    Agents have `mine`, `queues` (the queues their skills admit) and `unassigned`; managers
+    and admins also `all`. Two queries (three for an agent's queues) whatever the length.
+    """
+    role = (
+        Membership.objects.filter(workspace=workspace, user=user)
+        .values_list("role", flat=True)
+        .first()
+    )
+    if role not in INBOX_ROLES:
+        raise PermissionDenied("the inbox is for agents, managers and admins")
+    now = now or timezone.now()
+    last_customer = Message.objects.filter(
+        conversation=OuterRef("pk"), author=Message.Author.CUSTOMER
+    ).order_by("-pk")
+    rows = Conversation.objects.filter(workspace=workspace, status__in=IN_INBOX)
+    rows = _filtered(
+        _scoped(rows, workspace=workspace, user=user, view=view, role=role), filters or {}
+    )
+    rows = (
+        rows.select_related("customer")
+        .annotate(
+            waiting_since=Coalesce("handed_off_at", "created_at"),
+            last_customer_text=Subquery(last_customer.values("text")[:1]),
+        )
+        .prefetch_related(_open_handoffs())
+        .order_by("waiting_since", "pk")[:LIST_LIMIT]
+    )
+    conversations: list[Conversation] = list(rows)
+    for conversation in conversations:
+        _decorate(conversation, now)
+    conversations.sort(key=lambda c: PRIORITY_ORDER.index(c.priority))  # type: ignore[attr-defined]
+    return conversations
+
+
+def routing_panel(*, conversation: Conversation, user: User) -> dict[str, Any]:
+    """Context for templates/inbox/_routing.html on the conversation page."""
+    handoff = (
+        Handoff.objects.filter(conversation=conversation)
+        .exclude(status=Handoff.Status.RESOLVED)
+        .select_related("routing", "routing__queue", "assignee")
+        .order_by("-created_at")
+        .first()
+    )
+    routing = getattr(handoff, "routing", None) if handoff else None
+    notes = InternalNote.objects.filter(conversation=conversation).select_related("author")
+    return {
+        "handoff": handoff,
+        "routing": routing,
+        "sla": sla_state(routing=routing, now=timezone.now()) if routing else None,
+        "notes": list(notes),
+        "queues": queues_for_workspace(workspace=conversation.workspace),
+        "agents": inbox_agents(workspace=conversation.workspace),
+        "can_claim": handoff is not None and handoff.assignee_id is None,
+        "is_mine": handoff is not None and handoff.assignee_id == user.pk,
+        "resolutions": Conversation.Resolution.choices,
+    }
+
+
+# --- The customer's wait -------------------------------------------------------------------------
+
+WAIT_HISTORY_DAYS = 7
+WAIT_HISTORY_SIZE = 50
+QUEUE_SCAN_LIMIT = 1000
+
+
+def business_hours_get(*, workspace: Workspace) -> BusinessHours:
+    """Saved hours, or unsaved defaults (disabled: always open)."""
+    row = BusinessHours.objects.filter(workspace=workspace).first()
+    return row or BusinessHours(workspace=workspace)
+
+
+def _waiting_order(workspace: Workspace) -> list[int]:
+    """Unassigned open handoffs as they will be picked: most urgent first, then oldest."""
+    rank = Case(
+        *[When(routing__priority=p, then=Value(i)) for i, p in enumerate(PRIORITY_ORDER)],
+        default=Value(len(PRIORITY_ORDER)),
+        output_field=IntegerField(),
+    )
+    rows = (
+        Handoff.objects.filter(workspace=workspace, assignee__isnull=True)
+        .exclude(status=Handoff.Status.RESOLVED)
+        .annotate(rank=rank)
+        .order_by("rank", "created_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    return list(rows[:QUEUE_SCAN_LIMIT])
+
+
+def _position(workspace: Workspace, handoff: Handoff | None) -> int:
+    """1 = next. Someone already assigned is next for their agent."""
+    if handoff is not None and handoff.assignee_id is not None:
+        return 1
+    order = _waiting_order(workspace)
+    if handoff is not None and handoff.pk in order:
+        return order.index(handoff.pk) + 1
+    return len(order) + 1
+
+
+def first_reply_minutes_typical(*, workspace: Workspace, now: datetime) -> float | None:
+    """Median minutes from handoff to a person's first reply, over the recent handoffs."""
+    rows = (
+        Handoff.objects.filter(
+            workspace=workspace,
+            created_at__gte=now - timedelta(days=WAIT_HISTORY_DAYS),
+            first_human_reply_at__isnull=False,
+        )
+        .order_by("-created_at")
+        .values_list("created_at", "first_human_reply_at")[:WAIT_HISTORY_SIZE]
+    )
+    waits = [
+        max(0.0, (replied - created).total_seconds() / 60) for created, replied in rows if replied
+    ]
+    return median(waits) if waits else None
+
+
+def _sla_first_reply_minutes(workspace: Workspace, handoff: Handoff | None) -> int:
+    routing = getattr(handoff, "routing", None) if handoff is not None else None
+    priority = Priority(routing.priority) if routing is not None else Priority.NORMAL
+    saved = (
+        SlaPolicy.objects.filter(workspace=workspace, priority=priority)
+        .values_list("first_reply_minutes", flat=True)
+        .first()
+    )
+    return saved if saved is not None else SlaPolicy.DEFAULTS[priority][0]
+
+
+def _open_handoff_of(conversation: Conversation) -> Handoff | None:
+    return (
+        Handoff.objects.filter(conversation=conversation)
+        .exclude(status=Handoff.Status.RESOLVED)
+        .select_related("routing")
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def wait_estimate(
+    *, workspace: Workspace, conversation: Conversation | None = None, now: datetime | None = None
+) -> dict[str, Any]:
+    """What the waiting customer is told, from live figures: their place in line, how many
+    agents are online and, only when someone can actually answer now, roughly how long.
+
+    Without a conversation, the figures for someone joining the line now.
+    """
+    now = now or timezone.now()
+    hours = business_hours_get(workspace=workspace)
+    handoff = _open_handoff_of(conversation) if conversation is not None else None
+    agents_online = _eligible(workspace, None).count()
+    position = _position(workspace, handoff)
+    in_hours = is_open(hours, now)
+    open_now = in_hours and agents_online > 0
+    estimated: int | None = None
+    if open_now:
+        typical = first_reply_minutes_typical(workspace=workspace, now=now)
+        if typical is None:
+            typical = _sla_first_reply_minutes(workspace, handoff)
+        estimated = max(1, math.ceil(typical * position / agents_online))
+    return {
+        "agents_online": agents_online,
+        "position": position,
+        "estimated_minutes": estimated,
+        "open_now": open_now,
+        "reopens_at": None if in_hours else next_opening(hours, now),
+    }

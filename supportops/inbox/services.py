@@ -1,0 +1,470 @@
+"""Writes for the human inbox: routing a handoff to a queue and an agent, claims, transfers,
+availability and internal notes. Every write is atomic and audited."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Count, F, Max, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from supportops.accounts.models import Membership, Role, Workspace
+from supportops.accounts.services import Actor, audit_log_write, real_user
+from supportops.conversations.models import Conversation, Customer, Handoff
+from supportops.conversations.services import ConversationError, clean_text
+
+from .models import (
+    PRIORITY_ORDER,
+    WEEKDAYS,
+    AgentStatus,
+    BusinessHours,
+    InternalNote,
+    Priority,
+    Queue,
+    Routing,
+    SlaPolicy,
+)
+
+INBOX_ROLES = (Role.ADMIN, Role.MANAGER, Role.AGENT)
+MANAGING_ROLES = (Role.ADMIN, Role.MANAGER)
+MAX_NOTE_CHARS = 4000
+# A handoff nobody has answered gains one priority level per this long in the list.
+PRIORITY_BUMP_AFTER = timedelta(minutes=30)
+
+
+class InboxError(ConversationError):
+    """A claim, transfer or note that cannot be done; the message says why."""
+
+
+# --- Lookups with lazy defaults ------------------------------------------------------------------
+
+
+def member_role(*, workspace: Workspace, user: Actor) -> str | None:
+    person = real_user(user)
+    if person is None:
+        return None
+    return (
+        Membership.objects.filter(workspace=workspace, user=person)
+        .values_list("role", flat=True)
+        .first()
+    )
+
+
+def _require_inbox_member(workspace: Workspace, user: Actor) -> User:
+    person = real_user(user)
+    if person is None or member_role(workspace=workspace, user=person) not in INBOX_ROLES:
+        raise InboxError(f"{person or 'This user'} is not an agent in this workspace.")
+    return person
+
+
+def queue_default_get(*, workspace: Workspace) -> Queue:
+    queue, _ = Queue.objects.get_or_create(
+        workspace=workspace, is_default=True, defaults={"name": Queue.DEFAULT_NAME}
+    )
+    return queue
+
+
+def sla_policy_get(*, workspace: Workspace, priority: str) -> SlaPolicy:
+    first, resolution = SlaPolicy.DEFAULTS[Priority(priority)]
+    policy, _ = SlaPolicy.objects.get_or_create(
+        workspace=workspace,
+        priority=priority,
+        defaults={"first_reply_minutes": first, "resolution_minutes": resolution},
+    )
+    return policy
+
+
+# --- Pure rules ----------------------------------------------------------------------------------
+
+
+def handoff_category(*, handoff: Handoff) -> str:
+    """The packet's category (the turn that handed off), else the latest classified turn."""
+    from supportops.bot.models import BotTurn
+
+    category = str((handoff.packet or {}).get("category") or "")
+    if category:
+        return category
+    latest = (
+        BotTurn.objects.filter(conversation_id=handoff.conversation_id)
+        .exclude(category="")
+        .order_by("-pk")
+        .values_list("category", flat=True)
+        .first()
+    )
+    return latest or handoff.conversation.category
+
+
+def priority_decide(*, high_stakes: bool, vip: bool) -> tuple[str, str]:
+    if high_stakes:
+        return Priority.URGENT, "high-stakes category"
+    if vip:
+        return Priority.HIGH, "VIP customer"
+    return Priority.NORMAL, "default"
+
+
+def priority_bumped(*, priority: str, waiting: timedelta) -> str:
+    """The priority shown in the list: one level up per PRIORITY_BUMP_AFTER without a reply."""
+    steps = max(0, int(waiting / PRIORITY_BUMP_AFTER))
+    index = PRIORITY_ORDER.index(Priority(priority))
+    return PRIORITY_ORDER[max(0, index - steps)]
+
+
+def _deadline(due: datetime, done_at: datetime | None, now: datetime) -> dict[str, Any]:
+    until = done_at or now
+    remaining_s = int((due - until).total_seconds())
+    return {
+        "due": due,
+        "remaining_s": remaining_s,
+        "breached": remaining_s < 0,
+        "met": done_at is not None and remaining_s >= 0,
+    }
+
+
+def sla_state(*, routing: Routing, now: datetime) -> dict[str, dict[str, Any]]:
+    """Time left on each target; once met, `remaining_s` is the margin it was met by."""
+    handoff = routing.handoff
+    return {
+        "first_reply": _deadline(routing.first_reply_due, handoff.first_human_reply_at, now),
+        "resolution": _deadline(routing.resolution_due, handoff.resolved_at, now),
+    }
+
+
+# --- Routing and assignment ----------------------------------------------------------------------
+
+
+def _queue_for(workspace: Workspace, category: str) -> Queue:
+    if category:
+        for queue in Queue.objects.filter(workspace=workspace, is_default=False):
+            if category in (queue.categories or []):
+                return queue
+    return queue_default_get(workspace=workspace)
+
+
+def _is_high_stakes(workspace: Workspace, category: str, trigger: str) -> bool:
+    from supportops.bot.models import IssueCategory
+
+    if trigger == "high_stakes":
+        return True
+    return bool(category) and (
+        IssueCategory.objects.filter(workspace=workspace, name=category, is_high_stakes=True)
+        .only("pk")
+        .exists()
+    )
+
+
+def _open_count() -> Coalesce:
+    held = (
+        Handoff.objects.filter(assignee=OuterRef("user_id"), workspace=OuterRef("workspace_id"))
+        .exclude(status=Handoff.Status.RESOLVED)
+        .values("assignee")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(held), Value(0))
+
+
+def _eligible(workspace: Workspace, queue: Queue | None) -> QuerySet[AgentStatus]:
+    rows = AgentStatus.objects.filter(
+        workspace=workspace,
+        status=AgentStatus.Status.ONLINE,
+        user__memberships__workspace=workspace,
+        user__memberships__role__in=INBOX_ROLES,
+    )
+    if queue is not None and queue.required_skill:
+        rows = rows.filter(skills__contains=[queue.required_skill])
+    return rows
+
+
+def _least_busy(workspace: Workspace, queue: Queue | None, exclude: set[int]) -> int | None:
+    """The online agent holding the fewest open conversations (and under their limit); ties
+    go to whoever was assigned least recently, which makes equal loads round-robin."""
+    # Lock the candidates first so two handoffs routed at once see each other's assignment;
+    # the counts below run as a new statement, after the lock is held.
+    candidates = _eligible(workspace, queue).exclude(user_id__in=exclude)
+    list(candidates.select_for_update().values_list("pk", flat=True))
+    last_assigned = (
+        Routing.objects.filter(handoff__assignee=OuterRef("user_id"), workspace=workspace)
+        .values("handoff__assignee")
+        .annotate(at=Max("assigned_at"))
+        .values("at")
+    )
+    best = (
+        candidates.annotate(open_count=_open_count(), last_at=Subquery(last_assigned))
+        .filter(open_count__lt=F("max_open"))
+        .order_by("open_count", F("last_at").asc(nulls_first=True), "pk")
+        .values_list("user_id", flat=True)
+        .first()
+    )
+    return best
+
+
+def _assign(handoff: Handoff, user_id: int, *, only_if_free: bool) -> bool:
+    """One conditional UPDATE: with `only_if_free`, it succeeds for exactly one caller."""
+    now = timezone.now()
+    rows = Handoff.objects.filter(pk=handoff.pk).exclude(status=Handoff.Status.RESOLVED)
+    if only_if_free:
+        rows = rows.filter(assignee__isnull=True)
+    if not rows.update(assignee_id=user_id, status=Handoff.Status.ASSIGNED):
+        return False
+    Routing.objects.filter(handoff=handoff).update(assigned_at=now)
+    handoff.assignee_id = user_id
+    handoff.status = Handoff.Status.ASSIGNED
+    return True
+
+
+def _previous_agent_online(handoff: Handoff) -> int | None:
+    """After a reopen, the person who had the conversation before, if they are online."""
+    previous = (
+        Handoff.objects.filter(conversation_id=handoff.conversation_id, assignee__isnull=False)
+        .exclude(pk=handoff.pk)
+        .order_by("-created_at")
+        .values_list("assignee_id", flat=True)
+        .first()
+    )
+    if previous is None:
+        return None
+    online = _eligible(handoff.conversation.workspace, None).filter(user_id=previous)
+    return previous if online.exists() else None
+
+
+@transaction.atomic
+def handoff_route(*, handoff: Handoff) -> Routing:
+    """Queue, priority and SLA due times for a new handoff, then an agent if one is free.
+    Routing twice returns the first routing."""
+    existing = Routing.objects.filter(handoff=handoff).first()
+    if existing is not None:
+        return existing
+    conversation: Conversation = handoff.conversation
+    workspace = conversation.workspace
+    customer: Customer = conversation.customer
+    category = handoff_category(handoff=handoff)
+    priority, reason = priority_decide(
+        high_stakes=_is_high_stakes(workspace, category, handoff.trigger), vip=customer.is_vip
+    )
+    policy = sla_policy_get(workspace=workspace, priority=priority)
+    routing = Routing.objects.create(
+        workspace=workspace,
+        handoff=handoff,
+        queue=_queue_for(workspace, category),
+        category=category,
+        priority=priority,
+        priority_reason=reason,
+        first_reply_due=handoff.created_at + timedelta(minutes=policy.first_reply_minutes),
+        resolution_due=handoff.created_at + timedelta(minutes=policy.resolution_minutes),
+    )
+    agent_id = _previous_agent_online(handoff) or _least_busy(workspace, routing.queue, set())
+    if agent_id is not None and _assign(handoff, agent_id, only_if_free=True):
+        routing.assigned_at = timezone.now()
+    audit_log_write(
+        workspace=workspace,
+        actor=None,
+        actor_label="router",
+        action="handoff.route",
+        target=handoff,
+        details={
+            "queue": routing.queue.name if routing.queue else "",
+            "category": category,
+            "priority": priority,
+            "priority_reason": reason,
+            "assignee_id": handoff.assignee_id,
+        },
+    )
+    return routing
+
+
+def _routing_get(handoff: Handoff) -> Routing:
+    return Routing.objects.filter(handoff=handoff).first() or handoff_route(handoff=handoff)
+
+
+@transaction.atomic
+def handoff_claim(*, handoff: Handoff, agent: Actor) -> Handoff:
+    """Take an unassigned handoff. Claiming one's own again is a no-op; when two people claim
+    at once, exactly one gets it and the other is told who did."""
+    person = _require_inbox_member(handoff.workspace, agent)
+    _routing_get(handoff)
+    if not _assign(handoff, person.pk, only_if_free=True):
+        current = Handoff.objects.select_related("assignee").get(pk=handoff.pk)
+        if current.status == Handoff.Status.RESOLVED:
+            raise InboxError("This conversation is already resolved.")
+        if current.assignee_id == person.pk:
+            return current
+        raise InboxError(f"{current.assignee} has already claimed this conversation.")
+    audit_log_write(
+        workspace=handoff.workspace, actor=person, action="handoff.claim", target=handoff
+    )
+    return handoff
+
+
+def _check_may_transfer(handoff: Handoff, actor: User) -> None:
+    role = member_role(workspace=handoff.workspace, user=actor)
+    if role in MANAGING_ROLES:
+        return
+    if role != Role.AGENT or handoff.assignee_id not in (None, actor.pk):
+        raise InboxError("Only the assigned agent or a manager may transfer this conversation.")
+
+
+@transaction.atomic
+def handoff_transfer(
+    *,
+    handoff: Handoff,
+    actor: Actor,
+    to_agent: Actor = None,
+    to_queue: Queue | None = None,
+) -> Handoff:
+    """Hand a conversation to a colleague, or put it in another queue (unassigned, then given
+    to a free agent of that queue other than the one who had it)."""
+    person = _require_inbox_member(handoff.workspace, actor)
+    handoff = Handoff.objects.select_for_update().select_related("workspace").get(pk=handoff.pk)
+    if handoff.status == Handoff.Status.RESOLVED:
+        raise InboxError("This conversation is already resolved.")
+    if to_agent is None and to_queue is None:
+        raise InboxError("Choose a person or a queue to transfer to.")
+    _check_may_transfer(handoff, person)
+    routing = _routing_get(handoff)
+    previous = handoff.assignee_id
+    if to_queue is not None:
+        if to_queue.workspace_id != handoff.workspace_id:
+            raise InboxError("That queue is not in this workspace.")
+        Routing.objects.filter(pk=routing.pk).update(queue=to_queue)
+        routing.queue = to_queue
+    if to_agent is not None:
+        target = _require_inbox_member(handoff.workspace, to_agent)
+        _assign(handoff, target.pk, only_if_free=False)
+    else:
+        Handoff.objects.filter(pk=handoff.pk).update(assignee=None, status=Handoff.Status.QUEUED)
+        Routing.objects.filter(pk=routing.pk).update(assigned_at=None)
+        handoff.assignee_id, handoff.status = None, Handoff.Status.QUEUED
+        exclude = {previous} if previous else set()
+        agent_id = _least_busy(handoff.workspace, to_queue, exclude)
+        if agent_id is not None:
+            _assign(handoff, agent_id, only_if_free=True)
+    audit_log_write(
+        workspace=handoff.workspace,
+        actor=person,
+        action="handoff.transfer",
+        target=handoff,
+        details={
+            "from_assignee_id": previous,
+            "to_assignee_id": handoff.assignee_id,
+            "to_queue": to_queue.name if to_queue else None,
+        },
+    )
+    return handoff
+
+
+# --- Availability and notes ----------------------------------------------------------------------
+
+
+def _clean_skills(skills: list[str]) -> list[str]:
+    cleaned = []
+    for skill in skills:
+        skill = str(skill).strip()[:80]
+        if skill and skill not in cleaned:
+            cleaned.append(skill)
+    return cleaned[:50]
+
+
+@transaction.atomic
+def agent_status_set(
+    *,
+    workspace: Workspace,
+    user: Actor,
+    status: str,
+    skills: list[str] | None = None,
+    max_open: int | None = None,
+) -> AgentStatus:
+    """Going online also picks up waiting conversations, oldest first, up to the limit."""
+    person = _require_inbox_member(workspace, user)
+    if status not in AgentStatus.Status.values:
+        raise InboxError("Availability must be online, away or offline.")
+    if max_open is not None and not 1 <= max_open <= 50:
+        raise InboxError("The limit of open conversations must be 1 to 50.")
+    row, _ = AgentStatus.objects.select_for_update().get_or_create(workspace=workspace, user=person)
+    row.status = status
+    if skills is not None:
+        row.skills = _clean_skills(skills)
+    if max_open is not None:
+        row.max_open = max_open
+    row.save()
+    audit_log_write(
+        workspace=workspace,
+        actor=person,
+        action="agent.status",
+        target=row,
+        details={"status": status, "skills": row.skills, "max_open": row.max_open},
+    )
+    if status == AgentStatus.Status.ONLINE:
+        _pick_up_waiting(workspace, row)
+    return row
+
+
+def _pick_up_waiting(workspace: Workspace, row: AgentStatus) -> None:
+    held = (
+        Handoff.objects.filter(workspace=workspace, assignee_id=row.user_id)
+        .exclude(status=Handoff.Status.RESOLVED)
+        .count()
+    )
+    room = row.max_open - held
+    if room <= 0:
+        return
+    waiting = Handoff.objects.filter(
+        workspace=workspace, status=Handoff.Status.QUEUED, assignee__isnull=True
+    ).select_related("routing__queue")
+    for handoff in waiting.order_by("created_at")[: room * 4]:
+        queue = getattr(handoff, "routing", None) and handoff.routing.queue
+        if queue and queue.required_skill and queue.required_skill not in row.skills:
+            continue
+        if _assign(handoff, row.user_id, only_if_free=True):
+            room -= 1
+            if room == 0:
+                return
+
+
+@transaction.atomic
+def note_add(*, conversation: Conversation, author: Actor, text: str) -> InternalNote:
+    """A note for colleagues only. Stored as typed; templates escape it on display."""
+    person = _require_inbox_member(conversation.workspace, author)
+    try:
+        text = clean_text(text, limit=MAX_NOTE_CHARS, what="note")
+    except ConversationError as exc:
+        raise InboxError(str(exc)) from None
+    note = InternalNote.objects.create(
+        workspace_id=conversation.workspace_id, conversation=conversation, author=person, text=text
+    )
+    audit_log_write(
+        workspace=conversation.workspace,
+        actor=person,
+        action="conversation.note",
+        target=conversation,
+        details={"note_id": note.pk, "chars": len(text)},
+    )
+    return note
+
+
+@transaction.atomic
+def business_hours_save(*, hours: BusinessHours, actor: Actor) -> BusinessHours:
+    """Save hours already checked by BusinessHoursForm, with an audit row."""
+    person = real_user(actor)
+    if member_role(workspace=hours.workspace, user=person) not in MANAGING_ROLES:
+        raise InboxError("Only managers and admins may change the business hours.")
+    hours.save()
+    days = {d: _window_text(hours, d) for d in WEEKDAYS}
+    audit_log_write(
+        workspace=hours.workspace,
+        actor=person,
+        action="inbox.business_hours",
+        target=hours,
+        details={"enabled": hours.enabled, "timezone": hours.timezone, "days": days},
+    )
+    return hours
+
+
+def _window_text(hours: BusinessHours, day: str) -> str:
+    open_at, close_at = getattr(hours, f"{day}_open"), getattr(hours, f"{day}_close")
+    if open_at is None or close_at is None:
+        return "closed"
+    return f"{open_at:%H:%M}-{close_at:%H:%M}"

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from . import views
+
+app_name = "inbox"
+
+# Mounted under w/<workspace_slug>/inbox/ (supportops/urls.py).
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("status/", views.status_set, name="status-set"),
+    path("hours/", views.business_hours, name="hours"),
+    path("<int:conversation_id>/claim/", views.claim, name="claim"),
+    path("<int:conversation_id>/transfer/", views.transfer, name="transfer"),
+    path("<int:conversation_id>/notes/", views.note, name="note"),
+    path("<int:conversation_id>/copilot/summary/", views.copilot_summary, name="copilot-summary"),
+    path("<int:conversation_id>/copilot/draft/", views.copilot_draft, name="copilot-draft"),
+    path("<int:conversation_id>/copilot/rewrite/", views.copilot_rewrite, name="copilot-rewrite"),
+]

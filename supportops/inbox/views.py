@@ -1,0 +1,279 @@
+"""The inbox: tabs of open conversations with priority and SLA, the agent's availability, and
+the claim / transfer / note actions of the routing panel on the conversation page.
+
+Agents, managers and admins may use it; finance gets 403 and outsiders 404 (`workspace_view`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from supportops.accounts.access import workspace_view
+from supportops.accounts.models import Role, Workspace
+from supportops.conversations.models import Conversation, Handoff
+from supportops.conversations.views import conversation_get_for_member, conversation_panel
+
+from . import copilot, services
+from .forms import BusinessHoursForm
+from .models import AgentStatus, Priority, Queue
+from .selectors import (
+    agent_status_get,
+    business_hours_get,
+    inbox_list,
+    queues_for_workspace,
+    views_for_role,
+    wait_estimate,
+)
+
+INBOX_ROLES = (Role.ADMIN, Role.MANAGER, Role.AGENT)
+
+
+def _workspace(request: HttpRequest) -> Workspace:
+    return request.workspace  # type: ignore[attr-defined]  # set by workspace_view
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]  # login_required in workspace_view
+
+
+def _wants_fragment(request: HttpRequest) -> bool:
+    htmx = getattr(request, "htmx", None)
+    if not htmx:
+        return False
+    return not htmx.history_restore_request
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+@workspace_view(*INBOX_ROLES)
+@vary_on_headers("HX-Request")
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    workspace, user = _workspace(request), _user(request)
+    tabs = views_for_role(request.membership.role)  # type: ignore[attr-defined]
+    view = request.GET.get("view") or "mine"
+    if view not in tabs:
+        view = "mine"
+    filters = {"queue": _int(request.GET.get("queue")), "priority": request.GET.get("priority")}
+    context: dict[str, Any] = {
+        "conversations": inbox_list(workspace=workspace, user=user, view=view, filters=filters),
+        "view": view,
+        "tabs": tabs,
+        "filters": filters,
+    }
+    if _wants_fragment(request):
+        return render(request, "inbox/index.html#inbox-list", context)
+    context |= {
+        "section": "inbox",
+        "agent_status": agent_status_get(workspace=workspace, user=user),
+        "statuses": AgentStatus.Status.choices,
+        "queues": queues_for_workspace(workspace=workspace),
+        "priorities": Priority.choices,
+    }
+    return render(request, "inbox/index.html", context)
+
+
+@workspace_view(*INBOX_ROLES)
+@require_POST
+def status_set(request: HttpRequest) -> HttpResponse:
+    workspace = _workspace(request)
+    error = ""
+    try:
+        row = services.agent_status_set(
+            workspace=workspace, user=_user(request), status=request.POST.get("status", "")
+        )
+    except services.InboxError as exc:
+        error = str(exc)
+        row = agent_status_get(workspace=workspace, user=_user(request))
+    if _wants_fragment(request):
+        context = {"agent_status": row, "statuses": AgentStatus.Status.choices, "error": error}
+        return render(
+            request, "inbox/index.html#agent-status", context, status=400 if error else 200
+        )
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, f"You are {row.get_status_display().lower()}.")
+    return redirect("inbox:index", workspace_slug=workspace.slug)
+
+
+@workspace_view(*INBOX_ROLES)
+def business_hours(request: HttpRequest) -> HttpResponse:
+    """Managers and admins edit the hours; agents see them (and the live wait figures)
+    read-only, and a POST from them is 403."""
+    workspace = _workspace(request)
+    may_edit = request.membership.role in services.MANAGING_ROLES  # type: ignore[attr-defined]
+    hours = business_hours_get(workspace=workspace)
+    if request.method == "POST":
+        if not may_edit:
+            raise PermissionDenied("only managers and admins change the business hours")
+        form = BusinessHoursForm(request.POST, instance=hours)
+        if form.is_valid():
+            services.business_hours_save(hours=form.save(commit=False), actor=_user(request))
+            messages.success(request, "Business hours saved.")
+            return redirect("inbox:hours", workspace_slug=workspace.slug)
+        status = 400
+    elif request.method == "GET":
+        form = BusinessHoursForm(instance=hours)
+        status = 200
+    else:
+        return HttpResponseNotAllowed(["GET", "POST"])
+    if not may_edit:
+        for field in form.fields.values():
+            field.disabled = True
+    context = {
+        "section": "inbox",
+        "form": form,
+        "may_edit": may_edit,
+        "wait": wait_estimate(workspace=workspace),
+    }
+    return render(request, "inbox/hours.html", context, status=status)
+
+
+# --- Routing panel actions on one conversation -------------------------------------------------
+
+
+def _open_handoff(conversation: Conversation) -> Handoff:
+    handoff = (
+        Handoff.objects.filter(conversation=conversation)
+        .exclude(status=Handoff.Status.RESOLVED)
+        .order_by("-created_at")
+        .first()
+    )
+    if handoff is None:
+        raise services.InboxError("Nobody is waiting on this conversation.")
+    return handoff
+
+
+def _done(
+    request: HttpRequest, conversation: Conversation, *, ok: str, error: str = "", **extra: str
+) -> HttpResponse:
+    """The routing panel for htmx, otherwise back to the conversation with a message."""
+    if _wants_fragment(request):
+        context = {"conversation": conversation, "panel_error": error, **extra}
+        return render(request, "inbox/_routing.html", context, status=400 if error else 200)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, ok)
+    return redirect(
+        "conversations:conversation-detail",
+        workspace_slug=_workspace(request).slug,
+        conversation_id=conversation.pk,
+    )
+
+
+@workspace_view(*INBOX_ROLES)
+@require_POST
+def claim(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation = conversation_get_for_member(
+        workspace=_workspace(request), conversation_id=conversation_id
+    )
+    try:
+        services.handoff_claim(handoff=_open_handoff(conversation), agent=_user(request))
+    except services.InboxError as exc:
+        return _done(request, conversation, ok="", error=str(exc))
+    return _done(request, conversation, ok="The conversation is yours.")
+
+
+@workspace_view(*INBOX_ROLES)
+@require_POST
+def transfer(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    workspace = _workspace(request)
+    conversation = conversation_get_for_member(workspace=workspace, conversation_id=conversation_id)
+    # Both ids are looked up inside this workspace only; others simply do not exist here.
+    agent_id, queue_id = _int(request.POST.get("agent")), _int(request.POST.get("queue"))
+    members = User.objects.filter(
+        memberships__workspace=workspace, memberships__role__in=INBOX_ROLES
+    )
+    to_agent = members.filter(pk=agent_id).first() if agent_id else None
+    to_queue = Queue.objects.filter(workspace=workspace, pk=queue_id).first() if queue_id else None
+    try:
+        if (agent_id and to_agent is None) or (queue_id and to_queue is None):
+            raise Http404("no such agent or queue in this workspace")
+        services.handoff_transfer(
+            handoff=_open_handoff(conversation),
+            actor=_user(request),
+            to_agent=to_agent,
+            to_queue=to_queue,
+        )
+    except services.InboxError as exc:
+        return _done(request, conversation, ok="", error=str(exc))
+    return _done(request, conversation, ok="Transferred.")
+
+
+@workspace_view(*INBOX_ROLES)
+@require_POST
+def note(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation = conversation_get_for_member(
+        workspace=_workspace(request), conversation_id=conversation_id
+    )
+    text = request.POST.get("note", "")
+    try:
+        services.note_add(conversation=conversation, author=_user(request), text=text)
+    except services.InboxError as exc:
+        return _done(request, conversation, ok="", error=str(exc), note_text=text)
+    return _done(request, conversation, ok="Note added.")
+
+
+# --- Co-pilot ----------------------------------------------------------------------------------
+# Each action re-renders the conversation panel: a draft or rewrite lands in the reply box
+# (the agent edits and sends it), a summary above it.
+
+
+def _copilot_conversation(request: HttpRequest, conversation_id: int) -> Conversation:
+    conversation = conversation_get_for_member(
+        workspace=_workspace(request), conversation_id=conversation_id
+    )
+    if conversation.status == Conversation.Status.RESOLVED:
+        raise Http404("the conversation is resolved")
+    return conversation
+
+
+@workspace_view(*INBOX_ROLES)
+@require_POST
+def copilot_summary(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation = _copilot_conversation(request, conversation_id)
+    summary = copilot.summarise(conversation=conversation)
+    return conversation_panel(
+        request, conversation, copilot_summary=summary, reply_text=request.POST.get("text", "")
+    )
+
+
+@workspace_view(*INBOX_ROLES)
+@require_POST
+def copilot_draft(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation = _copilot_conversation(request, conversation_id)
+    draft = copilot.copilot_draft_create(conversation=conversation, agent=_user(request))
+    return conversation_panel(
+        request, conversation, reply_text=draft.text, draft_id=draft.pk, copilot_draft=draft
+    )
+
+
+@workspace_view(*INBOX_ROLES)
+@require_POST
+def copilot_rewrite(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation = _copilot_conversation(request, conversation_id)
+    text = request.POST.get("text", "")
+    try:
+        draft = copilot.copilot_rewrite_create(
+            conversation=conversation,
+            agent=_user(request),
+            text=text,
+            tone=request.POST.get("tone", ""),
+        )
+    except ValueError as exc:
+        return conversation_panel(request, conversation, reply_error=str(exc), reply_text=text)
+    return conversation_panel(
+        request, conversation, reply_text=draft.text, draft_id=draft.pk, copilot_draft=draft
+    )

@@ -1,0 +1,414 @@
+"""The handoff packet against the real database, search index and models: what it holds
+for each trigger, for a manual handoff, and how the conversation page shows it."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from supportops.bot.models import BotSettings, BotTurn
+from supportops.bot.turn import bot_turn_run
+from supportops.conversations.models import Conversation, Handoff, Message, Order
+from supportops.conversations.services import (
+    conversation_feedback,
+    conversation_start,
+    customer_get_or_create_verified,
+    customer_get_or_create_visitor,
+    message_post_customer,
+)
+from supportops.inbox import packet as packet_module
+from supportops.inbox.packet import handoff_packet_build
+from supportops.widget.services import widget_handoff_request
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+XSS = '<script>alert("x")</script>'
+ARTICLES = [
+    (
+        "Where is my order?",
+        "## Tracking a parcel\n\nEvery order gets a tracking number by email as soon as it "
+        "leaves our warehouse. Orders ship within two working days and arrive in three to "
+        "five days with DHL.",
+    ),
+    (
+        "How do I reset my password?",
+        "## Resetting your password\n\nOn the sign-in page choose Forgot password, enter the "
+        "email address of your account, and follow the link we send you within ten minutes. "
+        "The link works once and expires after an hour.",
+    ),
+    (
+        "How do I return an item?",
+        "## Returning something\n\nYou can return unused items within 30 days. Start the "
+        "return from Orders in your account, print the prepaid label, and drop the parcel at "
+        "any post office. Refunds reach your card five days after we receive the parcel.",
+    ),
+    (
+        "Which payment methods do you accept?",
+        "## Paying\n\nWe accept Visa, Mastercard, American Express, PayPal and bank transfer. "
+        "Payment is taken when the order ships.",
+    ),
+]
+
+
+@pytest.fixture
+def help_centre(make_article):
+    return {title: make_article(title=title, body=body) for title, body in ARTICLES}
+
+
+@pytest.fixture
+def visitor_conversation(workspace, help_centre):
+    customer = customer_get_or_create_visitor(workspace=workspace, visitor_id="v" * 24)
+    return conversation_start(workspace=workspace, customer=customer).conversation
+
+
+@pytest.fixture
+def verified(workspace):
+    customer = customer_get_or_create_verified(
+        workspace=workspace, external_id="cust-7", name="Ann Lee", email="ann@example.com"
+    )
+    customer.plan = "Gold"
+    customer.save()
+    return customer
+
+
+def say(conversation: Conversation, text: str) -> BotTurn:
+    message = message_post_customer(conversation=conversation, text=text, queue_bot=False).message
+    turn = bot_turn_run(message_id=message.pk)
+    assert turn is not None
+    conversation.refresh_from_db()
+    return turn
+
+
+def packet_of(conversation: Conversation) -> dict:
+    packet = Handoff.objects.get(conversation=conversation).packet
+    assert packet["version"] == 1
+    json.dumps(packet)  # stored as JSON: nothing in it needs a custom encoder
+    return packet
+
+
+def order(customer, number: str, status: str, days_ago: int = 3) -> Order:
+    return Order.objects.create(
+        workspace=customer.workspace,
+        customer=customer,
+        number=number,
+        status=status,
+        placed_at=timezone.now() - timedelta(days=days_ago),
+        total=Decimal("59.90"),
+    )
+
+
+def age(conversation: Conversation, days: int) -> None:
+    then = timezone.now() - timedelta(days=days)
+    Conversation.objects.filter(pk=conversation.pk).update(created_at=then)
+    Message.objects.filter(conversation=conversation).update(created_at=then)
+
+
+def talked_before(workspace, customer, text: str, days_ago: int) -> Conversation:
+    conversation = conversation_start(workspace=workspace, customer=customer).conversation
+    message_post_customer(conversation=conversation, text=text, queue_bot=False)
+    age(conversation, days_ago)
+    return conversation
+
+
+# --- Each trigger --------------------------------------------------------------------------------
+
+
+def test_an_explicit_request_packet_has_history_account_and_no_apology(
+    workspace, help_centre, verified
+):
+    recent = talked_before(workspace, verified, "Do you ship to Norway?", days_ago=10)
+    talked_before(workspace, verified, "An old question about gift cards", days_ago=40)
+    order(verified, "TW-10421", Order.Status.SHIPPED)
+    order(verified, "TW-10007", Order.Status.DELIVERED, days_ago=20)
+    someone_else = customer_get_or_create_verified(workspace=workspace, external_id="cust-8")
+    order(someone_else, "TW-99999", Order.Status.PROCESSING)
+    conversation = conversation_start(workspace=workspace, customer=verified).conversation
+
+    assert say(conversation, "How do I return an item?").action == BotTurn.Action.ANSWER
+    assert say(conversation, "agent").trigger == "explicit_request"
+
+    packet = packet_of(conversation)
+    assert packet["trigger"]["name"] == "explicit_request"
+    assert packet["trigger"]["scores"] == {"matched": True}
+    assert [f["name"] for f in packet["fired"]] == ["explicit_request"]
+    texts = [m["text"] for m in packet["history"]["messages"]]
+    assert "Do you ship to Norway?" in texts
+    assert "An old question about gift cards" not in texts
+    assert texts.index("Do you ship to Norway?") < texts.index("How do I return an item?")
+    assert texts[-1] == "agent"
+    assert packet["history"]["conversation_ids"] == [recent.pk]
+    assert packet["history"]["omitted"] == 0
+    assert {m["channel"] for m in packet["history"]["messages"]} == {"widget"}
+    account = packet["account"]
+    assert account["verified"] is True and account["plan"] == "Gold"
+    assert account["external_id"] == "cust-7" and account["display_name"] == "Ann Lee"
+    assert [o["number"] for o in account["orders"]] == ["TW-10421", "TW-10007"]
+    assert account["orders"][0]["total"] == "59.90"
+    assert [i["conversation_id"] for i in account["open_issues"]] == [recent.pk]
+    passages = packet["bot_tried"]["passages"]
+    assert passages[0]["title"] == "How do I return an item?"
+    assert "30 days" in passages[0]["snippet"]
+    assert passages[0]["score"] > 0.45
+    assert packet["bot_tried"]["rejected"] == []
+    assert "How do I return an item?" in packet["summary"]
+    assert "asked for a person" in packet["summary"]
+    reply = packet["suggested_reply"]
+    assert reply["text"].startswith("Hi Ann,")
+    assert [s["title"] for s in reply["sources"]] == ["How do I return an item?"]
+    assert reply["sources"][0]["url"].endswith(f"/{help_centre['How do I return an item?'].pk}/")
+    assert "prepaid label" in reply["text"]  # quoted from the article
+    assert packet["recovery_ack"] is None
+
+
+def test_a_frustration_packet_has_the_score_a_rising_trend_and_an_apology(visitor_conversation):
+    say(visitor_conversation, "How do I reset my password?")
+    turn = say(
+        visitor_conversation,
+        "This is ridiculous!!! I have asked three times and nobody helps me. Worst service ever",
+    )
+    assert turn.trigger == "frustration"
+
+    packet = packet_of(visitor_conversation)
+    assert packet["trigger"]["name"] == "frustration"
+    assert packet["trigger"]["scores"]["negative"] >= 0.9
+    assert packet["trigger"]["scores"]["threshold"] == 0.9
+    trend = packet["sentiment_trend"]
+    assert len(trend["points"]) == 2
+    assert trend["points"][1]["negative"] == pytest.approx(turn.negative_probability)
+    assert trend["points"][1]["label"] == "negative"
+    assert trend["direction"] == "rising"
+    assert packet["account"]["verified"] is False
+    assert packet["account"]["orders"] == []
+    assert "How do I reset my password?" in packet["recovery_ack"]
+    assert "sorry" in packet["recovery_ack"].lower()
+    assert "frustration" in packet["summary"]
+
+
+def test_a_high_stakes_packet_names_the_category_and_has_no_apology(visitor_conversation):
+    text = "I was charged twice for the same order and I want the second charge reversed."
+    turn = say(visitor_conversation, text)
+    assert turn.trigger == "high_stakes"
+
+    packet = packet_of(visitor_conversation)
+    assert packet["trigger"]["name"] == "high_stakes"
+    assert packet["trigger"]["scores"]["category"] == "billing_dispute"
+    assert packet["category"] == "billing_dispute"
+    assert packet["category_confidence"] >= 0.5
+    assert packet["category_confidence"] == pytest.approx(turn.category_confidence)
+    assert text in packet["summary"]
+    assert packet["bot_tried"]["passages"] == []
+    assert packet["recovery_ack"] is None
+
+
+def test_a_turn_limit_packet_lists_the_rejected_answer_and_apologises(
+    visitor_conversation, help_centre
+):
+    say(visitor_conversation, "How do I reset my password?")
+    say(visitor_conversation, "That didn't work")
+    assert say(visitor_conversation, "It still doesn't work, same error").trigger == "turn_limit"
+
+    packet = packet_of(visitor_conversation)
+    assert packet["trigger"]["name"] == "turn_limit"
+    assert packet["trigger"]["scores"] == {"rejections": 2, "limit": 2}
+    [rejected] = packet["bot_tried"]["rejected"]
+    assert rejected["sources"][0]["title"] == "How do I reset my password?"
+    assert "Forgot password" in rejected["text"]
+    assert rejected["customer_replies"] == ["That didn't work", "It still doesn't work, same error"]
+    assert "said 2 times that it did not help" in packet["summary"]
+    # The real question is searched, not "it still doesn't work".
+    reply = packet["suggested_reply"]
+    assert [s["title"] for s in reply["sources"]] == ["How do I reset my password?"]
+    assert "didn't solve it" in reply["text"]
+    assert "How do I reset my password?" in packet["recovery_ack"]
+
+
+def test_a_repeated_question_packet_has_the_similarity_and_apologises(visitor_conversation):
+    say(visitor_conversation, "Which payment methods do you accept?")
+    assert say(visitor_conversation, "Which payment methods do you accept??").trigger == (
+        "turn_limit"
+    )
+
+    packet = packet_of(visitor_conversation)
+    assert packet["trigger"]["scores"]["similarity"] >= 0.9
+    assert "same question again" in packet["summary"]
+    assert packet["suggested_reply"]["sources"][0]["title"] == (
+        "Which payment methods do you accept?"
+    )
+    assert packet["recovery_ack"] is not None
+
+
+def test_a_low_confidence_packet_suggests_a_neutral_opener_without_sources(visitor_conversation):
+    turn = say(visitor_conversation, "What is the airspeed velocity of an unladen swallow in Peru?")
+    assert turn.trigger == "low_confidence"
+
+    packet = packet_of(visitor_conversation)
+    assert packet["trigger"]["name"] == "low_confidence"
+    assert packet["trigger"]["scores"]["retrieval"] < 0.3
+    assert packet["trigger"]["scores"]["threshold"] == 0.3
+    assert packet["suggested_reply"]["sources"] == []
+    assert "confirm the details" in packet["suggested_reply"]["text"]
+    assert packet["recovery_ack"] is None
+
+
+def test_a_vip_packet_shows_the_tier(workspace, help_centre, verified):
+    verified.is_vip = True
+    verified.save()
+    BotSettings.objects.update_or_create(workspace=workspace, defaults={"vip_enabled": True})
+    conversation = conversation_start(workspace=workspace, customer=verified).conversation
+    assert say(conversation, "How do I return an item?").trigger == "vip"
+
+    packet = packet_of(conversation)
+    assert packet["trigger"] == {
+        "name": "vip",
+        "reason": "VIP customers go to a person",
+        "scores": {"vip": True},
+        "label": "VIP customer",
+    }
+    assert packet["account"]["vip"] is True and packet["account"]["plan"] == "Gold"
+
+
+# --- Without the bot ----------------------------------------------------------------------------
+
+
+def test_talk_to_a_person_without_bot_turns_still_gets_a_full_packet(visitor_conversation):
+    message_post_customer(
+        conversation=visitor_conversation,
+        text="My parcel has not arrived yet, where is my order?",
+        queue_bot=False,
+    )
+    widget_handoff_request(conversation=visitor_conversation)
+    assert not BotTurn.objects.filter(conversation=visitor_conversation).exists()
+
+    packet = packet_of(visitor_conversation)
+    assert packet["trigger"]["name"] == "explicit_request"
+    assert packet["trigger"]["reason"] == "customer pressed Talk to a person"
+    assert "where is my order?" in packet["summary"]
+    assert packet["sentiment_trend"] == {"points": [], "direction": None}
+    assert packet["bot_tried"] == {"passages": [], "records": [], "rejected": []}
+    assert packet["suggested_reply"]["sources"][0]["title"] == "Where is my order?"
+    assert packet["recovery_ack"] is None
+
+
+def test_talk_to_a_person_before_writing_anything_suggests_a_neutral_opener(visitor_conversation):
+    widget_handoff_request(conversation=visitor_conversation)
+
+    packet = packet_of(visitor_conversation)
+    assert "has not written anything" in packet["summary"]
+    assert packet["history"]["messages"][0]["author"] == "bot"  # the greeting
+    assert packet["suggested_reply"]["sources"] == []
+    assert packet["category"] == "" and packet["category_confidence"] is None
+
+
+def test_no_to_did_that_solve_it_counts_as_a_rejected_answer(visitor_conversation):
+    say(visitor_conversation, "Which payment methods do you accept?")
+    conversation_feedback(conversation=visitor_conversation, solved=False)
+    widget_handoff_request(conversation=visitor_conversation)
+
+    packet = packet_of(visitor_conversation)
+    [rejected] = packet["bot_tried"]["rejected"]
+    assert rejected["sources"][0]["title"] == "Which payment methods do you accept?"
+    assert "Did that solve it?" in rejected["customer_replies"][0]
+    assert packet["recovery_ack"] is not None
+
+
+def test_the_history_is_capped_and_says_how_much_was_left_out(
+    monkeypatch, workspace, visitor_conversation
+):
+    monkeypatch.setattr(packet_module, "HISTORY_LIMIT", 3)
+    for n in range(4):
+        message_post_customer(conversation=visitor_conversation, text=f"note {n}", queue_bot=False)
+
+    packet = handoff_packet_build(conversation=visitor_conversation, trigger="explicit_request")
+    assert [m["text"] for m in packet["history"]["messages"]] == ["note 1", "note 2", "note 3"]
+    assert packet["history"]["omitted"] == 2  # the greeting and "note 0"
+
+
+# --- The conversation page ---------------------------------------------------------------------
+
+
+def page(client: Client, user, conversation: Conversation) -> str:
+    assert client.login(username=user.username, password=PASSWORD)
+    url = reverse("conversations:conversation-detail", args=["acme", conversation.pk])
+    response = client.get(url)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_conversation_page_shows_the_packet_and_escapes_the_customer(
+    client, owner, visitor_conversation
+):
+    message_post_customer(
+        conversation=visitor_conversation,
+        text=f"How do I return an item? {XSS}",
+        queue_bot=False,
+    )
+    widget_handoff_request(conversation=visitor_conversation)
+
+    html = page(client, owner, visitor_conversation)
+    assert 'id="handoff-packet"' in html
+    assert "The customer asked: \u201cHow do I return an item? &lt;script&gt;" in html
+    assert XSS not in html
+    assert ">How do I return an item?</a>" in html  # the suggested reply's source link
+    assert "customer pressed Talk to a person" in html
+
+
+def test_the_page_copes_with_a_packet_stored_before_version_1(client, owner, visitor_conversation):
+    message_post_customer(conversation=visitor_conversation, text="agent", queue_bot=False)
+    Handoff.objects.create(
+        workspace_id=visitor_conversation.workspace_id,
+        conversation=visitor_conversation,
+        trigger="explicit_request",
+        reason="the customer asked for a person",
+        packet={
+            "category": "",
+            "category_confidence": None,
+            "sentiment": "neutral",
+            "negative_probability": 0.12,
+            "triggers": [{"name": "explicit_request", "reason": XSS, "scores": {}}],
+            "retrieved": [],
+            "records": [],
+        },
+    )
+    html = page(client, owner, visitor_conversation)
+    assert 'id="handoff-packet"' in html
+    assert "explicit_request (&lt;script&gt;" in html
+    assert XSS not in html
+
+
+def test_an_outsider_does_not_see_the_packet(client, outsider, visitor_conversation):
+    widget_handoff_request(conversation=visitor_conversation)
+    assert client.login(username=outsider.username, password=PASSWORD)
+    url = reverse("conversations:conversation-detail", args=["acme", visitor_conversation.pk])
+    assert client.get(url).status_code == 404
+
+
+def test_building_the_packet_takes_a_few_queries_whatever_the_history(
+    workspace, verified, help_centre
+):
+    for days_ago in (1, 2, 3):
+        talked_before(workspace, verified, "How do I return an item?", days_ago=days_ago)
+    for n in range(3):
+        order(verified, f"TW-2000{n}", Order.Status.DELIVERED)
+    conversation = conversation_start(workspace=workspace, customer=verified).conversation
+    say(conversation, "How do I return an item?")
+    say(conversation, "That didn't work")
+    message_post_customer(conversation=conversation, text="agent", queue_bot=False)
+
+    # As the handoff loads it: workspace and customer come with the locked conversation.
+    conversation = Conversation.objects.select_related("workspace", "customer").get(
+        pk=conversation.pk
+    )
+    with CaptureQueriesContext(connection) as queries:
+        packet = handoff_packet_build(conversation=conversation, trigger="explicit_request")
+    assert packet["bot_tried"]["rejected"]
+    assert len(packet["history"]["conversation_ids"]) == 3
+    assert len(queries) <= 16  # seven of its own and the search's (about eight)
