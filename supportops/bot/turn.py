@@ -514,22 +514,10 @@ def _generate(
 ) -> Decision:
     """The LLM provider: only retrieved passages and the customer's records, checked for
     grounding before anything is sent; an ungrounded answer hands off instead."""
-    from .generation import Source, generate_answer
+    from .generation import generate_answer
 
     public_key = conversation.workspace.public_key
-    usable = [h for h in hits[:3] if h.fused_score >= settings.min_retrieval_score]
-    sources = [
-        Source(
-            number=n,
-            article_id=row["article_id"],
-            title=row["title"],
-            text=answers.plain(_chunk_text(h)),
-            url=row["url"] or "",
-        )
-        for n, (h, row) in enumerate(
-            ((h, answers.source_row(h, public_key)) for h in usable), start=1
-        )
-    ]
+    sources = generation_sources(hits, public_key, settings.min_retrieval_score)
     records = [
         {k: str(v) for k, v in r.items() if v not in ("", None, [])} for r in decision.records
     ]
@@ -580,6 +568,25 @@ def _generate(
     ]
     decision.kind = Message.Kind.ANSWER
     return decision
+
+
+def generation_sources(hits: list[Hit], public_key: str, min_score: float) -> list[Any]:
+    """The best three passages scoring at least `min_score`, numbered for the chat model."""
+    from .generation import Source
+
+    usable = [h for h in hits[:3] if h.fused_score >= min_score]
+    return [
+        Source(
+            number=n,
+            article_id=row["article_id"],
+            title=row["title"],
+            text=answers.plain(_chunk_text(h)),
+            url=row["url"] or "",
+        )
+        for n, (h, row) in enumerate(
+            ((h, answers.source_row(h, public_key)) for h in usable), start=1
+        )
+    ]
 
 
 def _chunk_text(hit: Hit) -> str:

@@ -19,6 +19,7 @@ from django.views.decorators.vary import vary_on_headers
 from supportops.accounts.access import workspace_view
 from supportops.accounts.models import Role, Workspace
 from supportops.integrations.embeddings import EmbeddingError
+from supportops.lib.htmx import wants_fragment
 
 from . import categories, services
 from .forms import BotSettingsForm, CategoryForm, ExamplesForm, TicketImportForm, TryMessageForm
@@ -37,13 +38,6 @@ def _workspace(request: HttpRequest) -> Workspace:
 
 def _can_edit(request: HttpRequest) -> bool:
     return request.membership.role in BOT_EDITORS  # type: ignore[attr-defined]
-
-
-def _wants_fragment(request: HttpRequest) -> bool:
-    htmx = getattr(request, "htmx", None)
-    if not htmx:
-        return False
-    return not htmx.history_restore_request
 
 
 def _page(
@@ -199,7 +193,7 @@ def category_try(request: HttpRequest) -> HttpResponse:
             logger.warning("embedding provider failed in the category 'try a message' box")
             context["try_error"] = "The embedding model is unavailable; try again in a minute."
         context["untrained"] = "guess" in context and context["guess"] is None
-    if _wants_fragment(request):
+    if wants_fragment(request):
         return render(request, "bot/categories.html#try-result", context)
     return _categories_page(request, **context)
 
@@ -289,7 +283,7 @@ def category_delete(request: HttpRequest, category_id: int) -> HttpResponse:
 def _examples_response(
     request: HttpRequest, category: IssueCategory, form: ExamplesForm | None = None, **extra: Any
 ) -> HttpResponse:
-    if _wants_fragment(request):
+    if wants_fragment(request):
         context = {**_examples_context(category, form), "can_edit": _can_edit(request), **extra}
         return render(request, "bot/category_detail.html#examples", context)
     if form is not None and form.errors:
@@ -312,7 +306,7 @@ def category_examples_add(request: HttpRequest, category_id: int) -> HttpRespons
     note = f"Added {len(added)} example{'' if len(added) == 1 else 's'}."
     if len(added) < len(form.lines()):
         note += " Examples the category already had were skipped."
-    if not _wants_fragment(request):
+    if not wants_fragment(request):
         messages.success(request, note)
     return _examples_response(request, category, examples_note=note)
 
@@ -325,6 +319,6 @@ def category_example_remove(
     category = _category(request, category_id)
     example = categories.category_example_get(category=category, example_id=example_id)
     categories.category_example_remove(example=example, actor=request.user)
-    if not _wants_fragment(request):
+    if not wants_fragment(request):
         messages.success(request, "Example removed.")
     return _examples_response(request, category)

@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import secrets
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -238,6 +239,8 @@ def conversation_hand_off(
     from supportops.bot.services import bot_settings_get
     from supportops.inbox.packet import handoff_packet_build_safely
     from supportops.inbox.services import handoff_route
+    from supportops.inbox.tasks import handoff_packet_enrich
+    from supportops.integrations.llm import get_chat_provider
 
     locked = (
         Conversation.objects.select_for_update(of=("self",))
@@ -277,6 +280,9 @@ def conversation_hand_off(
     )
     handoff.conversation = locked
     handoff_route(handoff=handoff)
+    if get_chat_provider() is not None:
+        # The model's summary and suggested reply come later; the person never waits for it.
+        transaction.on_commit(partial(handoff_packet_enrich.delay, handoff.pk))
     return handoff
 
 

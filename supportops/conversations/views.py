@@ -28,6 +28,7 @@ from django.views.decorators.vary import vary_on_headers
 from supportops.accounts.access import workspace_view
 from supportops.accounts.models import Role, Workspace
 from supportops.inbox.copilot import TONES as COPILOT_TONES
+from supportops.lib.htmx import wants_fragment
 
 from . import services
 from .models import Conversation, Handoff, Message
@@ -123,13 +124,6 @@ def _workspace(request: HttpRequest) -> Workspace:
     return request.workspace  # type: ignore[attr-defined]  # set by workspace_view
 
 
-def _wants_fragment(request: HttpRequest) -> bool:
-    htmx = getattr(request, "htmx", None)
-    if not htmx:
-        return False
-    return not htmx.history_restore_request
-
-
 def _panel_context(conversation: Conversation, **extra: Any) -> dict[str, Any]:
     handoffs = list(conversation.handoffs.order_by("-created_at"))
     for handoff in handoffs:
@@ -156,7 +150,7 @@ def conversation_panel(
 ) -> HttpResponse:
     """The conversation region for htmx, or the whole page otherwise."""
     context = _panel_context(conversation, **extra)
-    if _wants_fragment(request):
+    if wants_fragment(request):
         return render(request, "conversations/conversation.html#conversation-panel", context)
     status = 400 if extra.get("reply_error") else 200
     return render(
@@ -172,7 +166,7 @@ def conversation_panel(
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
     context = {"conversations": queue_for_workspace(workspace=_workspace(request))}
-    if _wants_fragment(request):
+    if wants_fragment(request):
         return render(request, "conversations/queue.html#queue-list", context)
     return render(request, "conversations/queue.html", {"section": "inbox", **context})
 
@@ -184,7 +178,7 @@ def conversation_detail(request: HttpRequest, conversation_id: int) -> HttpRespo
     conversation = conversation_get_for_member(
         workspace=_workspace(request), conversation_id=conversation_id
     )
-    if _wants_fragment(request) and request.GET.get("region") == "transcript":
+    if wants_fragment(request) and request.GET.get("region") == "transcript":
         # The live transcript: polled every few seconds without touching the reply box.
         context = {
             "conversation": conversation,
@@ -225,7 +219,7 @@ def conversation_reply(request: HttpRequest, conversation_id: int) -> HttpRespon
             reply_text=text,
             draft_id=request.POST.get("draft_id", ""),
         )
-    if not _wants_fragment(request):
+    if not wants_fragment(request):
         messages.success(request, "Reply sent.")
         return redirect(
             "conversations:conversation-detail",
@@ -250,7 +244,7 @@ def conversation_resolve(request: HttpRequest, conversation_id: int) -> HttpResp
             )
         except services.ConversationError as exc:
             return conversation_panel(request, conversation, reply_error=str(exc))
-    if _wants_fragment(request):
+    if wants_fragment(request):
         return conversation_panel(request, conversation)
     if already:
         messages.info(request, "The conversation was already resolved.")

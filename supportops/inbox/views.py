@@ -20,6 +20,7 @@ from supportops.accounts.access import workspace_view
 from supportops.accounts.models import Role, Workspace
 from supportops.conversations.models import Conversation, Handoff
 from supportops.conversations.views import conversation_get_for_member, conversation_panel
+from supportops.lib.htmx import wants_fragment
 
 from . import copilot, services
 from .forms import BusinessHoursForm
@@ -44,13 +45,6 @@ def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]  # login_required in workspace_view
 
 
-def _wants_fragment(request: HttpRequest) -> bool:
-    htmx = getattr(request, "htmx", None)
-    if not htmx:
-        return False
-    return not htmx.history_restore_request
-
-
 def _int(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
 
@@ -71,7 +65,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "tabs": tabs,
         "filters": filters,
     }
-    if _wants_fragment(request):
+    if wants_fragment(request):
         return render(request, "inbox/index.html#inbox-list", context)
     context |= {
         "section": "inbox",
@@ -95,7 +89,7 @@ def status_set(request: HttpRequest) -> HttpResponse:
     except services.InboxError as exc:
         error = str(exc)
         row = agent_status_get(workspace=workspace, user=_user(request))
-    if _wants_fragment(request):
+    if wants_fragment(request):
         context = {"agent_status": row, "statuses": AgentStatus.Status.choices, "error": error}
         return render(
             request, "inbox/index.html#agent-status", context, status=400 if error else 200
@@ -159,7 +153,7 @@ def _done(
     request: HttpRequest, conversation: Conversation, *, ok: str, error: str = "", **extra: str
 ) -> HttpResponse:
     """The routing panel for htmx, otherwise back to the conversation with a message."""
-    if _wants_fragment(request):
+    if wants_fragment(request):
         context = {"conversation": conversation, "panel_error": error, **extra}
         return render(request, "inbox/_routing.html", context, status=400 if error else 200)
     if error:

@@ -25,6 +25,7 @@ from supportops.accounts.models import Workspace
 from supportops.conversations.views import conversation_get_for_member
 from supportops.inbox.gaps import GapError, gap_draft_create
 from supportops.integrations.embeddings import EmbeddingError
+from supportops.lib.htmx import wants_fragment
 
 from . import importing, search, selectors, services
 from .forms import ArticleFilterForm, ArticleForm, ImportForm, TryQuestionForm
@@ -34,14 +35,6 @@ logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
 TRY_RESULTS = 5
-
-
-def _wants_fragment(request: HttpRequest) -> bool:
-    """An htmx swap gets only the region; a history restore needs the whole page."""
-    htmx = getattr(request, "htmx", None)
-    if not htmx:
-        return False
-    return not htmx.history_restore_request
 
 
 def _workspace(request: HttpRequest) -> Workspace:
@@ -99,7 +92,7 @@ def _list_context(request: HttpRequest, params: QueryDict) -> dict[str, Any]:
 @require_GET
 def article_list(request: HttpRequest) -> HttpResponse:
     context = _list_context(request, request.GET)
-    if _wants_fragment(request):
+    if wants_fragment(request):
         return render(request, "knowledge/article_list.html#article-list", context)
     return _page(request, "knowledge/article_list.html", context)
 
@@ -145,7 +138,7 @@ def article_try(request: HttpRequest) -> HttpResponse:
     }
     if query:
         context.update(_try_search(request, query, category_id))
-    if _wants_fragment(request):
+    if wants_fragment(request):
         return render(request, "knowledge/article_list.html#try-results", context)
     # Without htmx the form submits here: show the whole list page with the results.
     page = _list_context(request, QueryDict())

@@ -21,53 +21,21 @@ from supportops.conversations.services import (
     conversation_feedback,
     conversation_start,
     customer_get_or_create_verified,
-    customer_get_or_create_visitor,
     message_post_customer,
 )
 from supportops.inbox import packet as packet_module
 from supportops.inbox.packet import handoff_packet_build
 from supportops.widget.services import widget_handoff_request
+from tests.bot.test_turn import help_centre, visitor_conversation
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+# The help centre and an anonymous visitor's conversation, as in the bot-turn tests.
+help_centre = help_centre
+visitor_conversation = visitor_conversation
+
 XSS = '<script>alert("x")</script>'
-ARTICLES = [
-    (
-        "Where is my order?",
-        "## Tracking a parcel\n\nEvery order gets a tracking number by email as soon as it "
-        "leaves our warehouse. Orders ship within two working days and arrive in three to "
-        "five days with DHL.",
-    ),
-    (
-        "How do I reset my password?",
-        "## Resetting your password\n\nOn the sign-in page choose Forgot password, enter the "
-        "email address of your account, and follow the link we send you within ten minutes. "
-        "The link works once and expires after an hour.",
-    ),
-    (
-        "How do I return an item?",
-        "## Returning something\n\nYou can return unused items within 30 days. Start the "
-        "return from Orders in your account, print the prepaid label, and drop the parcel at "
-        "any post office. Refunds reach your card five days after we receive the parcel.",
-    ),
-    (
-        "Which payment methods do you accept?",
-        "## Paying\n\nWe accept Visa, Mastercard, American Express, PayPal and bank transfer. "
-        "Payment is taken when the order ships.",
-    ),
-]
-
-
-@pytest.fixture
-def help_centre(make_article):
-    return {title: make_article(title=title, body=body) for title, body in ARTICLES}
-
-
-@pytest.fixture
-def visitor_conversation(workspace, help_centre):
-    customer = customer_get_or_create_visitor(workspace=workspace, visitor_id="v" * 24)
-    return conversation_start(workspace=workspace, customer=customer).conversation
 
 
 @pytest.fixture

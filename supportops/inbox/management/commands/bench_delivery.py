@@ -30,18 +30,10 @@ from django.test.utils import override_settings
 from supportops.accounts.services import workspace_create, workspace_delete_scratch
 from supportops.conversations.models import Conversation
 from supportops.conversations.services import agent_reply, conversation_hand_off
+from supportops.lib.browser import CHROMIUM, CHROMIUM_ARGS
 from supportops.lib.commands import logs_to_stderr, percentile, print_json, wsgi_server
 from supportops.widget.models import WidgetSettings
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 HOST_PAGE = (
     '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Shop</title></head>'
     '<body><h1>Shop</h1><script src="{app}/widget.js" data-workspace="{key}" async></script>'
