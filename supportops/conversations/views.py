@@ -141,7 +141,8 @@ def _panel_context(conversation: Conversation, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _int_or_none(value: str | None) -> int | None:
+def int_or_none(value: str | None) -> int | None:
+    """A positive integer from a form field, or None for anything else."""
     return int(value) if value and value.isdigit() else None
 
 
@@ -209,7 +210,7 @@ def conversation_reply(request: HttpRequest, conversation_id: int) -> HttpRespon
             conversation=conversation,
             agent=request.user,
             text=text,
-            draft_id=_int_or_none(request.POST.get("draft_id")),
+            draft_id=int_or_none(request.POST.get("draft_id")),
         )
     except services.ConversationError as exc:
         return conversation_panel(

@@ -27,16 +27,16 @@ from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 
 from supportops.accounts.services import Actor, real_user
-from supportops.bot import answers, triggers
+from supportops.bot import triggers
 from supportops.bot.generation import numbers_supported
 from supportops.bot.redaction import redact
-from supportops.bot.services import bot_settings_get
 from supportops.conversations.models import Conversation, Message
 from supportops.integrations.embeddings import EmbeddingError, embed_texts
 from supportops.integrations.llm import ChatError, get_chat_provider
 from supportops.knowledge.search import search
 
 from .models import CopilotDraft
+from .packet import clip, greeting, handoff_summary, knowledge_quote
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def customer_question(messages: list[Message]) -> str:
     for message in messages:
         if message.author != Message.Author.CUSTOMER:
             continue
-        text = (message.redacted_text or message.text).strip()
+        text = (message.redacted_text or redact(message.text).text).strip()
         if len(text.split()) < MIN_QUESTION_WORDS:
             continue
         if triggers.explicit_request(text) or triggers.rejects_answer(text):
@@ -254,16 +254,14 @@ def first_name(conversation: Conversation) -> str:
 
 def summarise(*, conversation: Conversation) -> str:
     """The handoff summary as it stands now, plus what happened since a person took over."""
-    from .packet import handoff_packet_build
-
     handoff = conversation.handoffs.order_by("-created_at").first()
-    packet = handoff_packet_build(
+    summary = handoff_summary(
         conversation=conversation,
         trigger=handoff.trigger if handoff else "",
         reason=handoff.reason if handoff else "",
         scores=handoff.scores if handoff else {},
     )
-    sentences = [packet["summary"]]
+    sentences = [summary]
     messages = list(conversation.messages.order_by("pk").values_list("author", "text"))
     replies = [i for i, (author, _) in enumerate(messages) if author == Message.Author.AGENT]
     if replies:
@@ -271,15 +269,10 @@ def summarise(*, conversation: Conversation) -> str:
         sentences.append(f"The team has replied {count} time{'s' if count != 1 else ''}.")
         after = [t for a, t in messages[replies[-1] + 1 :] if a == Message.Author.CUSTOMER]
         if after:
-            sentences.append(f"The customer wrote since: \u201c{_clip(after[-1])}\u201d.")
+            sentences.append(f"The customer wrote since: \u201c{clip(after[-1], 160)}\u201d.")
         else:
             sentences.append("The customer has not written since the last reply.")
     return " ".join(sentences)
-
-
-def _clip(text: str, limit: int = 160) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "\u2026"
 
 
 # --- Drafts and what became of them -------------------------------------------------------------
@@ -292,16 +285,12 @@ def _normalised(text: str) -> str:
 def knowledge_answer(*, conversation: Conversation, question: str) -> Draft:
     """The knowledge base's best passage for the (redacted) question, quoted with its
     source, if it scores at least as well as the bot needs to answer without clarifying."""
-    threshold = bot_settings_get(workspace=conversation.workspace).clarify_below
     try:
         found = search(workspace=conversation.workspace_id, query=redact(question).text, k=1)
     except EmbeddingError as exc:
         logger.warning("no knowledge-base draft, the embedding provider failed: %s", exc)
         return Draft(text="")
-    hits = [h for h in found.hits if h.fused_score >= threshold and h.article]
-    if not hits:
-        return Draft(text="")
-    quote, sources = answers.compose(hits, conversation.workspace.public_key)
+    quote, sources = knowledge_quote(conversation=conversation, hits=found.hits)
     return Draft(text=quote, sources=sources)
 
 
@@ -311,8 +300,7 @@ def draft_reply(*, conversation: Conversation) -> Draft:
     quoted passage, a teammate's earlier answer, or a greeting."""
     messages = list(conversation.messages.order_by("pk"))
     question = customer_question(messages)
-    name = first_name(conversation)
-    hello = f"Hi {name}," if name else "Hi,"
+    hello = greeting(conversation.customer)
     if not question:
         return Draft(
             text=f"{hello} thanks for waiting. Could you tell me a little more about what you "

@@ -18,15 +18,15 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 
 from supportops.accounts.services import Actor
-from supportops.bot import triggers
 from supportops.bot.models import BotTurn
 from supportops.bot.redaction import redact
 from supportops.conversations.models import Conversation, Message
 from supportops.knowledge.models import Article
 from supportops.knowledge.services import article_draft_from_conversation
 
+from .copilot import customer_question
+
 TITLE_LIMIT = 150
-MIN_QUESTION_WORDS = 3
 
 
 class GapError(ValueError):
@@ -52,21 +52,6 @@ def gap_reason(*, conversation: Conversation) -> str:
     return ""
 
 
-def _customer_question(messages: list[Message]) -> str:
-    """The first customer message that asks something: not a request for a person, not
-    "that didn't help", and long enough to name the need."""
-    for message in messages:
-        if message.author != Message.Author.CUSTOMER:
-            continue
-        text = message.text.strip()
-        if len(text.split()) < MIN_QUESTION_WORDS:
-            continue
-        if triggers.explicit_request(text) or triggers.rejects_answer(text):
-            continue
-        return redact(text).text
-    return ""
-
-
 def _title(question: str) -> str:
     line = " ".join(question.split())
     if len(line) <= TITLE_LIMIT:
@@ -83,7 +68,7 @@ def gap_for(*, conversation: Conversation) -> Gap | None:
         return None
     messages = list(conversation.messages.order_by("created_at", "pk"))
     replies = [m.text.strip() for m in messages if m.author == Message.Author.AGENT]
-    question = _customer_question(messages)
+    question = customer_question(messages)
     if not replies or not question:
         return None
     answer = "\n\n".join(redact(text).text for text in replies if text)

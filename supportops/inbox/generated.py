@@ -35,6 +35,7 @@ from supportops.integrations.llm import ChatCall, ChatError, OpenAIChatProvider,
 from supportops.knowledge.search import search
 
 from .copilot import customer_question
+from .packet import greeting
 
 logger = logging.getLogger(__name__)
 
@@ -130,10 +131,8 @@ def _suggested_reply(
     calls.append(result.call)
     if not result.grounded:
         return None, result.reason
-    name = (conversation.customer.name or "").split()
-    hello = f"Hi {name[0]}," if name else "Hi,"
     return {
-        "text": f"{hello} thanks for waiting. {result.text}",
+        "text": f"{greeting(conversation.customer)} thanks for waiting. {result.text}",
         "sources": [
             {"article_id": str(s.article_id), "title": s.title, "url": s.url} for s in result.cited
         ],

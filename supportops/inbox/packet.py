@@ -82,32 +82,72 @@ def handoff_packet_build(
     one (the customer pressed "Talk to a person"), `trigger`, `reason` and `scores` say why.
     """
     customer = conversation.customer
-    said = _conversation_messages(conversation, decision)
-    fired = _fired(decision, trigger, reason, scores)
-    questions = _real_questions(said)
-    rejected = _rejected_answers(said, conversation)
-    tried = _bot_tried(said, decision, rejected)
-    history = _history(customer, conversation)
-    first: dict[str, Any] = (
-        fired[0] if fired else {"name": trigger, "reason": reason, "scores": scores or {}}
-    )
-    category, confidence = _category(conversation, said, decision)
-    topic = _topic(questions, category)
+    read = _read(conversation, decision, trigger, reason, scores)
+    first = read.first
+    category, confidence = _category(conversation, read.said, decision)
+    topic = _topic(read.questions, category)
     return {
         "version": VERSION,
         "built_at": timezone.now().isoformat(),
-        "summary": _summary(said, questions, tried, rejected, fired, first, history),
+        "summary": _summary(read),
         "trigger": {**first, "label": TRIGGER_LABELS.get(first["name"], first["name"])},
-        "fired": fired,
+        "fired": read.fired,
         "category": category,
         "category_confidence": confidence,
-        "sentiment_trend": _sentiment_trend(said),
-        "bot_tried": tried,
+        "sentiment_trend": _sentiment_trend(read.said),
+        "bot_tried": read.tried,
         "account": _account(customer, conversation),
-        "history": history,
-        "suggested_reply": _suggested_reply(conversation, customer, questions, topic, rejected),
-        "recovery_ack": _recovery_ack(first["name"], rejected, conversation, topic),
+        "history": read.history,
+        "suggested_reply": _suggested_reply(
+            conversation, customer, read.questions, topic, read.rejected
+        ),
+        "recovery_ack": _recovery_ack(first["name"], read.rejected, conversation, topic),
     }
+
+
+def handoff_summary(
+    *,
+    conversation: Conversation,
+    trigger: str = "",
+    reason: str = "",
+    scores: dict[str, Any] | None = None,
+) -> str:
+    """Only the packet's summary, as it stands now: no search, no account lookup."""
+    return _summary(_read(conversation, None, trigger, reason, scores))
+
+
+@dataclass
+class _Reading:
+    """What the summary and the rest of the packet are made from."""
+
+    said: list[_Said]
+    fired: list[dict[str, Any]]
+    first: dict[str, Any]  # the rule that fired first (or the reason given)
+    questions: list[_Said]
+    rejected: list[dict[str, Any]]
+    tried: dict[str, Any]
+    history: dict[str, Any]
+
+
+def _read(
+    conversation: Conversation,
+    decision: Decision | None,
+    trigger: str,
+    reason: str,
+    scores: dict[str, Any] | None,
+) -> _Reading:
+    said = _conversation_messages(conversation, decision)
+    fired = _fired(decision, trigger, reason, scores)
+    rejected = _rejected_answers(said, conversation)
+    return _Reading(
+        said=said,
+        fired=fired,
+        first=fired[0] if fired else {"name": trigger, "reason": reason, "scores": scores or {}},
+        questions=_real_questions(said),
+        rejected=rejected,
+        tried=_bot_tried(said, decision, rejected),
+        history=_history(conversation.customer, conversation),
+    )
 
 
 def handoff_packet_build_safely(**kwargs: Any) -> dict[str, Any]:
@@ -244,7 +284,7 @@ def _reject(rejected: dict[int, dict[str, Any]], answer: _Said, reply: str) -> N
         answer.pk,
         {
             "message_id": answer.pk,
-            "text": _clip(answer.text, SNIPPET_CHARS),
+            "text": clip(answer.text, SNIPPET_CHARS),
             "sources": [
                 {"article_id": s.get("article_id"), "title": s.get("title", "")}
                 for s in answer.sources
@@ -252,7 +292,7 @@ def _reject(rejected: dict[int, dict[str, Any]], answer: _Said, reply: str) -> N
             "customer_replies": [],
         },
     )
-    entry["customer_replies"].append(_clip(reply, QUOTE_CHARS))
+    entry["customer_replies"].append(clip(reply, QUOTE_CHARS))
 
 
 # --- The parts of the packet ---------------------------------------------------------------------
@@ -371,7 +411,7 @@ def _add_snippets(shown: dict[int, dict[str, Any]]) -> None:
     chunks = Chunk.objects.only("id", "text").in_bulk(list(shown))
     for chunk_id, row in shown.items():
         chunk = chunks.get(chunk_id)
-        row["snippet"] = _clip(answers.plain(chunk.text), SNIPPET_CHARS) if chunk else ""
+        row["snippet"] = clip(answers.plain(chunk.text), SNIPPET_CHARS) if chunk else ""
 
 
 def _account(customer: Customer, conversation: Conversation) -> dict[str, Any]:
@@ -426,24 +466,16 @@ def _account(customer: Customer, conversation: Conversation) -> dict[str, Any]:
     }
 
 
-def _summary(
-    said: list[_Said],
-    questions: list[_Said],
-    tried: dict[str, Any],
-    rejected: list[dict[str, Any]],
-    fired: list[dict[str, Any]],
-    first: dict[str, Any],
-    history: dict[str, Any],
-) -> str:
+def _summary(read: _Reading) -> str:
     """A few sentences, each taken from what was said or recorded; nothing is inferred."""
+    said, questions, tried = read.said, read.questions, read.tried
+    rejected, fired, first, history = read.rejected, read.fired, read.first, read.history
     sentences = []
     if questions:
-        sentences.append(
-            f"The customer asked: \u201c{_clip(questions[0].text, QUOTE_CHARS)}\u201d."
-        )
+        sentences.append(f"The customer asked: \u201c{clip(questions[0].text, QUOTE_CHARS)}\u201d.")
         if len(questions) > 1:
             sentences.append(
-                f"Latest question: \u201c{_clip(questions[-1].text, QUOTE_CHARS)}\u201d."
+                f"Latest question: \u201c{clip(questions[-1].text, QUOTE_CHARS)}\u201d."
             )
     elif _customer_said(said):
         sentences.append("The customer asked for a person without describing the problem.")
@@ -476,7 +508,7 @@ def _summary(
 
 def _topic(questions: list[_Said], category: str) -> str:
     if questions:
-        return f"your question (\u201c{_clip(questions[0].text, 80)}\u201d)"
+        return f"your question (\u201c{clip(questions[0].text, 80)}\u201d)"
     if category:
         return f"your question about {category.replace('_', ' ')}"
     return "your question"
@@ -491,17 +523,16 @@ def _suggested_reply(
 ) -> dict[str, Any]:
     """A first reply from the knowledge base, searched with the customer's latest real
     question (redacted: it goes to the embedding provider), or a neutral opener."""
-    hello = f"Hi {customer.name.split()[0]}," if customer.name.strip() else "Hi,"
-    hits: list[Hit] = []
+    hello = greeting(customer)
+    quote, sources = "", list[dict[str, Any]]()
     if questions:
-        threshold = bot_settings_get(workspace=conversation.workspace).clarify_below
         try:
             found = _best_hits(conversation, questions[-1])
         except EmbeddingError as exc:
             logger.warning("no suggested reply, the embedding provider failed: %s", exc)
         else:
-            hits = [h for h in found if h.fused_score >= threshold and h.article]
-    if not hits:
+            quote, sources = knowledge_quote(conversation=conversation, hits=found)
+    if not quote:
         return {
             "text": (
                 f"{hello} thanks for waiting, I'm from the support team and I've read our "
@@ -510,7 +541,6 @@ def _suggested_reply(
             ),
             "sources": [],
         }
-    quote, sources = answers.compose(hits, conversation.workspace.public_key)
     shown_before = {s.get("title") for r in rejected for s in r["sources"]}
     follow_up = (
         "I know this came up before and didn't solve it, so tell me where it goes wrong "
@@ -522,6 +552,23 @@ def _suggested_reply(
         "text": f"{hello} thanks for waiting. {quote}\n\n{follow_up}",
         "sources": sources,
     }
+
+
+def greeting(customer: Customer) -> str:
+    """ "Hi Rosa," with the customer's first name when there is one."""
+    return f"Hi {customer.name.split()[0]}," if customer.name.strip() else "Hi,"
+
+
+def knowledge_quote(
+    *, conversation: Conversation, hits: list[Hit]
+) -> tuple[str, list[dict[str, Any]]]:
+    """The passages good enough for the bot to answer without clarifying, quoted with their
+    sources (the extractive provider); ("", []) when there are none."""
+    threshold = bot_settings_get(workspace=conversation.workspace).clarify_below
+    usable = [h for h in hits if h.fused_score >= threshold and h.article]
+    if not usable:
+        return "", []
+    return answers.compose(usable, conversation.workspace.public_key)
 
 
 def _best_hits(conversation: Conversation, question: _Said) -> list[Hit]:
@@ -579,7 +626,8 @@ def _recovery_ack(
 # --- Text helpers ------------------------------------------------------------------------------
 
 
-def _clip(text: str, limit: int) -> str:
+def clip(text: str, limit: int) -> str:
+    """One line of at most `limit` characters, cut at a word."""
     text = " ".join((text or "").split())
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "\u2026"
 

@@ -19,7 +19,11 @@ from django.views.decorators.vary import vary_on_headers
 from supportops.accounts.access import workspace_view
 from supportops.accounts.models import Role, Workspace
 from supportops.conversations.models import Conversation, Handoff
-from supportops.conversations.views import conversation_get_for_member, conversation_panel
+from supportops.conversations.views import (
+    conversation_get_for_member,
+    conversation_panel,
+    int_or_none,
+)
 from supportops.lib.htmx import wants_fragment
 
 from . import copilot, services
@@ -45,10 +49,6 @@ def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]  # login_required in workspace_view
 
 
-def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
-
-
 @workspace_view(*INBOX_ROLES)
 @vary_on_headers("HX-Request")
 @require_GET
@@ -58,7 +58,10 @@ def index(request: HttpRequest) -> HttpResponse:
     view = request.GET.get("view") or "mine"
     if view not in tabs:
         view = "mine"
-    filters = {"queue": _int(request.GET.get("queue")), "priority": request.GET.get("priority")}
+    filters = {
+        "queue": int_or_none(request.GET.get("queue")),
+        "priority": request.GET.get("priority"),
+    }
     context: dict[str, Any] = {
         "conversations": inbox_list(workspace=workspace, user=user, view=view, filters=filters),
         "view": view,
@@ -186,7 +189,8 @@ def transfer(request: HttpRequest, conversation_id: int) -> HttpResponse:
     workspace = _workspace(request)
     conversation = conversation_get_for_member(workspace=workspace, conversation_id=conversation_id)
     # Both ids are looked up inside this workspace only; others simply do not exist here.
-    agent_id, queue_id = _int(request.POST.get("agent")), _int(request.POST.get("queue"))
+    agent_id = int_or_none(request.POST.get("agent"))
+    queue_id = int_or_none(request.POST.get("queue"))
     members = User.objects.filter(
         memberships__workspace=workspace, memberships__role__in=INBOX_ROLES
     )

@@ -285,17 +285,7 @@ def test_a_posted_message_is_answered_by_a_real_worker(visitor_conversation, cel
 # The OpenAI-compatible provider, against a local server speaking chat completions ---------
 
 chat_server = fixtures.chat_server
-
-
-@pytest.fixture
-def llm(settings, chat_server):
-    settings.LLM_PROVIDER = "openai"
-    settings.LLM_BASE_URL = chat_server.base_url
-    settings.LLM_MODEL = "standin-chat-1"
-    settings.LLM_API_KEY = "sk-standin"
-    settings.LLM_PRICE_INPUT_PER_MTOK = 0.5
-    settings.LLM_PRICE_OUTPUT_PER_MTOK = 1.5
-    return chat_server
+llm = fixtures.llm
 
 
 def test_a_grounded_generated_answer_is_sent_with_its_cost(visitor_conversation, llm):

@@ -24,6 +24,7 @@ from tests.conftest import PASSWORD
 from tests.standins import fixtures
 
 chat_server = fixtures.chat_server
+llm = fixtures.llm
 
 pytestmark = pytest.mark.django_db
 
@@ -155,15 +156,6 @@ REFUND_ARTICLE = (
     "## When the money arrives\n\nOnce the warehouse scans your return, the refund goes back "
     "to the card you paid with within 5 working days. Store credit is instant.",
 )
-
-
-@pytest.fixture
-def llm(settings, chat_server):
-    settings.LLM_PROVIDER = "openai"
-    settings.LLM_BASE_URL = chat_server.base_url
-    settings.LLM_MODEL = "standin-chat-1"
-    settings.LLM_API_KEY = "sk-standin"
-    return chat_server
 
 
 def test_a_draft_quotes_the_knowledge_base_with_its_source(workspace, teammate, make_article):

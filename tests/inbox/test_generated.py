@@ -22,6 +22,7 @@ from tests.standins.chat_completions import Reply
 pytestmark = pytest.mark.django_db
 
 chat_server = fixtures.chat_server
+llm = fixtures.llm
 QUESTION = "My new stove arrived with a cracked valve, write to rosa.diaz@example.com"
 ANSWER = (
     "Here is what our help centre says: a stove that arrives damaged is replaced free of "
@@ -35,17 +36,6 @@ GROUNDED_REPLY = (
     "A stove that arrives damaged is replaced free of charge [1]. Start a return from your "
     "order page and choose arrived damaged [1]."
 )
-
-
-@pytest.fixture
-def llm(settings, chat_server):
-    settings.LLM_PROVIDER = "openai"
-    settings.LLM_BASE_URL = chat_server.base_url
-    settings.LLM_MODEL = "standin-chat-1"
-    settings.LLM_API_KEY = "sk-standin"
-    settings.LLM_PRICE_INPUT_PER_MTOK = 0.5
-    settings.LLM_PRICE_OUTPUT_PER_MTOK = 1.5
-    return chat_server
 
 
 @pytest.fixture

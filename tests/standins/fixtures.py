@@ -18,3 +18,15 @@ def chat_server() -> Iterator[ChatCompletionsStandIn]:
     server = ChatCompletionsStandIn().start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def llm(settings, chat_server: ChatCompletionsStandIn) -> ChatCompletionsStandIn:
+    """The OpenAI-compatible provider configured against the stand-in, with prices."""
+    settings.LLM_PROVIDER = "openai"
+    settings.LLM_BASE_URL = chat_server.base_url
+    settings.LLM_MODEL = "standin-chat-1"
+    settings.LLM_API_KEY = "sk-standin"
+    settings.LLM_PRICE_INPUT_PER_MTOK = 0.5
+    settings.LLM_PRICE_OUTPUT_PER_MTOK = 1.5
+    return chat_server

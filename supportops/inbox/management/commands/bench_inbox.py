@@ -10,9 +10,7 @@ the number of SQL queries per page. The workspace is deleted at the end.
 from __future__ import annotations
 
 import hashlib
-import json
 import random
-import statistics
 import time
 import uuid
 from datetime import timedelta
@@ -31,6 +29,7 @@ from django.utils import timezone
 from supportops.accounts.services import workspace_create, workspace_delete_scratch
 from supportops.conversations.models import Conversation, Customer, Handoff, Message, Order
 from supportops.inbox.models import Priority, Routing
+from supportops.lib.commands import percentile, print_json
 
 BATCH = 5000
 CATEGORIES = ["orders", "returns", "billing", "account", "products", "privacy"]
@@ -64,9 +63,7 @@ WORDS = [
 
 
 def _summary(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
-    return {"p50": round(statistics.median(ordered), 1), "p95": round(p95, 1)}
+    return {"p50": percentile(values, 50), "p95": percentile(values, 95)}
 
 
 class Command(BaseCommand):
@@ -106,7 +103,7 @@ class Command(BaseCommand):
             "seed_s": round(seed_s, 1),
         }
         if opts["json"]:
-            self.stdout.write(json.dumps(result))
+            print_json(result, self.stdout)
         else:
             for key, value in result.items():
                 self.stdout.write(f"{key}: {value}")
