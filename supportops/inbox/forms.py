@@ -6,6 +6,7 @@ from django import forms
 
 from .hours import timezone_valid, window_error
 from .models import WEEKDAYS, BusinessHours
+from .services import MAX_SLA_MINUTES
 
 DAY_NAMES = dict(
     zip(
@@ -53,3 +54,68 @@ class BusinessHoursForm(forms.ModelForm):
 
     def day_rows(self) -> list[tuple[str, forms.BoundField, forms.BoundField]]:
         return [(DAY_NAMES[d], self[f"{d}_open"], self[f"{d}_close"]) for d in WEEKDAYS]
+
+
+class QueueForm(forms.Form):
+    """A queue's name, the categories it takes and the skill its agents need."""
+
+    name = forms.CharField(max_length=80)
+    categories = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple, choices=()
+    )
+    required_skill = forms.CharField(
+        max_length=80,
+        required=False,
+        help_text="Only agents with this skill take these conversations; empty: anyone.",
+    )
+
+    def __init__(self, *args: Any, category_choices: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["categories"]
+        assert isinstance(field, forms.MultipleChoiceField)
+        field.choices = [(name, name) for name in category_choices]
+
+
+class SlaForm(forms.Form):
+    """Minutes to the first reply and to resolution, one pair per priority."""
+
+    def __init__(self, *args: Any, priorities: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.priorities = priorities
+        for value, _label in priorities:
+            for edge in ("first", "resolution"):
+                self.fields[f"{value}_{edge}"] = forms.IntegerField(
+                    min_value=1, max_value=MAX_SLA_MINUTES
+                )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        for value, label in self.priorities:
+            first, resolution = cleaned.get(f"{value}_first"), cleaned.get(f"{value}_resolution")
+            if first is not None and resolution is not None and first > resolution:
+                self.add_error(
+                    f"{value}_resolution",
+                    f"{label}: resolution must not be due before the first reply.",
+                )
+        return cleaned
+
+    def targets(self) -> dict[str, tuple[int, int]]:
+        return {
+            value: (self.cleaned_data[f"{value}_first"], self.cleaned_data[f"{value}_resolution"])
+            for value, _label in self.priorities
+        }
+
+    def rows(self) -> list[tuple[str, forms.BoundField, forms.BoundField]]:
+        return [
+            (label, self[f"{v}_first"], self[f"{v}_resolution"]) for v, label in self.priorities
+        ]
+
+
+class AgentRoutingForm(forms.Form):
+    skills = forms.CharField(
+        max_length=1000, required=False, help_text="Comma-separated, e.g. billing, German"
+    )
+    max_open = forms.IntegerField(min_value=1, max_value=50, label="Open conversations at once")
+
+    def skill_list(self) -> list[str]:
+        return [s.strip() for s in self.cleaned_data.get("skills", "").split(",") if s.strip()]

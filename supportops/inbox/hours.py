@@ -1,6 +1,9 @@
 """Business hours as pure functions: is the team open at a moment, and when does it open next.
 
 `hours` is a BusinessHours row (saved or not) or None; None or a disabled row means 24/7.
+A day's window belongs to the day it opens: a closing time of 00:00 is that day's midnight,
+and a closing time before the opening time runs overnight into the next morning (a night
+shift: Friday 22:00-06:00 is open until Saturday 06:00).
 """
 
 from __future__ import annotations
@@ -29,8 +32,10 @@ def window_error(open_at: time | None, close_at: time | None) -> str | None:
         return "Give both an opening and a closing time, or neither (closed all day)."
     if open_at is None or close_at is None:
         return None  # closed all day
-    if close_at != MIDNIGHT and close_at <= open_at:
-        return "The closing time must be after the opening time."
+    if close_at == open_at and close_at != MIDNIGHT:
+        return (
+            "The opening and closing times are the same; for a whole day use 00:00 to 00:00."
+        )
     return None
 
 
@@ -49,10 +54,9 @@ def _window(hours: BusinessHours, day: date, zone: ZoneInfo) -> tuple[datetime, 
     if open_at is None or close_at is None or window_error(open_at, close_at):
         return None
     start = datetime.combine(day, open_at, tzinfo=zone)
-    if close_at == MIDNIGHT:
-        end = datetime.combine(day + timedelta(days=1), MIDNIGHT, tzinfo=zone)
-    else:
-        end = datetime.combine(day, close_at, tzinfo=zone)
+    # Until midnight, or overnight into the next day when it closes before it opens.
+    next_day = close_at == MIDNIGHT or close_at < open_at
+    end = datetime.combine(day + timedelta(days=1) if next_day else day, close_at, tzinfo=zone)
     return start, end
 
 
@@ -66,7 +70,7 @@ def is_open(hours: BusinessHours | None, now: datetime) -> bool:
     assert hours is not None
     zone = _zone(hours)
     today = now.astimezone(zone).date()
-    # Yesterday too: a window that ends at midnight belongs to the day it started.
+    # Yesterday too: a window that runs to midnight or overnight belongs to the day it opened.
     for day in (today - timedelta(days=1), today):
         window = _window(hours, day, zone)
         if window is not None and window[0] <= now < window[1]:

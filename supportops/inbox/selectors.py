@@ -38,7 +38,15 @@ from .models import (
     Routing,
     SlaPolicy,
 )
-from .services import INBOX_ROLES, MANAGING_ROLES, _eligible, priority_bumped, sla_state
+from .services import (
+    INBOX_ROLES,
+    MANAGING_ROLES,
+    _eligible,
+    priority_bumped,
+    queue_default_get,
+    sla_policy_get,
+    sla_state,
+)
 
 VIEWS = ("mine", "queues", "unassigned", "all")
 AGENT_VIEWS = ("mine", "queues", "unassigned")
@@ -58,6 +66,32 @@ def agent_status_get(*, workspace: Workspace, user: User) -> AgentStatus:
 
 def queues_for_workspace(*, workspace: Workspace) -> list[Queue]:
     return list(Queue.objects.filter(workspace=workspace))
+
+
+def routing_setup(*, workspace: Workspace) -> dict[str, Any]:
+    """What the routing settings page shows: the queues (the default one made if missing),
+    the category names a queue may take, SLA targets per priority and each agent's row."""
+    from supportops.bot.categories import category_list
+    from supportops.bot.intents import HIGH_STAKES_CATEGORIES
+
+    queues = queues_for_workspace(workspace=workspace)
+    if not any(queue.is_default for queue in queues):
+        queues = [queue_default_get(workspace=workspace), *queues]
+    names = {
+        *HIGH_STAKES_CATEGORIES,
+        *category_list(workspace=workspace).values_list("name", flat=True),
+    }
+    for queue in queues:
+        names.update(queue.categories or [])
+    policies = {p: sla_policy_get(workspace=workspace, priority=p) for p in PRIORITY_ORDER}
+    agents = inbox_agents(workspace=workspace)
+    rows = {r.user_id: r for r in AgentStatus.objects.filter(workspace=workspace)}
+    return {
+        "queues": queues,
+        "category_names": sorted(names, key=str.casefold),
+        "policies": policies,
+        "agents": [(a, rows.get(a.pk) or AgentStatus(workspace=workspace, user=a)) for a in agents],
+    }
 
 
 def inbox_agents(*, workspace: Workspace) -> list[User]:

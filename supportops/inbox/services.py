@@ -359,12 +359,13 @@ def handoff_transfer(
 # --- Availability and notes ----------------------------------------------------------------------
 
 
-def _clean_skills(skills: list[str]) -> list[str]:
+def _clean_names(names: list[str]) -> list[str]:
+    """Skills or category names: trimmed, without repeats, at most 50."""
     cleaned = []
-    for skill in skills:
-        skill = str(skill).strip()[:80]
-        if skill and skill not in cleaned:
-            cleaned.append(skill)
+    for name in names:
+        name = str(name).strip()[:80]
+        if name and name not in cleaned:
+            cleaned.append(name)
     return cleaned[:50]
 
 
@@ -386,7 +387,7 @@ def agent_status_set(
     row, _ = AgentStatus.objects.select_for_update().get_or_create(workspace=workspace, user=person)
     row.status = status
     if skills is not None:
-        row.skills = _clean_skills(skills)
+        row.skills = _clean_names(skills)
     if max_open is not None:
         row.max_open = max_open
     row.save()
@@ -468,3 +469,143 @@ def _window_text(hours: BusinessHours, day: str) -> str:
     if open_at is None or close_at is None:
         return "closed"
     return f"{open_at:%H:%M}-{close_at:%H:%M}"
+
+
+# --- Routing set-up: queues, SLA targets, agents' skills and limits (managers and admins) -------
+
+MAX_SLA_MINUTES = 60 * 24 * 90  # 90 days
+
+
+def _require_manager(workspace: Workspace, actor: Actor, what: str) -> User:
+    person = real_user(actor)
+    if person is None or member_role(workspace=workspace, user=person) not in MANAGING_ROLES:
+        raise InboxError(f"Only managers and admins may change {what}.")
+    return person
+
+
+@transaction.atomic
+def queue_save(
+    *,
+    workspace: Workspace,
+    actor: Actor,
+    name: str,
+    categories: list[str],
+    required_skill: str = "",
+    queue: Queue | None = None,
+) -> Queue:
+    """Create a queue, or change one. A category belongs to one queue at most, so a handoff
+    has exactly one place to wait; the default queue takes every category left over."""
+    person = _require_manager(workspace, actor, "queues")
+    name = " ".join(name.split())[:80]
+    if not name:
+        raise InboxError("Give the queue a name.")
+    others = Queue.objects.select_for_update().filter(workspace=workspace)
+    if queue is not None:
+        others = others.exclude(pk=queue.pk)
+    if any(other.name.casefold() == name.casefold() for other in others):
+        raise InboxError(f"There is already a queue called {name!r}.")
+    categories = _clean_names(categories)
+    if queue is not None and queue.is_default and categories:
+        raise InboxError(
+            f"{queue.name} is the default queue: it takes every category no other queue "
+            "names, so it lists none itself."
+        )
+    for other in others:
+        taken = sorted(set(categories) & set(other.categories or []))
+        if taken:
+            raise InboxError(
+                f"{', '.join(taken)} already goes to the queue {other.name!r}; "
+                "take it out there first."
+            )
+    if queue is None:
+        queue = Queue(workspace=workspace)
+    before = {"name": queue.name, "categories": queue.categories, "skill": queue.required_skill}
+    queue.name, queue.categories = name, categories
+    queue.required_skill = " ".join(required_skill.split())[:80]
+    queue.save()
+    audit_log_write(
+        workspace=workspace,
+        actor=person,
+        action="inbox.queue_save",
+        target=queue,
+        details={
+            "before": before,
+            "after": {"name": name, "categories": categories, "skill": queue.required_skill},
+        },
+    )
+    return queue
+
+
+@transaction.atomic
+def queue_delete(*, queue: Queue, actor: Actor) -> int:
+    """Remove a queue; what waits in it moves to the default queue. Returns how many moved."""
+    person = _require_manager(queue.workspace, actor, "queues")
+    if queue.is_default:
+        raise InboxError(f"{queue.name} is the default queue and cannot be removed.")
+    default = queue_default_get(workspace=queue.workspace)
+    moved = Routing.objects.filter(queue=queue).update(queue=default)
+    audit_log_write(
+        workspace=queue.workspace,
+        actor=person,
+        action="inbox.queue_delete",
+        target=queue,
+        details={"name": queue.name, "categories": queue.categories, "moved": moved},
+    )
+    queue.delete()
+    return moved
+
+
+@transaction.atomic
+def sla_policies_save(
+    *, workspace: Workspace, actor: Actor, targets: dict[str, tuple[int, int]]
+) -> list[SlaPolicy]:
+    """Minutes to the first reply and to resolution per priority. New handoffs use them;
+    the due times of handoffs already waiting stay as they were promised."""
+    person = _require_manager(workspace, actor, "SLA targets")
+    policies = []
+    for priority in PRIORITY_ORDER:
+        if priority not in targets:
+            continue
+        first, resolution = targets[priority]
+        label = Priority(priority).label
+        if not (1 <= first <= MAX_SLA_MINUTES and 1 <= resolution <= MAX_SLA_MINUTES):
+            raise InboxError(f"{label}: targets must be 1 to {MAX_SLA_MINUTES} minutes.")
+        if first > resolution:
+            raise InboxError(f"{label}: the first reply cannot be due after the resolution.")
+        policy = sla_policy_get(workspace=workspace, priority=priority)
+        policy.first_reply_minutes, policy.resolution_minutes = first, resolution
+        policy.save(update_fields=["first_reply_minutes", "resolution_minutes"])
+        policies.append(policy)
+    audit_log_write(
+        workspace=workspace,
+        actor=person,
+        action="inbox.sla_save",
+        target=None,
+        details={p.priority: [p.first_reply_minutes, p.resolution_minutes] for p in policies},
+    )
+    return policies
+
+
+@transaction.atomic
+def agent_routing_set(
+    *, workspace: Workspace, actor: Actor, agent: User, skills: list[str], max_open: int
+) -> AgentStatus:
+    """A manager sets which skilled queues an agent takes and how many conversations at once.
+    A higher limit for an agent who is online picks up waiting conversations at once."""
+    person = _require_manager(workspace, actor, "agents' skills and limits")
+    _require_inbox_member(workspace, agent)
+    if not 1 <= max_open <= 50:
+        raise InboxError("The limit of open conversations must be 1 to 50.")
+    row, _ = AgentStatus.objects.select_for_update().get_or_create(workspace=workspace, user=agent)
+    row.skills, row.max_open = _clean_names(skills), max_open
+    row.save(update_fields=["skills", "max_open", "updated_at"])
+    audit_log_write(
+        workspace=workspace,
+        actor=person,
+        action="inbox.agent_routing",
+        target=row,
+        details={"agent": agent.get_username(), "skills": row.skills, "max_open": max_open},
+    )
+    if row.status == AgentStatus.Status.ONLINE:
+        _pick_up_waiting(workspace, row)
+    return row

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("status/", views.status_set, name="status-set"),
     path("hours/", views.business_hours, name="hours"),
+    path("routing/", views.routing_settings, name="routing"),
     path("<int:conversation_id>/claim/", views.claim, name="claim"),
     path("<int:conversation_id>/transfer/", views.transfer, name="transfer"),
     path("<int:conversation_id>/notes/", views.note, name="note"),

@@ -27,13 +27,14 @@ from supportops.conversations.views import (
 from supportops.lib.htmx import wants_fragment
 
 from . import copilot, services
-from .forms import BusinessHoursForm
+from .forms import AgentRoutingForm, BusinessHoursForm, QueueForm, SlaForm
 from .models import AgentStatus, Priority, Queue
 from .selectors import (
     agent_status_get,
     business_hours_get,
     inbox_list,
     queues_for_workspace,
+    routing_setup,
     views_for_role,
     wait_estimate,
 )
@@ -135,6 +136,145 @@ def business_hours(request: HttpRequest) -> HttpResponse:
         "wait": wait_estimate(workspace=workspace),
     }
     return render(request, "inbox/hours.html", context, status=status)
+
+
+def _routing_forms(setup: dict[str, Any]) -> dict[str, Any]:
+    names = setup["category_names"]
+    priorities = [(p.value, p.label) for p in setup["policies"]]
+    sla_initial = {}
+    for priority, policy in setup["policies"].items():
+        sla_initial[f"{priority}_first"] = policy.first_reply_minutes
+        sla_initial[f"{priority}_resolution"] = policy.resolution_minutes
+    return {
+        "queue_forms": [
+            (
+                queue,
+                QueueForm(
+                    initial={
+                        "name": queue.name,
+                        "categories": queue.categories,
+                        "required_skill": queue.required_skill,
+                    },
+                    category_choices=names,
+                    prefix=f"q{queue.pk}",
+                ),
+            )
+            for queue in setup["queues"]
+        ],
+        "new_queue_form": QueueForm(category_choices=names, prefix="new"),
+        "sla_form": SlaForm(initial=sla_initial, priorities=priorities),
+        "agent_forms": [
+            (
+                agent,
+                row,
+                AgentRoutingForm(
+                    initial={"skills": ", ".join(row.skills or []), "max_open": row.max_open},
+                    prefix=f"a{agent.pk}",
+                ),
+            )
+            for agent, row in setup["agents"]
+        ],
+    }
+
+
+def _routing_post(request: HttpRequest, workspace: Workspace, forms: dict[str, Any]) -> str:
+    """Carry out one change from the routing page. Returns "" when done; otherwise the error,
+    with the form as typed put back into `forms` so nothing is lost."""
+    action, actor = request.POST.get("action", ""), _user(request)
+    if action == "queue" and request.POST.get("delete"):
+        action = "queue-delete"
+    names = [choice for choice, _ in forms["new_queue_form"].fields["categories"].choices]
+    try:
+        if action in ("queue", "queue-delete"):
+            queue_id = int_or_none(request.POST.get("queue_id"))
+            queue = (
+                Queue.objects.filter(workspace=workspace, pk=queue_id).first()
+                if queue_id is not None
+                else None
+            )
+            if queue_id is not None and queue is None:
+                raise services.InboxError("That queue no longer exists.")
+            if action == "queue-delete":
+                if queue is None:
+                    raise services.InboxError("Choose a queue to remove.")
+                moved = services.queue_delete(queue=queue, actor=actor)
+                messages.success(
+                    request, f"Queue {queue.name} removed; {moved} conversation(s) moved."
+                )
+                return ""
+            prefix = f"q{queue.pk}" if queue else "new"
+            form = QueueForm(request.POST, category_choices=names, prefix=prefix)
+            if queue is None:
+                forms["new_queue_form"] = form
+            else:
+                forms["queue_forms"] = [
+                    (q, form if q.pk == queue.pk else f) for q, f in forms["queue_forms"]
+                ]
+            if not form.is_valid():
+                return "Check the queue's fields."
+            saved = services.queue_save(
+                workspace=workspace,
+                actor=actor,
+                queue=queue,
+                name=form.cleaned_data["name"],
+                categories=form.cleaned_data["categories"],
+                required_skill=form.cleaned_data["required_skill"],
+            )
+            messages.success(request, f"Queue {saved.name} saved.")
+        elif action == "sla":
+            sla_form = SlaForm(request.POST, priorities=forms["sla_form"].priorities)
+            forms["sla_form"] = sla_form
+            if not sla_form.is_valid():
+                return "Check the SLA targets."
+            services.sla_policies_save(workspace=workspace, actor=actor, targets=sla_form.targets())
+            messages.success(request, "SLA targets saved; they apply to new handoffs.")
+        elif action == "agent":
+            user_id = int_or_none(request.POST.get("user_id"))
+            match = [row for row in forms["agent_forms"] if row[0].pk == user_id]
+            if not match:
+                raise services.InboxError("That person is not an agent in this workspace.")
+            agent, status_row, _ = match[0]
+            agent_form = AgentRoutingForm(request.POST, prefix=f"a{agent.pk}")
+            forms["agent_forms"] = [
+                (a, r, agent_form if a.pk == agent.pk else f) for a, r, f in forms["agent_forms"]
+            ]
+            if not agent_form.is_valid():
+                return f"Check {agent.get_username()}'s skills and limit."
+            services.agent_routing_set(
+                workspace=workspace,
+                actor=actor,
+                agent=agent,
+                skills=agent_form.skill_list(),
+                max_open=agent_form.cleaned_data["max_open"],
+            )
+            messages.success(request, f"{agent.get_username()}: skills and limit saved.")
+        else:
+            return "Unknown change; reload the page and try again."
+    except services.InboxError as exc:
+        return str(exc)
+    return ""
+
+
+@workspace_view(*INBOX_ROLES)
+def routing_settings(request: HttpRequest) -> HttpResponse:
+    """Queues, SLA targets and agents' skills: managers and admins change them, agents see
+    them read-only (a POST from them is 403)."""
+    workspace = _workspace(request)
+    may_edit = request.membership.role in services.MANAGING_ROLES  # type: ignore[attr-defined]
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    if request.method == "POST" and not may_edit:
+        raise PermissionDenied("only managers and admins change routing")
+    setup = routing_setup(workspace=workspace)
+    forms = _routing_forms(setup)
+    error, status = "", 200
+    if request.method == "POST":
+        error = _routing_post(request, workspace, forms)
+        if not error:
+            return redirect("inbox:routing", workspace_slug=workspace.slug)
+        status = 400
+    context = {"section": "inbox", "may_edit": may_edit, "error": error, **setup, **forms}
+    return render(request, "inbox/routing.html", context, status=status)
 
 
 # --- Routing panel actions on one conversation -------------------------------------------------

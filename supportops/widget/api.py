@@ -287,6 +287,20 @@ def _base(request: HttpRequest) -> str:
     return request.build_absolute_uri("/")
 
 
+def _token_conversation(
+    request: HttpRequest, *, write: bool = False, message: bool = False
+) -> Conversation:
+    """The conversation the visitor's token opened, once the visitor is within the limits."""
+    conversation: Conversation = request.auth  # type: ignore[attr-defined]
+    widget_rate_limit(
+        context=widget_context(request),
+        customer_id=conversation.customer_id,
+        write=write,
+        message=message,
+    )
+    return conversation
+
+
 def _refresh(conversation: Conversation) -> Conversation:
     conversation.refresh_from_db(fields=["status", "solved", "followup_email"])
     return conversation
@@ -408,8 +422,7 @@ def messages_list(
     conversation_id: int,
     after: int = Query(0, description="return messages with a larger id than this"),
 ) -> dict[str, Any]:
-    conversation: Conversation = request.auth  # type: ignore[attr-defined]
-    widget_rate_limit(context=widget_context(request), customer_id=conversation.customer_id)
+    conversation = _token_conversation(request)
     if after < 0:
         raise ConversationError("after must be 0 or a message id.")
     conversation_customer_seen(conversation=conversation)
@@ -431,13 +444,10 @@ def message_create(
     payload: MessageIn,
     idempotency_key: str | None = Header(None, alias=IDEMPOTENCY_HEADER),
 ) -> Status[dict[str, Any]]:
-    conversation: Conversation = request.auth  # type: ignore[attr-defined]
     client_key = (idempotency_key or payload.client_key or "").strip()
     if len(client_key) > 64 or not client_key.isprintable():
         raise ConversationError("The idempotency key must be at most 64 printable characters.")
-    widget_rate_limit(
-        context=widget_context(request), customer_id=conversation.customer_id, message=True
-    )
+    conversation = _token_conversation(request, message=True)
     posted = message_post_customer(
         conversation=conversation, text=payload.text, client_key=client_key
     )
@@ -453,10 +463,7 @@ def message_create(
     tags=["conversations"],
 )
 def handoff_create(request: HttpRequest, key: str, conversation_id: int) -> dict[str, Any]:
-    conversation: Conversation = request.auth  # type: ignore[attr-defined]
-    widget_rate_limit(
-        context=widget_context(request), customer_id=conversation.customer_id, write=True
-    )
+    conversation = _token_conversation(request, write=True)
     widget_handoff_request(conversation=conversation)
     return _state(_refresh(conversation))
 
@@ -471,10 +478,7 @@ def handoff_create(request: HttpRequest, key: str, conversation_id: int) -> dict
 def feedback_create(
     request: HttpRequest, key: str, conversation_id: int, payload: FeedbackIn
 ) -> dict[str, Any]:
-    conversation: Conversation = request.auth  # type: ignore[attr-defined]
-    widget_rate_limit(
-        context=widget_context(request), customer_id=conversation.customer_id, write=True
-    )
+    conversation = _token_conversation(request, write=True)
     conversation_feedback(conversation=conversation, solved=payload.solved)
     return _state(_refresh(conversation))
 
@@ -490,10 +494,7 @@ def feedback_create(
 def csat_create(
     request: HttpRequest, key: str, conversation_id: int, payload: CsatIn
 ) -> dict[str, Any]:
-    conversation: Conversation = request.auth  # type: ignore[attr-defined]
-    widget_rate_limit(
-        context=widget_context(request), customer_id=conversation.customer_id, write=True
-    )
+    conversation = _token_conversation(request, write=True)
     response = csat_submit(conversation=conversation, score=payload.score, comment=payload.comment)
     return {**_state(conversation), "csat_score": response.score}
 
@@ -507,10 +508,7 @@ def csat_create(
     tags=["conversations"],
 )
 def conversation_end(request: HttpRequest, key: str, conversation_id: int) -> dict[str, Any]:
-    conversation: Conversation = request.auth  # type: ignore[attr-defined]
-    widget_rate_limit(
-        context=widget_context(request), customer_id=conversation.customer_id, write=True
-    )
+    conversation = _token_conversation(request, write=True)
     widget_conversation_end(conversation=conversation)
     return _state(_refresh(conversation))
 
@@ -527,12 +525,10 @@ def conversation_end(request: HttpRequest, key: str, conversation_id: int) -> di
 def followup_email_create(
     request: HttpRequest, key: str, conversation_id: int, payload: EmailIn
 ) -> dict[str, Any]:
-    conversation: Conversation = request.auth  # type: ignore[attr-defined]
-    context = widget_context(request)
-    widget_rate_limit(context=context, customer_id=conversation.customer_id, write=True)
+    conversation = _token_conversation(request, write=True)
     conversation_followup_email_set(
         conversation=conversation,
         email=payload.email,
-        page_url=_page_url(request, payload.page_url, context.allowed_origins),
+        page_url=_page_url(request, payload.page_url, widget_context(request).allowed_origins),
     )
     return _state(_refresh(conversation))

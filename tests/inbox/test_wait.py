@@ -67,6 +67,27 @@ def test_a_day_closing_at_midnight_is_open_until_the_end_of_that_day():
     assert not is_open(hours, datetime(2026, 11, 24, 0, 10, tzinfo=UTC))  # Tuesday, closed
 
 
+def test_a_night_shift_runs_past_midnight_into_the_next_morning():
+    hours = office_hours("UTC", fri=(time(22), time(6)))  # Friday 22:00 to Saturday 06:00
+    assert not is_open(hours, datetime(2026, 11, 27, 21, 59, tzinfo=UTC))  # Friday evening
+    assert is_open(hours, datetime(2026, 11, 27, 23, 30, tzinfo=UTC))
+    assert is_open(hours, datetime(2026, 11, 28, 5, 59, tzinfo=UTC))  # Saturday, still open
+    assert not is_open(hours, datetime(2026, 11, 28, 6, 0, tzinfo=UTC))
+    assert next_opening(hours, datetime(2026, 11, 28, 7, 0, tzinfo=UTC)) == datetime(
+        2026, 11, 30, 9, 0, tzinfo=UTC
+    )  # Monday
+    assert next_opening(hours, datetime(2026, 11, 27, 18, 0, tzinfo=UTC)) == datetime(
+        2026, 11, 27, 22, 0, tzinfo=UTC
+    )
+
+
+def test_a_night_shift_keeps_its_local_hours_across_a_clock_change():
+    # Berlin leaves summer time on Sunday 2026-10-25 at 03:00: the shift still ends at 06:00
+    hours = office_hours("Europe/Berlin", sat=(time(22), time(6)))
+    assert is_open(hours, datetime(2026, 10, 25, 5, 30, tzinfo=BERLIN))
+    assert not is_open(hours, datetime(2026, 10, 25, 6, 0, tzinfo=BERLIN))
+
+
 def test_next_opening_after_friday_evening_is_monday_morning():
     friday_evening = datetime(2026, 11, 27, 18, 0, tzinfo=BERLIN)
     assert next_opening(office_hours(), friday_evening) == datetime(
@@ -92,7 +113,9 @@ def test_window_and_timezone_checks():
     assert window_error(time(9), time(17)) is None
     assert window_error(None, None) is None
     assert window_error(time(9), time(0)) is None  # until midnight
-    assert "after the opening" in (window_error(time(17), time(9)) or "")
+    assert window_error(time(22), time(6)) is None  # overnight
+    assert window_error(time(0), time(0)) is None  # the whole day
+    assert "are the same" in (window_error(time(9), time(9)) or "")
     assert "both" in (window_error(time(9), None) or "")
     assert timezone_valid("Europe/Berlin")
     assert not timezone_valid("Mars/Olympus")
@@ -211,7 +234,7 @@ def test_a_manager_saves_business_hours(workspace, manager):
     ("overrides", "message"),
     [
         ({"timezone": "Mars/Olympus"}, "is not a timezone we know"),
-        ({"wed_open": "17:00", "wed_close": "09:00"}, "Wednesday: The closing time must be after"),
+        ({"wed_open": "17:00", "wed_close": "17:00"}, "Wednesday: The opening and closing times"),
         ({"thu_close": ""}, "Thursday: Give both an opening and a closing time"),
         ({"mon_open": "9 o'clock"}, "Enter a valid time"),
     ],

@@ -78,6 +78,8 @@ def test_bench_retrieval_small_run(db):
     assert result["chunks"] == 600
     assert set(result["search_ms"]) == {"p50", "p95", "p99"}
     assert result["ingest_chunks_per_s"] > 0 and result["build_s"] > 0
+    # the replayed leg ran the whole pipeline through the OpenAI-compatible provider
+    assert result["ingest_replayed_embeddings_chunks_per_s"] > 0
     assert not Workspace.objects.filter(is_scratch=True).exists()
 
 
