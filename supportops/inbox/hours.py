@@ -33,9 +33,7 @@ def window_error(open_at: time | None, close_at: time | None) -> str | None:
     if open_at is None or close_at is None:
         return None  # closed all day
     if close_at == open_at and close_at != MIDNIGHT:
-        return (
-            "The opening and closing times are the same; for a whole day use 00:00 to 00:00."
-        )
+        return "The opening and closing times are the same; for a whole day use 00:00 to 00:00."
     return None
 
 

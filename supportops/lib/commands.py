@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import numpy as np
@@ -65,6 +68,29 @@ def logs_to_stderr() -> Iterator[None]:
     """Keep libraries from printing progress bars or logs on stdout."""
     logging.getLogger().handlers = [logging.StreamHandler(sys.stderr)]
     yield
+
+
+@contextmanager
+def http_server(handler: Any) -> Iterator[str]:
+    """A small local HTTP server (`handler`: a BaseHTTPRequestHandler class or factory) in a
+    background thread, for stand-ins and host pages: yields its origin, "http://127.0.0.1:N"."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _QuietFilesHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+        pass
+
+
+def quiet_files(directory: str) -> Any:
+    """A handler for `http_server` that serves the files of `directory`, without request logs."""
+    return partial(_QuietFilesHandler, directory=directory)
 
 
 @contextmanager

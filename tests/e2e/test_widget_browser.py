@@ -8,18 +8,16 @@ subprocess runs, as in production.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from decimal import Decimal
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
 from supportops.conversations.models import Conversation, Handoff, Message, Order
+from supportops.lib.commands import http_server, quiet_files
 from supportops.widget.models import WidgetSettings
 from supportops.widget.security import customer_signature
 from tests.conftest import wait_for
@@ -74,25 +72,14 @@ HOST_PROPERTIES = (
 @pytest.fixture
 def host_site(tmp_path: Path) -> Iterator[Callable[[str, str], str]]:
     """Serve pages from another origin: `publish(name, html)` returns the page's URL."""
-    handler = partial(_QuietHandler, directory=str(tmp_path))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    origin = f"http://127.0.0.1:{server.server_address[1]}"
+    with http_server(quiet_files(str(tmp_path))) as origin:
 
-    def publish(name: str, html: str) -> str:
-        (tmp_path / name).write_text(html)
-        return f"{origin}/{name}"
+        def publish(name: str, html: str) -> str:
+            (tmp_path / name).write_text(html)
+            return f"{origin}/{name}"
 
-    publish.origin = origin  # type: ignore[attr-defined]
-    yield publish
-    server.shutdown()
-    server.server_close()
-
-
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+        publish.origin = origin  # type: ignore[attr-defined]
+        yield publish
 
 
 def embed_tag(live_server, workspace, *, customer_id: str = "") -> str:

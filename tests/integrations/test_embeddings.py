@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import numpy as np
 import pytest
 
 from supportops.integrations.embeddings import EmbeddingError, LocalEmbedder, OpenAIEmbedder
+from supportops.lib.commands import http_server
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -53,11 +53,8 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def server():
     _Handler.requests, _Handler.fail_with = [], None
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}/v1"
-    httpd.shutdown()
+    with http_server(_Handler) as origin:
+        yield f"{origin}/v1"
 
 
 def test_openai_provider_speaks_the_embeddings_protocol(server):

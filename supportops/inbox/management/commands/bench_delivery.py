@@ -12,16 +12,12 @@ from __future__ import annotations
 
 import os
 import random
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from tempfile import TemporaryDirectory
-from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -31,7 +27,14 @@ from supportops.accounts.services import workspace_create, workspace_delete_scra
 from supportops.conversations.models import Conversation
 from supportops.conversations.services import agent_reply, conversation_hand_off
 from supportops.lib.browser import CHROMIUM, CHROMIUM_ARGS
-from supportops.lib.commands import logs_to_stderr, percentile, print_json, wsgi_server
+from supportops.lib.commands import (
+    http_server,
+    logs_to_stderr,
+    percentile,
+    print_json,
+    quiet_files,
+    wsgi_server,
+)
 from supportops.widget.models import WidgetSettings
 
 HOST_PAGE = (
@@ -41,23 +44,12 @@ HOST_PAGE = (
 )
 
 
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @contextmanager
 def _host_page(html: str) -> Iterator[str]:
     """A shop page served from its own origin; yields its URL."""
-    with TemporaryDirectory() as folder:
+    with TemporaryDirectory() as folder, http_server(quiet_files(folder)) as origin:
         (Path(folder) / "shop.html").write_text(html)
-        server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=folder))
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        try:
-            yield f"http://127.0.0.1:{server.server_address[1]}/shop.html"
-        finally:
-            server.shutdown()
-            server.server_close()
+        yield f"{origin}/shop.html"
 
 
 @contextmanager
