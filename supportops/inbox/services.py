@@ -449,9 +449,7 @@ def note_add(*, conversation: Conversation, author: Actor, text: str) -> Interna
 @transaction.atomic
 def business_hours_save(*, hours: BusinessHours, actor: Actor) -> BusinessHours:
     """Save hours already checked by BusinessHoursForm, with an audit row."""
-    person = real_user(actor)
-    if member_role(workspace=hours.workspace, user=person) not in MANAGING_ROLES:
-        raise InboxError("Only managers and admins may change the business hours.")
+    person = _require_manager(hours.workspace, actor, "the business hours")
     hours.save()
     days = {d: _window_text(hours, d) for d in WEEKDAYS}
     audit_log_write(

@@ -8,30 +8,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from supportops.accounts.models import AuditLog, Workspace
 from supportops.conversations.models import Handoff
 from supportops.inbox.models import AgentStatus, Queue, Routing, SlaPolicy
 from supportops.inbox.services import InboxError, queue_default_get, queue_save
-from tests.conftest import PASSWORD
 from tests.inbox.test_routing import agent, hand_off
+from tests.inbox.test_wait import login
 
 pytestmark = pytest.mark.django_db
 
 URL = reverse("inbox:routing", args=["acme"])
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def login(user) -> Client:
-    client = Client()
-    assert client.login(username=user.username, password=PASSWORD)
-    return client
 
 
 def queue_data(name: str, *categories: str, skill: str = "", prefix: str = "new") -> dict:

@@ -29,11 +29,6 @@ HTMX = {"HX-Request": "true"}
 XSS = '<script>alert("x")</script>'
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def url(name: str, *args: object, slug: str = "acme") -> str:
     return reverse(f"inbox:{name}", args=[slug, *args])
 

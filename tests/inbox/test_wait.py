@@ -199,11 +199,6 @@ def test_outside_business_hours_there_is_no_estimate_and_a_reopening_time(worksp
 # --- The business hours page ---------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def login(user) -> Client:
     client = Client()
     assert client.login(username=user.username, password=PASSWORD)
