@@ -74,7 +74,13 @@ def logs_to_stderr() -> Iterator[None]:
 def http_server(handler: Any) -> Iterator[str]:
     """A small local HTTP server (`handler`: a BaseHTTPRequestHandler class or factory) in a
     background thread, for stand-ins and host pages: yields its origin, "http://127.0.0.1:N"."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    with _serving(ThreadingHTTPServer(("127.0.0.1", 0), handler)) as origin:
+        yield origin
+
+
+@contextmanager
+def _serving(server: Any) -> Iterator[str]:
+    """Run a socketserver-style server in a daemon thread; stop and close it afterwards."""
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -97,7 +103,6 @@ def quiet_files(directory: str) -> Any:
 def wsgi_server() -> Iterator[str]:
     """The app on a real HTTP port in a background thread, for benchmarks that need one:
     yields the base URL ("http://127.0.0.1:<port>")."""
-    import threading
     from socketserver import ThreadingMixIn
     from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -115,9 +120,5 @@ def wsgi_server() -> Iterator[str]:
     # connection behind per finished request: close them at its end.
     connections.settings[DEFAULT_DB_ALIAS]["CONN_MAX_AGE"] = 0
     server = make_server("127.0.0.1", 0, get_wsgi_application(), ThreadingServer, QuietHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with _serving(server) as origin:
+        yield origin
