@@ -11,6 +11,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import (
     Case,
+    Count,
     Exists,
     IntegerField,
     OuterRef,
@@ -77,6 +78,19 @@ def routing_setup(*, workspace: Workspace) -> dict[str, Any]:
     queues = queues_for_workspace(workspace=workspace)
     if not any(queue.is_default for queue in queues):
         queues = [queue_default_get(workspace=workspace), *queues]
+    # What each queue holds now: waiting for an agent, and with an agent but not resolved.
+    load = (
+        Routing.objects.filter(workspace=workspace, queue__isnull=False)
+        .values("queue_id")
+        .annotate(
+            waiting=Count("pk", filter=Q(handoff__status=Handoff.Status.QUEUED)),
+            assigned=Count("pk", filter=Q(handoff__status=Handoff.Status.ASSIGNED)),
+        )
+    )
+    counts = {row["queue_id"]: (row["waiting"], row["assigned"]) for row in load}
+    for queue in queues:
+        waiting, assigned = counts.get(queue.pk, (0, 0))
+        queue.waiting, queue.assigned = waiting, assigned  # type: ignore[attr-defined]
     names = {
         *HIGH_STAKES_CATEGORIES,
         *category_list(workspace=workspace).values_list("name", flat=True),

@@ -13,7 +13,7 @@ from django.urls import reverse
 from supportops.accounts.models import AuditLog, Workspace
 from supportops.conversations.models import Handoff
 from supportops.inbox.models import AgentStatus, Queue, Routing, SlaPolicy
-from supportops.inbox.services import InboxError, queue_default_get, queue_save
+from supportops.inbox.services import InboxError, handoff_claim, queue_default_get, queue_save
 from tests.inbox.test_routing import agent, hand_off
 from tests.inbox.test_wait import login
 
@@ -88,6 +88,20 @@ def test_a_bad_queue_is_refused_with_a_message_and_the_typed_values_kept(
     if data["new-name"].strip():
         assert f'value="{data["new-name"]}"' in body(response)
     assert list(Queue.objects.values_list("name", "categories")) == before
+
+
+def test_each_queue_shows_what_waits_in_it_and_what_agents_hold(workspace, manager):
+    queue_save(workspace=workspace, actor=manager, name="Legal", categories=["legal_threat"])
+    hand_off(workspace, category="legal_threat")
+    hand_off(workspace, category="legal_threat")
+    held = hand_off(workspace, category="legal_threat")
+    handoff_claim(handoff=held, agent=manager)
+    hand_off(workspace)  # the default queue
+    text = body(login(manager).get(URL))
+    legal = text[text.index("<h3>Legal") :]
+    assert "2 waiting, 1 with an agent" in legal[: legal.index("</h3>")]
+    general = text[text.index("<h3>General") :]
+    assert "1 waiting, 0 with an agent" in general[: general.index("</h3>")]
 
 
 def test_a_queue_is_changed_in_place(workspace, manager):
