@@ -111,3 +111,50 @@ def test_an_empty_query_returns_nothing(make_article, workspace):
     _seed(make_article)
     assert search(workspace=workspace, query="   ").hits == []
     assert search(workspace=workspace, query="?!", mode="keyword").hits == []
+
+
+def test_a_starved_index_scan_widens_its_beam_before_scanning_exactly(
+    make_article, workspace, outsider
+):
+    """When the nearest chunks in the HNSW index all belong to another workspace, the search
+    asks the index again with a wide beam (cheap) instead of scanning the scope exactly."""
+    import numpy as np
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from supportops.knowledge.models import Chunk
+
+    _seed(make_article)
+    other = Workspace.objects.get(slug="other")
+    crowd = article_create(
+        workspace=other, title="Crowd", body="Near the query.", owner=outsider, publish=True
+    )
+    template = Chunk.objects.filter(article=crowd).first()
+    assert template is not None
+    rng = np.random.default_rng(0)
+    query_vector = rng.standard_normal(384).astype(np.float32)
+    query_vector /= np.linalg.norm(query_vector)
+    near = query_vector + 0.05 * rng.standard_normal((150, 384)).astype(np.float32)
+    Chunk.objects.bulk_create(
+        Chunk(
+            workspace=other,
+            article=crowd,
+            version_id=template.version_id,
+            ordinal=100 + i,
+            text=f"crowd {i}",
+            embedding=(v / np.linalg.norm(v)).tolist(),
+        )
+        for i, v in enumerate(near)
+    )
+    with connection.cursor() as cursor:
+        # Use the HNSW index, as the planner does at scale (not a sort of the small table).
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_sort = off")
+    with CaptureQueriesContext(connection) as queries:
+        hits = search(
+            workspace=workspace, query="orders", query_vector=query_vector, k=5, mode="vector"
+        ).hits
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert any("hnsw.ef_search = 1000" in s for s in sql), "the beam was not widened"
+    assert not any("::vector) + 0" in s for s in sql), "it fell back to an exact scan"
+    assert len(hits) == 5 and all(h.article.workspace_id == workspace.pk for h in hits)
