@@ -6,7 +6,7 @@ from django import forms
 
 from .hours import timezone_valid, window_error
 from .models import WEEKDAYS, BusinessHours
-from .services import MAX_SLA_MINUTES
+from .services import MAX_OPEN_LIMIT, MAX_SLA_MINUTES
 
 DAY_NAMES = dict(
     zip(
@@ -115,7 +115,9 @@ class AgentRoutingForm(forms.Form):
     skills = forms.CharField(
         max_length=1000, required=False, help_text="Comma-separated, e.g. billing, German"
     )
-    max_open = forms.IntegerField(min_value=1, max_value=50, label="Open conversations at once")
+    max_open = forms.IntegerField(
+        min_value=1, max_value=MAX_OPEN_LIMIT, label="Open conversations at once"
+    )
 
     def skill_list(self) -> list[str]:
         return [s.strip() for s in self.cleaned_data.get("skills", "").split(",") if s.strip()]

@@ -88,14 +88,13 @@ def routing_setup(*, workspace: Workspace) -> dict[str, Any]:
         )
     )
     counts = {row["queue_id"]: (row["waiting"], row["assigned"]) for row in load}
-    for queue in queues:
-        waiting, assigned = counts.get(queue.pk, (0, 0))
-        queue.waiting, queue.assigned = waiting, assigned  # type: ignore[attr-defined]
     names = {
         *HIGH_STAKES_CATEGORIES,
         *category_list(workspace=workspace).values_list("name", flat=True),
     }
     for queue in queues:
+        waiting, assigned = counts.get(queue.pk, (0, 0))
+        queue.waiting, queue.assigned = waiting, assigned  # type: ignore[attr-defined]
         names.update(queue.categories or [])
     policies = {p: sla_policy_get(workspace=workspace, priority=p) for p in PRIORITY_ORDER}
     agents = inbox_agents(workspace=workspace)

@@ -359,6 +359,14 @@ def handoff_transfer(
 # --- Availability and notes ----------------------------------------------------------------------
 
 
+MAX_OPEN_LIMIT = 50  # the most conversations one agent may be set to hold at once
+
+
+def _check_max_open(max_open: int) -> None:
+    if not 1 <= max_open <= MAX_OPEN_LIMIT:
+        raise InboxError(f"The limit of open conversations must be 1 to {MAX_OPEN_LIMIT}.")
+
+
 def _clean_names(names: list[str]) -> list[str]:
     """Skills or category names: trimmed, without repeats, at most 50."""
     cleaned = []
@@ -382,8 +390,8 @@ def agent_status_set(
     person = _require_inbox_member(workspace, user)
     if status not in AgentStatus.Status.values:
         raise InboxError("Availability must be online, away or offline.")
-    if max_open is not None and not 1 <= max_open <= 50:
-        raise InboxError("The limit of open conversations must be 1 to 50.")
+    if max_open is not None:
+        _check_max_open(max_open)
     row, _ = AgentStatus.objects.select_for_update().get_or_create(workspace=workspace, user=person)
     row.status = status
     if skills is not None:
@@ -592,8 +600,7 @@ def agent_routing_set(
     A higher limit for an agent who is online picks up waiting conversations at once."""
     person = _require_manager(workspace, actor, "agents' skills and limits")
     _require_inbox_member(workspace, agent)
-    if not 1 <= max_open <= 50:
-        raise InboxError("The limit of open conversations must be 1 to 50.")
+    _check_max_open(max_open)
     row, _ = AgentStatus.objects.select_for_update().get_or_create(workspace=workspace, user=agent)
     row.skills, row.max_open = _clean_names(skills), max_open
     row.save(update_fields=["skills", "max_open", "updated_at"])

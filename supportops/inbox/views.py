@@ -177,13 +177,15 @@ def _routing_forms(setup: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _routing_post(request: HttpRequest, workspace: Workspace, forms: dict[str, Any]) -> str:
-    """Carry out one change from the routing page. Returns "" when done; otherwise the error,
-    with the form as typed put back into `forms` so nothing is lost."""
+def _routing_post(
+    request: HttpRequest, workspace: Workspace, names: list[str], forms: dict[str, Any]
+) -> str:
+    """Carry out one change from the routing page (`names`: the categories a queue may take).
+    Returns "" when done; otherwise the error, with the form as typed put back into `forms`
+    so nothing is lost."""
     action, actor = request.POST.get("action", ""), _user(request)
     if action == "queue" and request.POST.get("delete"):
         action = "queue-delete"
-    names = [choice for choice, _ in forms["new_queue_form"].fields["categories"].choices]
     try:
         if action in ("queue", "queue-delete"):
             queue_id = int_or_none(request.POST.get("queue_id"))
@@ -269,7 +271,7 @@ def routing_settings(request: HttpRequest) -> HttpResponse:
     forms = _routing_forms(setup)
     error, status = "", 200
     if request.method == "POST":
-        error = _routing_post(request, workspace, forms)
+        error = _routing_post(request, workspace, setup["category_names"], forms)
         if not error:
             return redirect("inbox:routing", workspace_slug=workspace.slug)
         status = 400
