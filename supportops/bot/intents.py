@@ -260,7 +260,9 @@ class IntentClassifier:
 
     def predict_vectors(self, vectors: np.ndarray, *, top: int = 5) -> list[Prediction]:
         model = self._require_model()
-        regression, vote, nearest = self._components(model, np.asarray(vectors, np.float32))
+        # A copy when read-only (cached query vectors): torch wants arrays it may write to.
+        vectors = np.require(vectors, np.float32, ["C", "W"])
+        regression, vote, nearest = self._components(model, vectors)
         probabilities = (1 - self.knn_weight) * regression + self.knn_weight * vote
         confidence = _confidence(regression, nearest)
         predictions = []

@@ -376,8 +376,15 @@ def default_model() -> SentimentModel:
         return _model
 
 
-def score(text: str) -> Sentiment:
-    return default_model().score_many([text])[0]
+def score(text: str, *, vector: np.ndarray | None = None) -> Sentiment:
+    """The sentiment of one message. `vector`, the embedding of `text` as it stands, saves
+    embedding it again when normalising changes nothing but spacing (no handles or links),
+    which the model's tokenizer does not see."""
+    model = default_model()
+    cleaned = normalise(text)
+    if vector is not None and cleaned == _SPACES.sub(" ", text).strip():
+        return model.score_vectors(np.asarray(vector)[None, :], [cleaned])[0]
+    return model.score_many([text])[0]
 
 
 def score_many(texts: Sequence[str]) -> list[Sentiment]:

@@ -21,7 +21,7 @@ from django.db import transaction
 from supportops.conversations.models import Conversation, Customer, Message
 from supportops.conversations.services import conversation_hand_off, message_post_bot
 from supportops.inbox.packet import handoff_packet_build_safely
-from supportops.integrations.embeddings import embed_query
+from supportops.integrations.embeddings import embed_query, embed_query_cached
 from supportops.integrations.llm import ChatError, OpenAIChatProvider, get_chat_provider
 from supportops.knowledge.search import Hit, search
 
@@ -241,11 +241,11 @@ def decide(*, conversation: Conversation, message: Message) -> Decision:
             Fired(triggers.EXPLICIT_REQUEST, "the customer asked for a person", {"matched": True})
         )
 
-    vector = embed_query(text)
+    vector = embed_query_cached(text)
     decision.query_vector = vector
     _classify(decision, settings, text, vector)
     _check_turns(decision, settings, context, text, vector, is_rejection)
-    _check_sentiment(decision, settings, text, context, is_rejection)
+    _check_sentiment(decision, settings, text, vector, context, is_rejection)
     if settings.vip_enabled and conversation.customer.is_vip:
         decision.fired.append(Fired(triggers.VIP, "VIP customers go to a person", {"vip": True}))
 
@@ -355,7 +355,7 @@ def _check_turns(
         return
     repeat = 0.0
     if context.earlier_questions and not is_rejection:
-        earlier = np.vstack([embed_query(q) for q in context.earlier_questions[-3:]])
+        earlier = np.vstack([embed_query_cached(q) for q in context.earlier_questions[-3:]])
         repeat = float(np.max(earlier @ vector))
     decision.scores["repeat_similarity"] = round(repeat, 4)
     if context.customer_turns > settings.max_customer_turns:
@@ -388,10 +388,11 @@ def _check_sentiment(
     decision: Decision,
     settings: BotSettings,
     text: str,
+    vector: np.ndarray,
     context: Context,
     is_rejection: bool,
 ) -> None:
-    sentiment = sentiment_score(text)
+    sentiment = sentiment_score(text, vector=vector)
     decision.sentiment = sentiment.label
     decision.negative_probability = sentiment.negative_probability
     decision.scores["sentiment"] = {

@@ -31,7 +31,7 @@ from supportops.bot import triggers
 from supportops.bot.generation import numbers_supported
 from supportops.bot.redaction import redact
 from supportops.conversations.models import Conversation, Message
-from supportops.integrations.embeddings import EmbeddingError, embed_texts
+from supportops.integrations.embeddings import EmbeddingError, embed_texts_cached
 from supportops.integrations.llm import ChatError, get_chat_provider
 from supportops.knowledge.search import search
 
@@ -120,7 +120,7 @@ def similar_resolved(
             break
     if not questions:
         return []
-    vectors = embed_texts([redact(question).text, *questions.values()])
+    vectors = embed_texts_cached([redact(question).text, *questions.values()])
     similarity = vectors[1:] @ vectors[0]
     ranked = sorted(
         zip(questions, questions.values(), similarity.tolist(), strict=True),

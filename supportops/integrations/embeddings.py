@@ -10,6 +10,8 @@ import json
 import threading
 import urllib.error
 import urllib.request
+import weakref
+from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Protocol
@@ -146,3 +148,48 @@ def embed_texts(texts: Sequence[str]) -> np.ndarray:
 
 def embed_query(text: str) -> np.ndarray:
     return get_embedder().embed([text])[0]
+
+
+QUERY_CACHE_SIZE = 2048
+_query_caches: weakref.WeakKeyDictionary[Embedder, OrderedDict[str, np.ndarray]] = (
+    weakref.WeakKeyDictionary()
+)
+_query_cache_lock = threading.Lock()
+
+
+def _cached_vectors(texts: Sequence[str]) -> list[np.ndarray]:
+    """One read-only vector per text: the last QUERY_CACHE_SIZE of the current provider are
+    kept in memory, and the texts not among them are embedded in one call. A new provider
+    (settings changed) starts with an empty cache."""
+    embedder = get_embedder()
+    with _query_cache_lock:
+        cache = _query_caches.setdefault(embedder, OrderedDict())
+        found = {text: cache[text] for text in texts if text in cache}
+        for text in found:
+            cache.move_to_end(text)
+    missing = list(dict.fromkeys(text for text in texts if text not in found))
+    if missing:
+        for text, vector in zip(missing, embedder.embed(missing), strict=True):
+            vector.setflags(write=False)
+            found[text] = vector
+        with _query_cache_lock:
+            for text in missing:
+                cache[text] = found[text]
+            while len(cache) > QUERY_CACHE_SIZE:
+                cache.popitem(last=False)
+    return [found[text] for text in texts]
+
+
+def embed_query_cached(text: str) -> np.ndarray:
+    """`embed_query` for texts that come back: the bot turn compares a message with the
+    conversation's earlier questions, which it embedded on their own turns. The vector is
+    read-only. Benchmarks and search use the uncached calls."""
+    return _cached_vectors([text])[0]
+
+
+def embed_texts_cached(texts: Sequence[str]) -> np.ndarray:
+    """`embed_texts` through the same cache: the co-pilot compares a question with the same
+    resolved conversations' questions draft after draft."""
+    if not texts:
+        return np.zeros((0, settings.EMBEDDING_DIMENSIONS), dtype=np.float32)
+    return np.vstack(_cached_vectors(texts))

@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from supportops.bot.sentiment import load_examples, normalise, score, score_many, valence
+from supportops.integrations.embeddings import embed_query
 
 EVAL = Path(__file__).resolve().parents[3] / "shared" / "eval"
 AIRLINE = EVAL / "sentiment" / "airline-dev.csv"
@@ -98,6 +99,18 @@ def test_handles_and_links_are_normalised():
 
 def _letters(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", normalise(text).lower()).strip()
+
+
+def test_the_turns_vector_is_reused_only_for_the_text_the_model_reads():
+    plain = "My  tent pole snapped on the first night, this is really disappointing"
+    vector = embed_query(plain)
+    assert score(plain, vector=vector) == score(plain)
+    # A vector of something else shows whether it was used: for plain text it is (the
+    # message is not embedded twice), for a text with a handle or link it is not.
+    other = embed_query("Thank you so much, you are wonderful and I love it!")
+    assert score(plain, vector=other).probabilities != score(plain).probabilities
+    addressed = "@tidewell " + plain + " https://example.com/photo"
+    assert score(addressed, vector=other) == score(addressed)
 
 
 def test_the_training_examples_are_the_projects_own():

@@ -9,8 +9,19 @@ from http.server import BaseHTTPRequestHandler
 
 import numpy as np
 import pytest
+from django.test import override_settings
 
-from supportops.integrations.embeddings import EmbeddingError, LocalEmbedder, OpenAIEmbedder
+from supportops.integrations import embeddings
+from supportops.integrations.embeddings import (
+    EmbeddingError,
+    LocalEmbedder,
+    OpenAIEmbedder,
+    embed_query,
+    embed_query_cached,
+    embed_texts,
+    embed_texts_cached,
+    get_embedder,
+)
 from supportops.lib.commands import http_server
 
 
@@ -95,3 +106,51 @@ def test_local_model_puts_paraphrases_closer_than_unrelated_text():
         ["Where is my parcel?", "Track my package delivery", "How do I change my password?"]
     )
     assert float(a @ b) > float(a @ c) + 0.2
+
+
+@pytest.fixture
+def openai_provider(server):
+    get_embedder.cache_clear()
+    with override_settings(
+        EMBEDDING_PROVIDER="openai", EMBEDDING_BASE_URL=server, EMBEDDING_MODEL="m"
+    ):
+        yield
+    get_embedder.cache_clear()
+
+
+def test_cached_query_vectors_are_reused_read_only_and_bounded(openai_provider, monkeypatch):
+    monkeypatch.setattr(embeddings, "QUERY_CACHE_SIZE", 2)
+    first = embed_query_cached("where is my order")
+    assert len(_Handler.requests) == 1
+    assert np.allclose(first, embed_query("where is my order"))
+    assert len(_Handler.requests) == 2  # the uncached call always asks the provider
+    assert embed_query_cached("where is my order") is first
+    assert len(_Handler.requests) == 2
+    with pytest.raises(ValueError):
+        first[0] = 0.0  # callers cannot spoil the cached vector
+    embed_query_cached("second question")
+    embed_query_cached("third question")  # the oldest of the two kept is dropped
+    assert len(_Handler.requests) == 4
+    embed_query_cached("second question")
+    assert len(_Handler.requests) == 4
+    embed_query_cached("where is my order")
+    assert len(_Handler.requests) == 5
+
+
+def test_a_new_provider_starts_with_an_empty_cache(openai_provider):
+    embed_query_cached("refund status")
+    get_embedder.cache_clear()  # settings changed: a new embedder
+    embed_query_cached("refund status")
+    assert len(_Handler.requests) == 2
+
+
+def test_a_cached_batch_asks_only_for_the_texts_it_has_not_seen(openai_provider):
+    embed_query_cached("where is my order")
+    vectors = embed_texts_cached(["where is my order", "new one", "other", "new one"])
+    assert [r["body"]["input"] for r in _Handler.requests] == [
+        ["where is my order"],
+        ["new one", "other"],  # once each, in one call
+    ]
+    assert vectors.shape == (4, 384)
+    assert np.allclose(vectors, embed_texts(["where is my order", "new one", "other", "new one"]))
+    assert embed_texts_cached([]).shape == (0, 384)

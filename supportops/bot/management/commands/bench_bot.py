@@ -170,7 +170,9 @@ class _Customer:
         )
         self.token, conversation, cursor = started["token"], started["id"], started["cursor"]
         for n in range(self.messages):
-            text = self.rng.choice(QUESTIONS)
+            # Each customer words it their own way: no two messages of the run are the same
+            # text, so nothing is answered from a cache that real traffic would not hit.
+            text = f"Hi, shopper {self.name} here. {self.rng.choice(QUESTIONS)}"
             posted = self._call(
                 "POST",
                 f"/conversations/{conversation}/messages",
