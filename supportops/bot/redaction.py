@@ -842,6 +842,10 @@ COMMON_WORDS = _word_set(
     great good big small little happy glad sure fine right left
     god christmas easter internet app website online amazon google apple microsoft paypal
     i'm i’m i'll i’ll i'd i’d i've i’ve
+    nobody noone someone somebody anyone anybody
+    manager agent courier driver colleague staff representative rep supervisor technician
+    engineer doctor boss operator advisor adviser officer clerk receptionist assistant bot
+    mail post express delivery shipping logistics
     """
 )
 _PARTICLES = _word_set("van von de der den del della di da dos das du la le bin ibn al el ten zu")
@@ -861,6 +865,17 @@ _NAMED_CUE = re.compile(rf"{_WHOSE_NAME}[ \t]+")
 _SELF_CUE = re.compile(
     r"(?i)\b(?:i\s+am|i['’]m|this\s+is|call\s+me|calls\s+me|speak(?:ing)?\s+(?:to|with)|"
     r"spoke\s+(?:to|with)|talk(?:ed)?\s+(?:to|with)|ask\s+for)[ \t]+"
+)
+# Someone quoted, credited or to be contacted: "says Ana Ruiz", "follow up with ...".
+_REPORTED_CUE = re.compile(
+    r"(?i)\b(?:says|said|asks|asked|writes|wrote|replied|according\s+to|(?:written|signed|"
+    r"sent|approved|reported|handled|not)\s+by|(?:follow(?:ed)?|check(?:ed)?)\s+up\s+with|"
+    r"(?:cc|attn|attention)\s*:?)[ \t]+"
+)
+# A name right before what a person does: "Mehrudin shouted at Todd".
+_REPORTED_AFTER = re.compile(
+    r"[ \t]+(?:said|says|shouted|wrote|asked|told|replied|called|emailed|phoned|promised|"
+    r"confirmed|explained)\b"
 )
 _GREETING_CUE = re.compile(
     r"(?:^|(?<=[\s>(\"']))(?:Hi|Hello|Hey|Dear|Thanks|Thank\s+you|Cheers|Bye|Morning|"
@@ -925,6 +940,7 @@ def _persons(text: str) -> Iterator[Span]:
         (_SIGNOFF_CUE, False, True),
         (_GREETING_CUE, False, True),
         (_SELF_CUE, False, False),
+        (_REPORTED_CUE, all_lower, False),
     )
     for pattern, lowercase, single_ok in cues:
         for cue in pattern.finditer(text):
@@ -942,6 +958,19 @@ def _persons(text: str) -> Iterator[Span]:
                 continue
             start = cue.start() if pattern is _TITLE_CUE else words[i].start()
             yield Span(PERSON, start, words[last].end())
+
+    ends = {w.end(): k for k, w in enumerate(words)}
+    for verb in _REPORTED_AFTER.finditer(text):
+        k = ends.get(verb.start())
+        if k is None or not _surname_ok(words[k].group(), False):
+            continue
+        first = k
+        if k and text[words[k - 1].end() : words[k].start()] == " ":
+            previous = words[k - 1].group()
+            after_the = k >= 2 and words[k - 2].group().lower() == "the"
+            if _surname_ok(previous, False) and not after_the:
+                first = k - 1
+        yield Span(PERSON, words[first].start(), words[k].end())
 
     # Known given names, with the initials and surname that follow them.
     for i, match in enumerate(words):

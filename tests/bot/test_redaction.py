@@ -241,6 +241,13 @@ def test_it_leaves_versions_times_and_mac_addresses_alone(text):
         ("Hello Priya, thanks for the quick answer", "Priya"),
         ("Kind regards,\nMarta Lindqvist", "Marta Lindqvist"),
         ("Please ask Sarah J. Connolly to call back", "Sarah J. Connolly"),
+        # Quoted, credited or to be contacted, and names doing what people do.
+        ('"It arrived broken," says Dagny Thorsrud of Oslo.', "Dagny Thorsrud"),
+        ("The refund was approved by Oyelaran Adebayo last week", "Oyelaran Adebayo"),
+        ("Please follow up with Hijacinta Godina about the invoice", "Hijacinta Godina"),
+        ("cc: Satsita Umkhayev", "Satsita Umkhayev"),
+        ("Mehrudin shouted at the driver", "Mehrudin"),
+        ("Yesterday Ulla Pekkarinen called twice about it", "Ulla Pekkarinen"),
     ],
 )
 def test_it_finds_names_after_cues_and_known_given_names(text, value):
@@ -251,6 +258,10 @@ def test_it_does_not_take_ordinary_capitalised_words_for_names():
     assert_nothing("Thanks for the help! Your Support Team is great.", PERSON)
     assert_nothing("My name is spelled wrong on the invoice", PERSON)
     assert_nothing("I flew to San Francisco on Monday", PERSON)
+    assert_nothing("The Manager said it was sent by Royal Mail on Monday.", PERSON)
+    assert_nothing("Nobody said anything, and Customer Service said to wait.", PERSON)
+    assert_nothing("My parcel was handled by DHL Express, not by Evri.", PERSON)
+    assert_nothing("The Support Team replied within a day", PERSON)
 
 
 @pytest.mark.parametrize(
