@@ -15,6 +15,8 @@ FRUSTRATION = "frustration"
 VIP = "vip"
 LOW_CONFIDENCE = "low_confidence"
 TRIGGER_ORDER = (EXPLICIT_REQUEST, HIGH_STAKES, TURN_LIMIT, FRUSTRATION, VIP, LOW_CONFIDENCE)
+# A short "talk to a person" says nothing about the problem; a long one may describe it.
+REQUEST_ONLY_WORDS = 8
 
 _PERSON = (
     r"(?:(?:a|an|the|some|one|your|real|live|actual|proper|human|another|other|of|from|"
@@ -113,3 +115,15 @@ def asks_if_bot(text: str) -> bool:
 def rejects_answer(text: str) -> bool:
     """A short follow-up that says the last answer did not help ("that didn't work")."""
     return len(_WORDS.findall(text)) <= 14 and bool(_REJECTION.search(text))
+
+
+def names_a_need(text: str, *, rejection: bool | None = None) -> bool:
+    """Does a customer message say what they came for? Not a bare request for a person
+    ("agent please", up to REQUEST_ONLY_WORDS words), not "that didn't help" (`rejection`,
+    where the bot turn already decided it), not "are you a bot?". The handoff packet and
+    the co-pilot read the customer's question with this one rule."""
+    if rejects_answer(text) if rejection is None else rejection:
+        return False
+    if explicit_request(text) and len(text.split()) <= REQUEST_ONLY_WORDS:
+        return False
+    return not asks_if_bot(text)

@@ -69,17 +69,14 @@ class Draft:
 
 
 def customer_question(messages: list[Message]) -> str:
-    """The first customer message that asks something (redacted): not a request for a
-    person, not "that didn't help", and long enough to name the need."""
+    """The first customer message that names the need (`triggers.names_a_need`, the rule the
+    handoff packet uses too), redacted, with enough words to search for."""
     for message in messages:
         if message.author != Message.Author.CUSTOMER:
             continue
         text = (message.redacted_text or redact(message.text).text).strip()
-        if len(text.split()) < MIN_QUESTION_WORDS:
-            continue
-        if triggers.explicit_request(text) or triggers.rejects_answer(text):
-            continue
-        return text
+        if len(text.split()) >= MIN_QUESTION_WORDS and triggers.names_a_need(text):
+            return text
     return ""
 
 

@@ -41,8 +41,6 @@ OPEN_ISSUES = 5
 SNIPPET_CHARS = 240
 QUOTE_CHARS = 160
 TREND_STEP = 0.15  # change in negative probability, first to last, that counts as a trend
-# A short "talk to a person" says nothing about the problem; a long one may describe it.
-REQUEST_ONLY_WORDS = 8
 # Triggers that follow a failure of the bot, after which a person opens with an apology.
 FAILURE_TRIGGERS = {triggers.FRUSTRATION, triggers.TURN_LIMIT}
 TRIGGER_LABELS = {
@@ -240,21 +238,24 @@ def _customer_said(said: Iterable[_Said]) -> list[_Said]:
 
 
 def _is_rejection(message: _Said) -> bool:
+    decided = _rejection(message)
+    return triggers.rejects_answer(message.redacted) if decided is None else decided
+
+
+def _rejection(message: _Said) -> bool | None:
+    """What the bot turn decided: did this message say the last answer did not help?"""
     if message.turn is not None and "rejection" in (message.turn.get("scores") or {}):
         return bool(message.turn["scores"]["rejection"])
-    return triggers.rejects_answer(message.redacted)
+    return None
 
 
 def _real_questions(said: list[_Said]) -> list[_Said]:
-    """What the customer came for: not "agent please", "that didn't work" or "are you a bot?"."""
-    questions = []
-    for message in _customer_said(said):
-        text = message.redacted
-        request_only = triggers.explicit_request(text) and len(text.split()) <= REQUEST_ONLY_WORDS
-        if request_only or _is_rejection(message) or triggers.asks_if_bot(text):
-            continue
-        questions.append(message)
-    return questions
+    """What the customer came for (`triggers.names_a_need`)."""
+    return [
+        message
+        for message in _customer_said(said)
+        if triggers.names_a_need(message.redacted, rejection=_rejection(message))
+    ]
 
 
 def _rejected_answers(said: list[_Said], conversation: Conversation) -> list[dict[str, Any]]:

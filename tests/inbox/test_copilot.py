@@ -138,6 +138,20 @@ def test_similar_conversations_stay_in_their_workspace(workspace, teammate, outs
     assert copilot.similar_resolved(conversation=current, question="refund for rain jacket") == []
 
 
+def test_the_co_pilot_and_the_packet_read_the_same_question(workspace, teammate):
+    from supportops.inbox.packet import handoff_summary
+
+    conversation = conversation_with(workspace, teammate, "are you a bot?", resolve=False)
+    for text in ("that did not help", "I want a human to look at my refund for order 5531"):
+        message_post_customer(conversation=conversation, text=text, queue_bot=False)
+    messages = list(conversation.messages.order_by("pk"))
+
+    # A request for a person that also says what it is about names the need.
+    question = "I want a human to look at my refund for order 5531"
+    assert copilot.customer_question(messages) == question
+    assert f"asked: \u201c{question}\u201d" in handoff_summary(conversation=conversation)
+
+
 def test_the_customer_question_skips_requests_for_a_person(workspace, teammate):
     conversation = conversation_with(workspace, teammate, "agent please", resolve=False)
     message_post_customer(
