@@ -964,13 +964,13 @@ def _persons(text: str) -> Iterator[Span]:
         k = ends.get(verb.start())
         if k is None or not _surname_ok(words[k].group(), False):
             continue
-        first = k
+        begin = k
         if k and text[words[k - 1].end() : words[k].start()] == " ":
             previous = words[k - 1].group()
             after_the = k >= 2 and words[k - 2].group().lower() == "the"
             if _surname_ok(previous, False) and not after_the:
-                first = k - 1
-        yield Span(PERSON, words[first].start(), words[k].end())
+                begin = k - 1
+        yield Span(PERSON, words[begin].start(), words[k].end())
 
     # Known given names, with the initials and surname that follow them.
     for i, match in enumerate(words):
