@@ -14,16 +14,54 @@ from supportops.knowledge.search import Hit
 from .models import BotSettings
 
 MAX_QUOTE_CHARS = 700
+# An article's opening passage shorter than this is an introduction, not an answer.
+SHORT_LEAD_CHARS = 300
 _LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
 _EMPHASIS = re.compile(r"(\*\*|__|\*|_|`)(?=\S)(.+?)(?<=\S)\1")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s*", re.M)
 _BULLET = re.compile(r"^\s*[-*+]\s+", re.M)
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“(])")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
+# After a sentence (not after the "15." of a numbered step) or at a line break.
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\d\.)\s+(?=[A-Z0-9\"“(•])|\s*\n")
+
+
+def _cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+
+def _table_lines(text: str) -> str:
+    """Markdown tables as one line per row ("• Standard – Where: EU countries; Cost: 4.95
+    EUR"): pipes and dashes read badly in a chat bubble."""
+    lines = text.split("\n")
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        is_table = (
+            lines[i].lstrip().startswith("|")
+            and i + 1 < len(lines)
+            and _TABLE_RULE.match(lines[i + 1])
+        )
+        if not is_table:
+            out.append(lines[i])
+            i += 1
+            continue
+        header = _cells(lines[i])
+        i += 2
+        while i < len(lines) and lines[i].lstrip().startswith("|"):
+            row = _cells(lines[i])
+            rest = [
+                f"{name}: {value}" if name else value
+                for name, value in zip(header[1:], row[1:], strict=False)
+                if value
+            ]
+            out.append(f"• {row[0]} – {'; '.join(rest)}" if rest else f"• {row[0]}")
+            i += 1
+    return "\n".join(out)
 
 
 def plain(markdown: str) -> str:
     """Markdown to readable plain text (the widget shows text, never HTML)."""
-    text = _LINK.sub(r"\1 (\2)", markdown)
+    text = _LINK.sub(r"\1 (\2)", _table_lines(markdown))
     text = _EMPHASIS.sub(r"\2", text)
     text = _HEADING.sub("", text)
     text = _BULLET.sub("• ", text)
@@ -31,14 +69,16 @@ def plain(markdown: str) -> str:
 
 
 def _trim(text: str, limit: int = MAX_QUOTE_CHARS) -> str:
+    """At most `limit` characters, cut after the last whole sentence or line that fits, with
+    the line breaks of lists and steps kept."""
     if len(text) <= limit:
         return text
-    kept = ""
-    for sentence in _SENTENCE_END.split(text):
-        if len(kept) + len(sentence) + 1 > limit:
+    cut = 0
+    for boundary in _SENTENCE_END.finditer(text):
+        if boundary.start() > limit:
             break
-        kept = f"{kept} {sentence}".strip()
-    return kept or text[:limit].rsplit(" ", 1)[0] + " …"
+        cut = boundary.start()
+    return text[:cut].rstrip() if cut else text[:limit].rsplit(" ", 1)[0] + " …"
 
 
 def article_url(hit: Hit, public_key: str) -> str:
@@ -67,15 +107,33 @@ def sources_for(hits: list[Hit], public_key: str) -> list[dict[str, Any]]:
     return [source_row(h, public_key) for h in hits]
 
 
-def compose(hits: list[Hit], public_key: str) -> tuple[str, list[dict[str, Any]]]:
-    best = hits[0]
+def quoted_passage(best: Hit) -> str:
+    """The passage of the best article to quote. A question about one detail gets the section
+    that matches it best. A question put the way the article itself puts it (closer to the
+    title than to any one section: "How do I reset my password?") gets the article's opening
+    passage, which answers its title, rather than a side section that shares a few words;
+    an opening of only a sentence or two ("Sorry about that, here's how we put it right")
+    is followed by that best section."""
     chunk = getattr(best, "chunk", None)
     article = getattr(best, "article", None)
+    section = chunk.text if chunk is not None and chunk.ordinal > 0 else ""
+    if section and best.passage_similarity >= best.title_similarity:
+        return section
+    lead = None
+    if article is not None:
+        lead = article.chunks.filter(ordinal__gt=0).order_by("ordinal").first()
+    if lead is None:
+        return section
+    if len(lead.text) < SHORT_LEAD_CHARS and section and chunk is not None and lead.pk != chunk.pk:
+        return f"{lead.text}\n\n{section}"
+    return lead.text
+
+
+def compose(hits: list[Hit], public_key: str) -> tuple[str, list[dict[str, Any]]]:
+    best = hits[0]
+    article = getattr(best, "article", None)
     title = article.title if article else ""
-    passage = chunk.text if chunk is not None and chunk.ordinal > 0 else ""
-    if not passage and article is not None:
-        first = article.chunks.filter(ordinal__gt=0).order_by("ordinal").first()
-        passage = first.text if first else ""
+    passage = quoted_passage(best)
     quote = _trim(plain(passage)) if passage else ""
     if quote:
         reply = f"Here is what our help centre says in \u201c{title}\u201d:\n\n{quote}"

@@ -466,6 +466,9 @@ def _hit_row(hit: Hit) -> dict[str, Any]:
         "vector": round(hit.vector_score, 4),
         "keyword": round(hit.keyword_score, 4),
         "fused": round(hit.fused_score, 4),
+        # Which passage answers it (answers.quoted_passage) depends on these two.
+        "title_similarity": round(hit.title_similarity, 4),
+        "passage_similarity": round(hit.passage_similarity, 4),
     }
 
 

@@ -601,6 +601,8 @@ def _hits_from_rows(conversation: Conversation, rows: list[dict[str, Any]]) -> l
             article_id=r["article_id"],
             chunk_id=r["chunk_id"],
             fused_score=r.get("fused") or 0.0,
+            title_similarity=r.get("title_similarity") or 0.0,
+            passage_similarity=r.get("passage_similarity") or 0.0,
             article=articles[r["article_id"]],
             chunk=chunks[r["chunk_id"]],
         )

@@ -380,3 +380,17 @@ def test_building_the_packet_takes_a_few_queries_whatever_the_history(
     assert packet["bot_tried"]["rejected"]
     assert len(packet["history"]["conversation_ids"]) == 3
     assert len(queries) <= 16  # seven of its own and the search's (about eight)
+
+
+def test_the_suggested_reply_quotes_the_passage_the_bot_quoted(visitor_conversation, make_article):
+    from tests.bot.test_answers import DELIVERY
+
+    make_article(title="How long does delivery take?", body=DELIVERY)
+    answered = say(visitor_conversation, "How long does delivery take to Germany?")
+    assert "3–5 working days" in answered.reply.text  # the opening with the table
+    assert answered.retrieved[0]["title_similarity"] > answered.retrieved[0]["passage_similarity"]
+    say(visitor_conversation, "agent please")
+
+    reply = packet_of(visitor_conversation)["suggested_reply"]
+    assert "3–5 working days" in reply["text"]
+    assert "Busy periods" not in reply["text"] and "During big sales" not in reply["text"]
