@@ -9,12 +9,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from supportops.accounts.models import Membership, Role, Workspace
 from supportops.accounts.services import workspace_create
 from supportops.knowledge.models import Article
 from supportops.knowledge.services import article_create
+from supportops.lib import embedded
 
 PASSWORD = "correct horse battery staple 42"
 
@@ -160,3 +162,10 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval: floa
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The bundled Redis is a daemon; one that this test run started is stopped with it
+    (PostgreSQL stops by itself when its last user exits)."""
+    if settings.VAR_DIR in embedded.started_redis:
+        embedded.redis_stop(settings.VAR_DIR)

