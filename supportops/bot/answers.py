@@ -115,17 +115,17 @@ def quoted_passage(best: Hit) -> str:
     an opening of only a sentence or two ("Sorry about that, here's how we put it right")
     is followed by that best section."""
     chunk = getattr(best, "chunk", None)
+    section = chunk if chunk is not None and chunk.ordinal > 0 else None
+    if section is not None and best.passage_similarity >= best.title_similarity:
+        return section.text
     article = getattr(best, "article", None)
-    section = chunk.text if chunk is not None and chunk.ordinal > 0 else ""
-    if section and best.passage_similarity >= best.title_similarity:
-        return section
     lead = None
     if article is not None:
         lead = article.chunks.filter(ordinal__gt=0).order_by("ordinal").first()
     if lead is None:
-        return section
-    if len(lead.text) < SHORT_LEAD_CHARS and section and chunk is not None and lead.pk != chunk.pk:
-        return f"{lead.text}\n\n{section}"
+        return section.text if section is not None else ""
+    if section is not None and lead.pk != section.pk and len(lead.text) < SHORT_LEAD_CHARS:
+        return f"{lead.text}\n\n{section.text}"
     return lead.text
 
 
