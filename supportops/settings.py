@@ -96,6 +96,9 @@ TEMPLATES = [
 ]
 
 # --- Database: DATABASE_URL, or the bundled PostgreSQL with pgvector under VAR_DIR.
+# The contract commands bring the bundled database's schema up to date themselves; a
+# database of one's own is never migrated behind the operator's back.
+DATABASE_EMBEDDED = not env_str("DATABASE_URL")
 DATABASE_URL = env_str("DATABASE_URL") or embedded.postgres_url(VAR_DIR)
 DATABASES = {"default": database_from_url(DATABASE_URL)}
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60, minimum=0)

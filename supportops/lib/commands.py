@@ -13,7 +13,28 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import numpy as np
-from django.core.management.base import CommandError
+from django.core.management.base import BaseCommand, CommandError
+
+
+def fail(command: BaseCommand, opts: dict[str, Any], message: str) -> None:
+    """End a command with `message`: with --json as one {"error": ...} object on stdout (and
+    the message on stderr) and exit status 1, otherwise as a CommandError."""
+    if opts.get("json"):
+        print_json({"error": message}, command.stdout)
+        command.stderr.write(message)
+        sys.exit(1)
+    raise CommandError(message)
+
+
+def database_ready(command: BaseCommand, opts: dict[str, Any]) -> None:
+    """Fail cleanly, before any work, when the database's schema is not current (see
+    lib.schema: the bundled database is brought up to date instead)."""
+    from supportops.lib.schema import schema_ensure
+
+    try:
+        schema_ensure(stderr=command.stderr)
+    except CommandError as exc:
+        fail(command, opts, str(exc))
 
 
 def percentile(values: list[float], q: float) -> float:

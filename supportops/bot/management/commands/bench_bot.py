@@ -26,7 +26,13 @@ from supportops.accounts.services import workspace_create, workspace_delete_scra
 from supportops.bot.models import BotTurn
 from supportops.conversations.models import Message
 from supportops.knowledge.importing import items_write, parse_path
-from supportops.lib.commands import logs_to_stderr, percentile, print_json, wsgi_server
+from supportops.lib.commands import (
+    database_ready,
+    logs_to_stderr,
+    percentile,
+    print_json,
+    wsgi_server,
+)
 
 DEMO_CONTENT = settings.BASE_DIR / "supportops" / "knowledge" / "demo_content" / "articles"
 QUESTIONS = [
@@ -59,6 +65,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
     def handle(self, *args, **opts):
+        database_ready(self, opts)
         if opts["conversations"] < 1 or opts["messages"] < 1 or opts["workers"] < 1:
             raise CommandError("--conversations, --messages and --workers must be at least 1")
         # Latency comes from database timestamps, not from polling. The per-visitor request

@@ -16,7 +16,13 @@ from supportops.conversations.services import (
     message_post_customer,
 )
 from supportops.knowledge.importing import ImportFileError, ImportItem, items_write
-from supportops.lib.commands import logs_to_stderr, percentile, print_json, read_jsonl
+from supportops.lib.commands import (
+    database_ready,
+    logs_to_stderr,
+    percentile,
+    print_json,
+    read_jsonl,
+)
 
 
 class Command(BaseCommand):
@@ -34,6 +40,7 @@ class Command(BaseCommand):
         parser.add_argument("--keep", action="store_true", help="keep the scratch workspace")
 
     def handle(self, *args, **opts):
+        database_ready(self, opts)
         articles = read_jsonl(opts["articles"], ("title", "body"))
         cases = read_jsonl(opts["cases"], ("messages",))
         for number, case in enumerate(cases, start=1):

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import csv
-import sys
 import time
 
 import numpy as np
@@ -9,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from sklearn.metrics import f1_score
 
 from supportops.bot.intents import OUT_OF_SCOPE, IntentClassifier
-from supportops.lib.commands import logs_to_stderr, print_json
+from supportops.lib.commands import fail, logs_to_stderr, print_json
 
 
 def read_csv_rows(
@@ -48,14 +47,6 @@ def read_csv_rows(
     if not rows:
         raise CommandError(f"{path}: no rows")
     return rows
-
-
-def fail(command: BaseCommand, opts: dict, message: str):
-    if opts["json"]:
-        print_json({"error": message}, command.stdout)
-        command.stderr.write(message)
-        sys.exit(1)
-    raise CommandError(message)
 
 
 def _rate(hits: int, total: int) -> float:

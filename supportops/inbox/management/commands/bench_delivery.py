@@ -28,6 +28,7 @@ from supportops.conversations.models import Conversation
 from supportops.conversations.services import agent_reply, conversation_hand_off
 from supportops.lib.browser import CHROMIUM, CHROMIUM_ARGS
 from supportops.lib.commands import (
+    database_ready,
     http_server,
     logs_to_stderr,
     percentile,
@@ -76,6 +77,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
     def handle(self, *args, **opts):
+        database_ready(self, opts)
         if opts["replies"] < 1:
             raise CommandError("--replies must be at least 1")
         if not CHROMIUM.exists():

@@ -29,7 +29,7 @@ from django.utils import timezone
 from supportops.accounts.services import workspace_create, workspace_delete_scratch
 from supportops.conversations.models import Conversation, Customer, Handoff, Message, Order
 from supportops.inbox.models import Priority, Routing
-from supportops.lib.commands import percentile, print_json
+from supportops.lib.commands import database_ready, percentile, print_json
 
 BATCH = 5000
 CATEGORIES = ["orders", "returns", "billing", "account", "products", "privacy"]
@@ -77,6 +77,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
     def handle(self, *args, **opts):
+        database_ready(self, opts)
         n_conversations, n_messages = opts["conversations"], opts["messages"]
         if n_conversations < 1 or n_messages < n_conversations:
             raise CommandError("need at least one conversation and one message for each")

@@ -22,7 +22,7 @@ from supportops.knowledge.importing import ImportItem, items_write, parse_path
 from supportops.knowledge.models import Article, ArticleVersion, Chunk
 from supportops.knowledge.search import search
 from supportops.knowledge.services import embedding_text
-from supportops.lib.commands import http_server, percentile, print_json
+from supportops.lib.commands import database_ready, http_server, percentile, print_json
 
 DEMO_CONTENT = Path(__file__).resolve().parents[2] / "demo_content" / "articles"
 TOPICS = 400  # synthetic vectors cluster around topics, like real help-centre passages
@@ -193,6 +193,7 @@ class Command(BaseCommand):
         parser.add_argument("--keep", action="store_true")
 
     def handle(self, *args, **opts):
+        database_ready(self, opts)
         synthetic = Synthetic(opts["seed"])
         workspace = workspace_create(name=f"bench {uuid.uuid4().hex[:8]}", is_scratch=True)
         try:

@@ -9,7 +9,7 @@ from supportops.accounts.services import workspace_create, workspace_delete_scra
 from supportops.knowledge.importing import ImportFileError, ImportItem, items_write
 from supportops.knowledge.models import Article
 from supportops.knowledge.search import MODES, search
-from supportops.lib.commands import percentile, print_json, read_jsonl
+from supportops.lib.commands import database_ready, percentile, print_json, read_jsonl
 
 
 class Command(BaseCommand):
@@ -23,6 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--keep", action="store_true", help="keep the scratch workspace")
 
     def handle(self, *args, **opts):
+        database_ready(self, opts)
         articles = read_jsonl(opts["articles"], ("title", "body"))
         queries = read_jsonl(opts["queries"], ("query", "article_id"))
         k = max(5, opts["k"])

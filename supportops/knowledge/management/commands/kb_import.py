@@ -1,14 +1,13 @@
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from supportops.accounts.selectors import workspace_get_by_slug
 from supportops.knowledge.importing import ImportFileError, items_write, parse_path
-from supportops.lib.commands import print_json
+from supportops.lib.commands import database_ready, fail, print_json
 
 
 class Command(BaseCommand):
@@ -31,14 +30,15 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args, **opts):
+        database_ready(self, opts)
         workspace = workspace_get_by_slug(slug=opts["workspace"])
         if workspace is None:
-            return self._fail(opts, f"no workspace with slug {opts['workspace']!r}")
+            return fail(self, opts, f"no workspace with slug {opts['workspace']!r}")
         started = time.perf_counter()
         try:
             items = parse_path(Path(opts["path"]))
         except ImportFileError as exc:
-            return self._fail(opts, str(exc))
+            return fail(self, opts, str(exc))
         report = items_write(
             workspace=workspace,
             items=items,
@@ -60,9 +60,3 @@ class Command(BaseCommand):
                 f"Imported {len(items)} articles into {workspace.slug}: "
                 f"{len(report.created)} created, {len(report.updated)} updated."
             )
-
-    def _fail(self, opts, message: str):
-        if opts["json"]:
-            print_json({"error": message}, self.stdout)
-            sys.exit(1)
-        raise CommandError(message)
