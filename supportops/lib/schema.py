@@ -17,29 +17,19 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 
 
-def pending_migrations(*, using: str = DEFAULT_DB_ALIAS) -> list[str]:
-    """The migrations not yet applied to the database, as "app.name", in the order they run."""
-    executor = MigrationExecutor(connections[using])
+def schema_ensure(*, stderr: Any) -> None:
+    """Apply the pending migrations on the bundled database, or raise CommandError naming
+    them on a database of one's own."""
+    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
     plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
-    return [f"{migration.app_label}.{migration.name}" for migration, _backwards in plan]
-
-
-def schema_ensure(
-    *, stderr: Any, using: str = DEFAULT_DB_ALIAS, apply: bool | None = None
-) -> list[str]:
-    """Apply the pending migrations (`apply`, by default on the bundled database only) or
-    raise CommandError naming them; returns what was applied."""
-    pending = pending_migrations(using=using)
-    if not pending:
-        return []
-    if apply is None:
-        apply = settings.DATABASE_EMBEDDED
-    if not apply:
+    if not plan:
+        return
+    pending = [f"{migration.app_label}.{migration.name}" for migration, _backwards in plan]
+    if not settings.DATABASE_EMBEDDED:
         shown = ", ".join(pending[:3]) + (", ..." if len(pending) > 3 else "")
         raise CommandError(
             f"the database is not ready: {len(pending)} migration(s) not applied ({shown}). "
             "Run `manage.py migrate` first."
         )
     stderr.write(f"applying {len(pending)} migration(s) to the bundled database\n")
-    call_command("migrate", database=using, interactive=False, verbosity=0, stdout=stderr)
-    return pending
+    call_command("migrate", interactive=False, verbosity=0, stdout=stderr)

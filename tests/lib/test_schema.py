@@ -25,10 +25,11 @@ def empty_database(worker_env):
     """A new, empty database on the test PostgreSQL server, dropped afterwards."""
     name = f"so_schema_{uuid.uuid4().hex[:10]}"
     base = worker_env["DATABASE_URL"]
-    server = base.replace(base.split("@/")[1].split("?")[0], "postgres", 1)
+    test_name = base.split("@/")[1].split("?")[0]
+    server = base.replace(test_name, "postgres", 1)
     with psycopg.connect(server, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
-    url = base.replace(base.split("@/")[1].split("?")[0], name, 1)
+    url = base.replace(test_name, name, 1)
     yield url
     with psycopg.connect(server, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
@@ -70,7 +71,9 @@ def test_a_command_refuses_an_unmigrated_database_of_ones_own(worker_env, empty_
     assert "Traceback" not in done.stderr
     assert _tables(empty_database) == []  # nothing was changed
 
-    plain = _manage(env, "kb_eval", "--articles", str(articles), "--queries", str(articles))
+    queries = tmp_path / "q.jsonl"
+    queries.write_text(json.dumps({"query": "I forgot my password", "article_id": "a-1"}))
+    plain = _manage(env, "kb_eval", "--articles", str(articles), "--queries", str(queries))
     assert plain.returncode == 1
     assert "CommandError: the database is not ready" in plain.stderr
     assert _tables(empty_database) == []

@@ -65,9 +65,9 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
     def handle(self, *args, **opts):
-        database_ready(self, opts)
         if opts["conversations"] < 1 or opts["messages"] < 1 or opts["workers"] < 1:
             raise CommandError("--conversations, --messages and --workers must be at least 1")
+        database_ready(self, opts)
         # Latency comes from database timestamps, not from polling. The per-visitor request
         # limit is lifted so that a fast --poll-s cannot trip it; it is not what is measured.
         with logs_to_stderr(), override_settings(WIDGET_RATE_PER_VISITOR_PER_MIN=10**6):

@@ -40,7 +40,6 @@ class Command(BaseCommand):
         parser.add_argument("--keep", action="store_true", help="keep the scratch workspace")
 
     def handle(self, *args, **opts):
-        database_ready(self, opts)
         articles = read_jsonl(opts["articles"], ("title", "body"))
         cases = read_jsonl(opts["cases"], ("messages",))
         for number, case in enumerate(cases, start=1):
@@ -53,6 +52,7 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"{opts['cases']}, case {number}: messages must be a list of non-empty texts"
                 )
+        database_ready(self, opts)
         with logs_to_stderr():
             workspace = workspace_create(name=f"bot_eval {uuid.uuid4().hex[:8]}", is_scratch=True)
             try:

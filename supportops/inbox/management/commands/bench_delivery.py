@@ -77,7 +77,6 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
     def handle(self, *args, **opts):
-        database_ready(self, opts)
         if opts["replies"] < 1:
             raise CommandError("--replies must be at least 1")
         if not CHROMIUM.exists():
@@ -86,6 +85,7 @@ class Command(BaseCommand):
             from playwright.sync_api import sync_playwright
         except ImportError:
             raise CommandError("playwright is missing: run `make install`") from None
+        database_ready(self, opts)
         rng = random.Random(opts["seed"])
         tag = uuid.uuid4().hex[:8]
         agent = get_user_model().objects.create_user(

@@ -77,12 +77,12 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
     def handle(self, *args, **opts):
-        database_ready(self, opts)
         n_conversations, n_messages = opts["conversations"], opts["messages"]
         if n_conversations < 1 or n_messages < n_conversations:
             raise CommandError("need at least one conversation and one message for each")
         if opts["requests"] < 1:
             raise CommandError("--requests must be at least 1")
+        database_ready(self, opts)
         rng = random.Random(opts["seed"])
         tag = uuid.uuid4().hex[:8]
         user = get_user_model().objects.create_user(

@@ -23,10 +23,10 @@ class Command(BaseCommand):
         parser.add_argument("--keep", action="store_true", help="keep the scratch workspace")
 
     def handle(self, *args, **opts):
-        database_ready(self, opts)
         articles = read_jsonl(opts["articles"], ("title", "body"))
         queries = read_jsonl(opts["queries"], ("query", "article_id"))
         k = max(5, opts["k"])
+        database_ready(self, opts)
         workspace = workspace_create(name=f"kb_eval {uuid.uuid4().hex[:8]}", is_scratch=True)
         try:
             items = [
