@@ -134,7 +134,8 @@ def celery_worker_process(worker_env):
         env=worker_env,
         cwd=settings.BASE_DIR,
     )
-    deadline = time.monotonic() + 60
+    # Warming the models takes seconds alone and much longer on a loaded machine.
+    deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"celery worker exited with {proc.returncode}")
@@ -142,7 +143,7 @@ def celery_worker_process(worker_env):
             break
     else:
         proc.terminate()
-        raise RuntimeError("celery worker did not answer a ping within 60 s")
+        raise RuntimeError("celery worker did not answer a ping within 240 s")
     yield proc
     proc.terminate()
     try:

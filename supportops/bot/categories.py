@@ -46,14 +46,14 @@ from django.http import Http404
 
 from supportops.accounts.models import Workspace
 from supportops.accounts.services import Actor, audit_log_write
-
-from .intents import (
+from supportops.text.intents import (
     HIGH_STAKES_CATEGORIES,
     OUT_OF_SCOPE,
     IntentClassifier,
     Prediction,
     load_high_stakes_examples,
 )
+
 from .models import BotSettings, CategoryExample, IssueCategory
 from .services import bot_settings_get
 

@@ -24,13 +24,14 @@ from supportops.inbox.packet import handoff_packet_build_safely
 from supportops.integrations.embeddings import embed_query, embed_query_cached
 from supportops.integrations.llm import ChatError, OpenAIChatProvider, get_chat_provider
 from supportops.knowledge.search import Hit, search
+from supportops.text import triggers
+from supportops.text.intents import HIGH_STAKES_CATEGORIES, high_stakes_classifier
+from supportops.text.redaction import redact
+from supportops.text.sentiment import score as sentiment_score
+from supportops.text.sentiment import valence
 
-from . import answers, triggers
-from .intents import HIGH_STAKES_CATEGORIES, high_stakes_classifier
+from . import answers
 from .models import BotSettings, BotTurn
-from .redaction import redact
-from .sentiment import score as sentiment_score
-from .sentiment import valence
 from .services import bot_settings_get
 
 logger = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ class Context:
 
 def models_warm() -> None:
     """Load and train what a turn needs (embedding model, classifiers) ahead of time."""
-    from .sentiment import default_model
+    from supportops.text.sentiment import default_model
 
     embed_query("warm up")
     default_model()

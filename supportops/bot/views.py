@@ -20,10 +20,10 @@ from supportops.accounts.access import workspace_view
 from supportops.accounts.models import Role, Workspace
 from supportops.integrations.embeddings import EmbeddingError
 from supportops.lib.htmx import wants_fragment
+from supportops.text.intents import HIGH_STAKES_CATEGORIES
 
 from . import categories, services
 from .forms import BotSettingsForm, CategoryForm, ExamplesForm, TicketImportForm, TryMessageForm
-from .intents import HIGH_STAKES_CATEGORIES
 from .models import IssueCategory
 
 logger = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from supportops.accounts.models import Workspace
 from supportops.accounts.services import Actor, audit_log_write, real_user
-from supportops.bot.redaction import redact
+from supportops.text.redaction import redact
 
 from .models import Conversation, CsatResponse, Customer, Handoff, Message
 

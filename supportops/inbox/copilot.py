@@ -27,13 +27,13 @@ from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 
 from supportops.accounts.services import Actor, real_user
-from supportops.bot import triggers
 from supportops.bot.generation import numbers_supported
-from supportops.bot.redaction import redact
 from supportops.conversations.models import Conversation, Message
 from supportops.integrations.embeddings import EmbeddingError, embed_texts_cached
 from supportops.integrations.llm import ChatError, get_chat_provider
 from supportops.knowledge.search import search
+from supportops.text import triggers
+from supportops.text.redaction import redact
 
 from .models import CopilotDraft
 from .packet import clip, greeting, handoff_summary, knowledge_quote

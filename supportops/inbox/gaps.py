@@ -19,10 +19,10 @@ from django.db.models import QuerySet
 
 from supportops.accounts.services import Actor
 from supportops.bot.models import BotTurn
-from supportops.bot.redaction import redact
 from supportops.conversations.models import Conversation, Message
 from supportops.knowledge.models import Article
 from supportops.knowledge.services import article_draft_from_conversation
+from supportops.text.redaction import redact
 
 from .copilot import customer_question
 

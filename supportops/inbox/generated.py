@@ -26,13 +26,13 @@ from supportops.bot.generation import (
     generate_answer,
     grounding_check,
 )
-from supportops.bot.redaction import redact
 from supportops.bot.services import bot_settings_get
 from supportops.bot.turn import generation_sources
 from supportops.conversations.models import Conversation, Handoff, Message
 from supportops.integrations.embeddings import EmbeddingError
 from supportops.integrations.llm import ChatCall, ChatError, OpenAIChatProvider, get_chat_provider
 from supportops.knowledge.search import search
+from supportops.text.redaction import redact
 
 from .copilot import customer_question
 from .packet import greeting

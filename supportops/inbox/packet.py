@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from supportops.bot import answers, triggers
+from supportops.bot import answers
 from supportops.bot.models import BotTurn
 from supportops.bot.services import bot_settings_get
 from supportops.conversations.models import Conversation, Customer, Message
@@ -27,6 +27,7 @@ from supportops.conversations.selectors import customer_orders
 from supportops.integrations.embeddings import EmbeddingError
 from supportops.knowledge.models import Article, Chunk
 from supportops.knowledge.search import Hit, search
+from supportops.text import triggers
 
 if TYPE_CHECKING:
     from supportops.bot.turn import Decision

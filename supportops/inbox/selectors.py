@@ -73,7 +73,7 @@ def routing_setup(*, workspace: Workspace) -> dict[str, Any]:
     """What the routing settings page shows: the queues (the default one made if missing),
     the category names a queue may take, SLA targets per priority and each agent's row."""
     from supportops.bot.categories import category_list
-    from supportops.bot.intents import HIGH_STAKES_CATEGORIES
+    from supportops.text.intents import HIGH_STAKES_CATEGORIES
 
     queues = queues_for_workspace(workspace=workspace)
     if not any(queue.is_default for queue in queues):

@@ -23,9 +23,9 @@ from supportops.bot.categories import (
     category_try,
     category_update,
 )
-from supportops.bot.intents import HIGH_STAKES_CATEGORIES, load_high_stakes_examples
 from supportops.bot.models import CategoryExample, IssueCategory
 from supportops.bot.services import bot_settings_get
+from supportops.text.intents import HIGH_STAKES_CATEGORIES, load_high_stakes_examples
 
 pytestmark = pytest.mark.django_db
 

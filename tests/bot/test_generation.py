@@ -24,8 +24,8 @@ from supportops.bot.generation import (
     numbers_supported,
     sentence_support,
 )
-from supportops.bot.redaction import redact
 from supportops.integrations.llm import OpenAIChatProvider
+from supportops.text.redaction import redact
 from tests.standins import fixtures
 from tests.standins.chat_completions import ChatCompletionsStandIn, Reply
 

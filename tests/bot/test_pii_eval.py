@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from supportops.bot.management.commands.pii_eval import score_line
-from supportops.bot.redaction import Span
+from supportops.text.redaction import Span
 
 EVAL = Path(__file__).resolve().parents[3] / "shared" / "eval"
 TARGET_TYPES = (

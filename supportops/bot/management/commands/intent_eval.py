@@ -7,8 +7,8 @@ import numpy as np
 from django.core.management.base import BaseCommand, CommandError
 from sklearn.metrics import f1_score
 
-from supportops.bot.intents import OUT_OF_SCOPE, IntentClassifier
 from supportops.lib.commands import fail, logs_to_stderr, print_json
+from supportops.text.intents import OUT_OF_SCOPE, IntentClassifier
 
 
 def read_csv_rows(

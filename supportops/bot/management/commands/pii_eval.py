@@ -19,7 +19,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from supportops.bot.redaction import (
+from supportops.lib.commands import logs_to_stderr, print_json, read_jsonl
+from supportops.text.redaction import (
     PERSON,
     PHONE_NUMBER,
     STREET_ADDRESS,
@@ -28,7 +29,6 @@ from supportops.bot.redaction import (
     Span,
     redact,
 )
-from supportops.lib.commands import logs_to_stderr, print_json, read_jsonl
 
 # Gold labels from other tools that mean the same thing as one of ours.
 FAMILIES = {

@@ -7,8 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 from sklearn.metrics import f1_score
 
 from supportops.bot.management.commands.intent_eval import read_csv_rows
-from supportops.bot.sentiment import LABELS, default_model
 from supportops.lib.commands import fail, logs_to_stderr, print_json
+from supportops.text.sentiment import LABELS, default_model
 
 
 class Command(BaseCommand):

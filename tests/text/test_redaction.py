@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from supportops.bot.redaction import (
+from supportops.text.redaction import (
     CREDIT_CARD,
     EMAIL_ADDRESS,
     IBAN_CODE,

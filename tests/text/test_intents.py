@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from supportops.bot.intents import (
+from supportops.text.intents import (
     HIGH_STAKES_CATEGORIES,
     IntentClassifier,
     high_stakes_classifier,
@@ -60,7 +60,7 @@ SMALL_SET = {
     ],
 }
 
-# Paraphrases written for this test and kept out of supportops/bot/data/.
+# Paraphrases written for this test and kept out of supportops/text/data/.
 HIGH_STAKES_PARAPHRASES = [
     ("You took money from me twice for one purchase, I want it back", "billing_dispute"),
     ("This month's bill is way higher than what I agreed to pay", "billing_dispute"),

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from supportops.bot.sentiment import load_examples, normalise, score, score_many, valence
 from supportops.integrations.embeddings import embed_query
+from supportops.text.sentiment import load_examples, normalise, score, score_many, valence
 
 EVAL = Path(__file__).resolve().parents[3] / "shared" / "eval"
 AIRLINE = EVAL / "sentiment" / "airline-dev.csv"

@@ -6,7 +6,7 @@ exclamation marks, question mark, share of words in capitals, counts of complain
 words, length, and a small hand-written valence lexicon (words, emoji and emoticons, with
 negation scope, intensifiers, "but" clauses and shouted words) in the manner of social-media
 sentiment lexicons. It is trained on first use from the examples the project wrote in
-supportops/bot/data/sentiment_examples.csv (support messages to airlines, shops, banks, telcos
+supportops/text/data/sentiment_examples.csv (support messages to airlines, shops, banks, telcos
 and apps: negative / neutral / positive, with @handles, hashtags, emoji, sarcasm, capitals and
 "third time asking"), in about a second once they are embedded, and kept in memory; nothing is
 persisted. The regularisation was chosen by 5-fold cross-validation on those examples.

@@ -327,7 +327,7 @@ def _clean_label(label: str | None) -> str | None:
 
 
 def load_high_stakes_examples() -> tuple[list[str], list[str]]:
-    """(texts, labels) from supportops/bot/data/: the four high-stakes categories, plus
+    """(texts, labels) from supportops/text/data/: the four high-stakes categories, plus
     ordinary support requests labelled out_of_scope so that the classifier learns what a
     high-stakes message is not."""
     texts, labels = [], []
