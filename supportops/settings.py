@@ -125,6 +125,8 @@ CACHES = {
 
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
+# Tasks outside the apps' tasks modules: the flows that cross apps (supportops/flows.py).
+CELERY_IMPORTS = ("supportops.flows",)
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"

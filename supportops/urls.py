@@ -20,7 +20,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("w/<slug:workspace_slug>/knowledge/", include("supportops.knowledge.urls")),
     path("w/<slug:workspace_slug>/bot/", include("supportops.bot.urls")),
-    path("w/<slug:workspace_slug>/queue/", include("supportops.conversations.urls")),
     path("w/<slug:workspace_slug>/inbox/", include("supportops.inbox.urls")),
     path("", include("supportops.widget.urls")),  # /widget.js, /widget/demo/, /api/widget/v1/
 ]

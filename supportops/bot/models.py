@@ -103,13 +103,22 @@ class CategoryExample(models.Model):
 
 
 class BotTurn(models.Model):
-    """One bot decision, unique per customer message (the idempotency key of the task)."""
+    """One bot decision, unique per customer message (the idempotency key of the task).
+
+    The row is claimed first (`pending`), the decision is computed outside any transaction,
+    and then applied with the reply in one short transaction (`done`). A claim whose worker
+    died goes stale and may be claimed again; whichever worker applies first wins.
+    """
 
     class Action(models.TextChoices):
         ANSWER = "answer", "Answered"
         ESCALATE = "escalate", "Handed off"
         CLARIFY = "clarify", "Asked to clarify"
         SKIP = "skip", "Not for the bot"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Being decided"
+        DONE = "done", "Done"
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     conversation = models.ForeignKey(
@@ -119,7 +128,10 @@ class BotTurn(models.Model):
     reply = models.ForeignKey(
         Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    action = models.CharField(max_length=16, choices=Action.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DONE)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=1)
+    action = models.CharField(max_length=16, choices=Action.choices, blank=True)
     trigger = models.CharField(max_length=32, blank=True)
     triggers = models.JSONField(default=list, blank=True, help_text="every rule that fired")
     category = models.CharField(max_length=80, blank=True)
@@ -138,6 +150,13 @@ class BotTurn(models.Model):
 
     class Meta:
         ordering = ["created_at"]
+        indexes = [
+            models.Index(
+                fields=["conversation", "status"],
+                condition=models.Q(status="pending"),
+                name="botturn_pending_idx",
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"turn {self.pk}: {self.action}"
+        return f"turn {self.pk}: {self.action or self.status}"

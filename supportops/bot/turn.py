@@ -4,23 +4,29 @@ Rules are checked before any answer, in a fixed order (triggers.TRIGGER_ORDER); 
 that fires is the handoff's reason and every rule that fired is stored with its scores.
 Only when none fires does the bot retrieve and answer, and it answers only with text taken
 from the knowledge base or the verified customer's own records.
+
+A turn is claimed first (`bot_turn_claim`: a unique pending BotTurn row), decided outside
+any transaction (`decide`: embedding, search, classifiers and, with a chat model, a call of
+up to a few seconds), and applied by `supportops.flows.do_bot_turn` in one short transaction
+that re-checks the conversation (`bot_turn_lock_pending`, `bot_turn_complete`).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
 
 from supportops.conversations.models import Conversation, Customer, Message
-from supportops.conversations.services import conversation_hand_off, message_post_bot
-from supportops.inbox.packet import handoff_packet_build_safely
+from supportops.conversations.selectors import customer_order_by_number, customer_orders
 from supportops.integrations.embeddings import embed_query, embed_query_cached
 from supportops.integrations.llm import ChatError, OpenAIChatProvider, get_chat_provider
 from supportops.knowledge.search import Hit, search
@@ -105,83 +111,135 @@ def models_warm() -> None:
     high_stakes_classifier()
 
 
-def bot_turn_run(*, message_id: int) -> BotTurn | None:
-    """Decide and act on one customer message; running it twice gives one reply."""
-    message = Message.objects.select_related("conversation").filter(pk=message_id).first()
+# A claim older than this belongs to a worker that died (SIGKILL, lost node): claim it again.
+CLAIM_STALE_AFTER = timedelta(seconds=60)
+# An earlier message of the same conversation without a turn yet, posted this recently, is
+# probably still queued: wait for it so turns are decided in the order they were written.
+EARLIER_MESSAGE_GRACE = timedelta(seconds=20)
+
+
+class TurnWaiting(Exception):
+    """An earlier message of the conversation is still being decided; try again shortly."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a worker got for a message: the pending turn to compute (`turn`), or the turn
+    already decided (`done`), or neither (not a customer message, or another worker holds a
+    fresh claim on it)."""
+
+    turn: BotTurn | None = None
+    done: BotTurn | None = None
+
+
+def bot_turn_claim(*, message_id: int, now: Any = None) -> Claim:
+    """Claim the decision for one customer message: a unique pending BotTurn row. Running it
+    again returns the decided turn; a stale claim is taken over by one conditional UPDATE."""
+    now = now or timezone.now()
+    message = Message.objects.filter(pk=message_id).only("pk", "author", "conversation").first()
     if message is None or message.author != Message.Author.CUSTOMER:
-        return None
+        return Claim()
     existing = BotTurn.objects.filter(message_id=message_id).first()
     if existing is not None:
-        return existing
-    with transaction.atomic():
-        conversation = (
-            Conversation.objects.select_for_update()
-            .select_related("workspace", "customer")
-            .get(pk=message.conversation_id)
-        )
-        existing = BotTurn.objects.filter(message_id=message_id).first()
-        if existing is not None:  # another worker got here first
-            return existing
-        started = time.perf_counter()
-        if conversation.status != Conversation.Status.BOT:
-            decision = Decision(action=BotTurn.Action.SKIP, scores={"status": conversation.status})
-        elif conversation.arm == Conversation.Arm.HUMAN_ONLY:
-            decision = Decision(action=BotTurn.Action.SKIP, scores={"arm": conversation.arm})
-        else:
-            decision = decide(conversation=conversation, message=message)
-        compute_ms = (time.perf_counter() - started) * 1000
-        return _apply(conversation, message, decision, compute_ms)
+        if existing.status == BotTurn.Status.DONE:
+            return Claim(done=existing)
+        stale_before = now - CLAIM_STALE_AFTER
+        taken = BotTurn.objects.filter(
+            pk=existing.pk, status=BotTurn.Status.PENDING, claimed_at__lt=stale_before
+        ).update(claimed_at=now, attempts=F("attempts") + 1)
+        if not taken:
+            return Claim()  # another worker is deciding it now, or has just finished
+        existing.refresh_from_db()
+        return Claim(turn=existing)
+    _wait_for_earlier(message, now)
+    try:
+        with transaction.atomic():
+            turn = BotTurn.objects.create(
+                workspace_id=message.conversation.workspace_id,
+                conversation_id=message.conversation_id,
+                message_id=message_id,
+                status=BotTurn.Status.PENDING,
+                claimed_at=now,
+            )
+    except IntegrityError:  # another worker claimed it a moment ago
+        return Claim()
+    return Claim(turn=turn)
 
 
-def _apply(
-    conversation: Conversation, message: Message, decision: Decision, compute_ms: float
-) -> BotTurn:
-    reply: Message | None = None
-    if decision.action == BotTurn.Action.ESCALATE:
-        first = decision.fired[0]
-        conversation_hand_off(
-            conversation=conversation,
-            trigger=first.name,
-            reason=first.reason,
-            scores={f.name: f.scores for f in decision.fired},
-            packet=_packet(conversation, decision),
-        )
-        reply = conversation.messages.filter(kind=Message.Kind.HANDOFF).order_by("-pk").first()
-    elif decision.action in (BotTurn.Action.ANSWER, BotTurn.Action.CLARIFY):
-        reply = message_post_bot(
-            conversation=conversation,
-            text=decision.reply,
-            kind=decision.kind,
-            sources=decision.sources,
-            prompt_tokens=decision.prompt_tokens,
-            completion_tokens=decision.completion_tokens,
-            cost_usd=decision.cost_usd,
-        )
-    if decision.category:
-        Conversation.objects.filter(pk=conversation.pk, category="").update(
-            category=decision.category
-        )
-    return BotTurn.objects.create(
-        workspace_id=conversation.workspace_id,
-        conversation=conversation,
-        message=message,
-        reply=reply,
-        action=decision.action,
-        trigger=decision.trigger,
-        triggers=[{"name": f.name, "reason": f.reason, "scores": f.scores} for f in decision.fired],
-        category=decision.category,
-        category_confidence=decision.category_confidence,
-        sentiment=decision.sentiment,
-        negative_probability=decision.negative_probability,
-        retrieved=decision.retrieved,
-        records=decision.records,
-        scores=decision.scores,
-        provider=decision.provider,
-        prompt_tokens=decision.prompt_tokens,
-        completion_tokens=decision.completion_tokens,
-        cost_usd=decision.cost_usd,
-        compute_ms=round(compute_ms, 2),
+def _wait_for_earlier(message: Message, now: Any) -> None:
+    earlier = BotTurn.objects.filter(
+        conversation_id=message.conversation_id,
+        message_id__lt=message.pk,
+        status=BotTurn.Status.PENDING,
+        claimed_at__gte=now - CLAIM_STALE_AFTER,
     )
+    # Customer messages of the same burst (nothing from the bot or a person since) that no
+    # worker has claimed yet: their tasks are queued just ahead of this one.
+    last_reply = (
+        Message.objects.filter(conversation_id=message.conversation_id, pk__lt=message.pk)
+        .exclude(author=Message.Author.CUSTOMER)
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    unclaimed = Message.objects.filter(
+        conversation_id=message.conversation_id,
+        author=Message.Author.CUSTOMER,
+        pk__gt=last_reply or 0,
+        pk__lt=message.pk,
+        created_at__gte=now - EARLIER_MESSAGE_GRACE,
+        bot_turn__isnull=True,
+    )
+    if earlier.exists() or unclaimed.exists():
+        raise TurnWaiting(f"an earlier message of conversation {message.conversation_id} waits")
+
+
+def eligibility(conversation: Conversation) -> Decision | None:
+    """A SKIP decision when the bot must not answer this conversation now, else None."""
+    if conversation.status != Conversation.Status.BOT:
+        return Decision(action=BotTurn.Action.SKIP, scores={"status": conversation.status})
+    if conversation.arm == Conversation.Arm.HUMAN_ONLY:
+        return Decision(action=BotTurn.Action.SKIP, scores={"arm": conversation.arm})
+    return None
+
+
+def bot_turn_lock_pending(*, turn: BotTurn) -> bool:
+    """Lock the claimed row inside the caller's transaction; False when another worker has
+    already applied a decision for this message (the caller then discards its own)."""
+    status = (
+        BotTurn.objects.select_for_update()
+        .filter(pk=turn.pk)
+        .values_list("status", flat=True)
+        .first()
+    )
+    return status == BotTurn.Status.PENDING
+
+
+def bot_turn_complete(
+    *, turn: BotTurn, decision: Decision, reply: Message | None, compute_ms: float
+) -> BotTurn:
+    """Write the decision into the claimed row (inside the applying transaction)."""
+    turn.status = BotTurn.Status.DONE
+    turn.reply = reply
+    turn.action = decision.action
+    turn.trigger = decision.trigger
+    turn.triggers = [
+        {"name": f.name, "reason": f.reason, "scores": f.scores} for f in decision.fired
+    ]
+    turn.category = decision.category
+    turn.category_confidence = decision.category_confidence
+    turn.sentiment = decision.sentiment
+    turn.negative_probability = decision.negative_probability
+    turn.retrieved = decision.retrieved
+    turn.records = decision.records
+    turn.scores = decision.scores
+    turn.provider = decision.provider
+    turn.prompt_tokens = decision.prompt_tokens
+    turn.completion_tokens = decision.completion_tokens
+    turn.cost_usd = decision.cost_usd
+    turn.compute_ms = round(compute_ms, 2)
+    turn.save()
+    return turn
 
 
 def _context(conversation: Conversation, message: Message, text: str) -> Context:
@@ -443,8 +501,6 @@ def _check_sentiment(
 
 
 def _records_for(customer: Customer, text: str) -> list[Any]:
-    from supportops.conversations.selectors import customer_order_by_number, customer_orders
-
     if not customer.is_verified:
         return []
     numbers = _ORDER_NUMBER.findall(text)
@@ -610,7 +666,3 @@ def _history(conversation: Conversation, turns: int = 6) -> list[tuple[str, str]
         ("customer" if a == Message.Author.CUSTOMER else "assistant", r or t)
         for a, r, t in reversed(rows)
     ]
-
-
-def _packet(conversation: Conversation, decision: Decision) -> dict[str, Any]:
-    return handoff_packet_build_safely(conversation=conversation, decision=decision)

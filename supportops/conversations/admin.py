@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from .models import Conversation, CsatResponse, Customer, Handoff, Message, Order
+from .models import Conversation, CsatResponse, Customer, Message, Order
 
 
 @admin.register(Customer)
@@ -33,13 +33,6 @@ class MessageAdmin(admin.ModelAdmin):
     list_display = ["pk", "conversation", "author", "kind", "created_at"]
     list_filter = ["author", "kind"]
     raw_id_fields = ["conversation", "agent"]
-
-
-@admin.register(Handoff)
-class HandoffAdmin(admin.ModelAdmin):
-    list_display = ["pk", "conversation", "trigger", "status", "assignee", "created_at"]
-    list_filter = ["trigger", "status"]
-    raw_id_fields = ["conversation", "assignee"]
 
 
 @admin.register(CsatResponse)

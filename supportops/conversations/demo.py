@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from supportops.accounts.models import Workspace
 
-from .models import Conversation, Customer, Order
+from .models import Customer, Order
 
 CUSTOMERS = [
     # external id, name, email, plan, vip
@@ -126,25 +126,3 @@ def demo_customers_seed(*, workspace: Workspace) -> int:
             )
             created += int(made)
     return created
-
-
-def demo_history_seed(*, workspace: Workspace) -> int:
-    """A few conversations run through the real bot turn, so the queue is not empty."""
-    from supportops.bot.turn import bot_turn_run
-
-    from .services import conversation_start, message_post_customer
-
-    if Conversation.objects.filter(workspace=workspace).exists():
-        return 0
-    customers = {c.external_id: c for c in Customer.objects.filter(workspace=workspace)}
-    for index, texts in HISTORY:
-        customer = customers.get(CUSTOMERS[index][0])
-        if customer is None:
-            continue
-        conversation = conversation_start(workspace=workspace, customer=customer).conversation
-        for text in texts:
-            message = message_post_customer(
-                conversation=conversation, text=text, queue_bot=False
-            ).message
-            bot_turn_run(message_id=message.pk)
-    return len(HISTORY)

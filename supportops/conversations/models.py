@@ -193,38 +193,6 @@ class Message(models.Model):
         return f"{self.author}: {self.text[:40]}"
 
 
-class Handoff(models.Model):
-    """The bot stepped aside: which rule fired, with its scores, and the context for a person."""
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        ASSIGNED = "assigned", "Assigned"
-        RESOLVED = "resolved", "Resolved"
-
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
-    conversation = models.ForeignKey(
-        Conversation, on_delete=models.CASCADE, related_name="handoffs"
-    )
-    trigger = models.CharField(max_length=32)
-    reason = models.CharField(max_length=300)
-    scores = models.JSONField(default=dict, blank=True)
-    packet = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    first_human_reply_at = models.DateTimeField(null=True, blank=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["created_at"]
-        indexes = [models.Index(fields=["workspace", "status", "created_at"])]
-
-    def __str__(self) -> str:
-        return f"handoff {self.pk} ({self.trigger})"
-
-
 class CsatResponse(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     conversation = models.OneToOneField(Conversation, on_delete=models.CASCADE, related_name="csat")

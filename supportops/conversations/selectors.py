@@ -5,12 +5,13 @@ from __future__ import annotations
 import hmac
 from datetime import timedelta
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch
+from django.http import Http404
 from django.utils import timezone
 
 from supportops.accounts.models import Workspace
 
-from .models import Conversation, Customer, Handoff, Message, Order
+from .models import Conversation, Customer, Message, Order
 from .services import token_hash
 
 
@@ -30,11 +31,21 @@ def conversation_get_for_token(
     return conversation
 
 
-def messages_after(
-    *, conversation: Conversation, after_id: int = 0, limit: int = 100
-) -> list[Message]:
+def conversation_get_for_member(*, workspace: Workspace, conversation_id: int) -> Conversation:
+    """A conversation of the member's own workspace; any other id is 404."""
+    conversation = (
+        Conversation.objects.select_related("customer", "workspace")
+        .filter(workspace=workspace, pk=conversation_id)
+        .first()
+    )
+    if conversation is None:
+        raise Http404("conversation not found")
+    return conversation
+
+
+def conversation_transcript(*, conversation: Conversation) -> list[Message]:
     return list(
-        Message.objects.filter(conversation=conversation, pk__gt=after_id).order_by("pk")[:limit]
+        Message.objects.filter(conversation=conversation).select_related("agent").order_by("pk")
     )
 
 
@@ -51,16 +62,6 @@ def customer_order_by_number(*, customer: Customer, number: str) -> Order | None
     return Order.objects.filter(customer=customer, number__iexact=number.strip()).first()
 
 
-def customer_messages(*, customer: Customer, limit: int = 200) -> list[Message]:
-    """One timeline per customer across conversations, oldest first."""
-    rows = (
-        Message.objects.filter(conversation__customer=customer)
-        .select_related("conversation")
-        .order_by("-pk")[:limit]
-    )
-    return list(reversed(rows))
-
-
 def customer_earlier_conversations(
     *, conversation: Conversation, days: int = 30, limit: int = 5
 ) -> list[Conversation]:
@@ -72,13 +73,4 @@ def customer_earlier_conversations(
         .exclude(pk=conversation.pk)
         .order_by("-created_at")
         .prefetch_related(Prefetch("messages", queryset=Message.objects.order_by("pk")))[:limit]
-    )
-
-
-def handoffs_waiting(*, workspace: Workspace) -> QuerySet[Handoff]:
-    return (
-        Handoff.objects.filter(workspace=workspace)
-        .exclude(status=Handoff.Status.RESOLVED)
-        .select_related("conversation", "conversation__customer", "assignee")
-        .order_by("created_at")
     )

@@ -1,24 +1,25 @@
-"""Writes for customers and conversations. Every customer message is stored before the bot
-turn is queued, and queued only on commit."""
+"""Writes for customers, conversations and messages: the records every other app builds on.
+
+This app knows nothing of the bot, the inbox or rollout (they sit above it); the flows that
+involve them (a message arrives and the bot is queued, a hand-off, a reopen, a resolve) live
+in `supportops.flows`, which calls these services.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import secrets
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from supportops.accounts.models import Workspace
 from supportops.accounts.services import Actor, audit_log_write, real_user
 from supportops.text.redaction import redact
 
-from .models import Conversation, CsatResponse, Customer, Handoff, Message
+from .models import Conversation, CsatResponse, Customer, Message
 
 MAX_MESSAGE_CHARS = 4000
 MAX_COMMENT_CHARS = 2000
@@ -71,49 +72,46 @@ class StartedConversation:
 
 
 @transaction.atomic
-def conversation_start(
-    *, workspace: Workspace, customer: Customer, channel: str = Conversation.Channel.WIDGET
+def conversation_create(
+    *,
+    workspace: Workspace,
+    customer: Customer,
+    channel: str = Conversation.Channel.WIDGET,
+    arm: str = Conversation.Arm.AI_FIRST,
+    status: str = Conversation.Status.BOT,
 ) -> StartedConversation:
-    from supportops.bot.services import bot_greeting, bot_settings_get
-
+    """A new conversation and the secret token that opens it (no messages yet)."""
     token = secrets.token_urlsafe(32)
     conversation = Conversation.objects.create(
         workspace=workspace,
         customer=customer,
         channel=channel,
+        arm=arm,
+        status=status,
         token_hash=token_hash(token),
         last_message_at=timezone.now(),
     )
-    if bot_settings_get(workspace=workspace).enabled:
-        greeting = bot_greeting(workspace=workspace)
-        _message_add(conversation, Message.Author.BOT, greeting, kind=Message.Kind.GREETING)
-    else:
-        conversation.status = Conversation.Status.HANDED_OFF
-        conversation.save(update_fields=["status"])
-        _message_add(
-            conversation,
-            Message.Author.SYSTEM,
-            "Thanks for getting in touch. A person from our team will reply here.",
-        )
     return StartedConversation(conversation=conversation, token=token)
 
 
-def _message_add(
+def message_add(
+    *,
     conversation: Conversation,
     author: str,
     text: str,
-    *,
     kind: str = Message.Kind.TEXT,
     redacted_text: str = "",
     **fields: Any,
 ) -> Message:
+    """Store one message. What models and analysis read (`redacted_text`) is always the
+    redacted text, whoever wrote it: bot and agent replies quote orders and names too."""
     message = Message.objects.create(
         workspace_id=conversation.workspace_id,
         conversation=conversation,
         author=author,
         kind=kind,
         text=text,
-        redacted_text=redacted_text or (text if author != Message.Author.CUSTOMER else ""),
+        redacted_text=redacted_text or redact(text).text,
         **fields,
     )
     Conversation.objects.filter(pk=conversation.pk).update(last_message_at=message.created_at)
@@ -133,70 +131,45 @@ def clean_text(text: str, *, limit: int = MAX_MESSAGE_CHARS, what: str = "messag
 class PostedMessage:
     message: Message
     created: bool  # False when the idempotency key matched an earlier post
+    reopened: bool = False  # the conversation was resolved and this message reopened it
 
 
 def message_post_customer(
-    *, conversation: Conversation, text: str, client_key: str = "", queue_bot: bool = True
+    *, conversation: Conversation, text: str, client_key: str = ""
 ) -> PostedMessage:
-    """Store what the customer wrote (once per client key), then queue the bot turn.
-
-    `queue_bot=False` is for callers that run the turn themselves (the eval commands).
-    """
+    """Store what the customer wrote, once per client key. Writing to a resolved
+    conversation reopens it (with the assistant again; `supportops.flows` decides whether a
+    person takes it back)."""
     text = clean_text(text)
     client_key = (client_key or "")[:64]
     if client_key:
         earlier = Message.objects.filter(conversation=conversation, client_key=client_key).first()
         if earlier is not None:
             return PostedMessage(message=earlier, created=False)
+    reopened = False
     try:
         with transaction.atomic():
-            message = _message_add(
-                conversation,
-                Message.Author.CUSTOMER,
-                text,
+            message = message_add(
+                conversation=conversation,
+                author=Message.Author.CUSTOMER,
+                text=text,
                 redacted_text=redact(text).text,
                 client_key=client_key,
             )
-            if conversation.status == Conversation.Status.RESOLVED:
-                _reopen(conversation)
-            if conversation.status == Conversation.Status.BOT and queue_bot:
-                message_id = message.pk
-                transaction.on_commit(lambda: _queue_bot_turn(message_id))
+            reopened = bool(
+                Conversation.objects.filter(
+                    pk=conversation.pk, status=Conversation.Status.RESOLVED
+                ).update(status=Conversation.Status.BOT, resolved_at=None, resolution="")
+            )
+            if reopened:
+                conversation.status = Conversation.Status.BOT
+                conversation.resolved_at = None
+                conversation.resolution = ""
     except IntegrityError:
         # Two retries raced on the same key: the other one won.
         earlier = Message.objects.get(conversation=conversation, client_key=client_key)
         return PostedMessage(message=earlier, created=False)
-    return PostedMessage(message=message, created=True)
-
-
-REOPEN_NOTICE = "Thanks for writing again. A person from our team will reply here."
-
-
-def _reopen(conversation: Conversation) -> None:
-    """Writing again reopens it. Once a person has had the conversation, the bot stays out:
-    it goes back to people (to the same agent if they are online, see inbox routing)."""
-    had_person = (
-        Handoff.objects.filter(conversation=conversation)
-        .filter(Q(assignee__isnull=False) | Q(first_human_reply_at__isnull=False))
-        .exists()
-    )
-    conversation.status = Conversation.Status.BOT
-    conversation.resolved_at = None
-    conversation.resolution = ""
-    conversation.save(update_fields=["status", "resolved_at", "resolution"])
-    if had_person:
-        conversation_hand_off(
-            conversation=conversation,
-            trigger="reopened",
-            reason="the customer wrote again after a person resolved the conversation",
-            notice=REOPEN_NOTICE,
-        )
-
-
-def _queue_bot_turn(message_id: int) -> None:
-    from supportops.bot.tasks import bot_turn
-
-    bot_turn.delay(message_id)
+    return PostedMessage(message=message, created=True, reopened=reopened)
 
 
 def message_post_bot(
@@ -209,10 +182,10 @@ def message_post_bot(
     completion_tokens: int = 0,
     cost_usd: Any = 0,
 ) -> Message:
-    return _message_add(
-        conversation,
-        Message.Author.BOT,
-        text,
+    return message_add(
+        conversation=conversation,
+        author=Message.Author.BOT,
+        text=text,
         kind=kind,
         sources=sources or [],
         prompt_tokens=prompt_tokens,
@@ -221,69 +194,38 @@ def message_post_bot(
     )
 
 
-@transaction.atomic
-def conversation_hand_off(
-    *,
-    conversation: Conversation,
-    trigger: str,
-    reason: str,
-    scores: dict[str, Any] | None = None,
-    packet: dict[str, Any] | None = None,
-    notice: str | None = None,
-) -> Handoff:
-    """The bot steps aside: the conversation waits for a person, and the customer is told.
-
-    Without a `packet` (the customer pressed "Talk to a person") the full handoff packet is
-    built here, so every handoff carries one.
-    """
-    from supportops.bot.services import bot_settings_get
-    from supportops.inbox.packet import handoff_packet_build_safely
-    from supportops.inbox.services import handoff_route
-    from supportops.inbox.tasks import handoff_packet_enrich
-    from supportops.integrations.llm import get_chat_provider
-
-    locked = (
+def conversation_lock(*, conversation_id: int) -> Conversation:
+    """The conversation, locked for the rest of the caller's transaction."""
+    return (
         Conversation.objects.select_for_update(of=("self",))
         .select_related("workspace", "customer")
-        .get(pk=conversation.pk)
+        .get(pk=conversation_id)
     )
-    open_handoff = locked.handoffs.exclude(status=Handoff.Status.RESOLVED).first()
-    if open_handoff is not None and locked.status != Conversation.Status.BOT:
-        return open_handoff
-    if packet is None:
-        packet = handoff_packet_build_safely(
-            conversation=locked, trigger=trigger, reason=reason, scores=scores
-        )
-    handoff = Handoff.objects.create(
-        workspace_id=locked.workspace_id,
-        conversation=locked,
-        trigger=trigger,
-        reason=reason[:300],
-        scores=scores or {},
-        packet=packet or {},
+
+
+def conversation_status_set(*, conversation: Conversation, status: str) -> None:
+    """Move the conversation to `status`; the hand-off time is kept when it goes to people."""
+    if status not in Conversation.Status.values:
+        raise ConversationError(f"Unknown conversation status {status!r}.")
+    fields: dict[str, Any] = {"status": status}
+    if status == Conversation.Status.HANDED_OFF:
+        fields["handed_off_at"] = timezone.now()
+    Conversation.objects.filter(pk=conversation.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(conversation, name, value)
+
+
+def conversation_categorize(*, conversation: Conversation, category: str) -> bool:
+    """The first category the classifier gives a conversation sticks (later turns may drift
+    to small talk); returns whether it was set now."""
+    if not category:
+        return False
+    updated = Conversation.objects.filter(pk=conversation.pk, category="").update(
+        category=category[:80]
     )
-    locked.status = Conversation.Status.HANDED_OFF
-    locked.handed_off_at = timezone.now()
-    locked.save(update_fields=["status", "handed_off_at"])
-    conversation.status = locked.status
-    settings = bot_settings_get(workspace=locked.workspace)
-    _message_add(
-        locked, Message.Author.BOT, notice or settings.handoff_message, kind=Message.Kind.HANDOFF
-    )
-    audit_log_write(
-        workspace=locked.workspace,
-        actor=None,
-        actor_label="bot",
-        action="conversation.hand_off",
-        target=locked,
-        details={"trigger": trigger, "reason": reason[:300], "scores": scores or {}},
-    )
-    handoff.conversation = locked
-    handoff_route(handoff=handoff)
-    if get_chat_provider() is not None:
-        # The model's summary and suggested reply come later; the person never waits for it.
-        transaction.on_commit(partial(handoff_packet_enrich.delay, handoff.pk))
-    return handoff
+    if updated:
+        conversation.category = category[:80]
+    return bool(updated)
 
 
 @transaction.atomic
@@ -296,23 +238,23 @@ def conversation_feedback(*, conversation: Conversation, solved: bool) -> Messag
             status=Conversation.Status.RESOLVED, resolved_at=timezone.now()
         )
         conversation.status = Conversation.Status.RESOLVED
-        return _message_add(
-            conversation,
-            Message.Author.BOT,
-            "Glad that sorted it. How would you rate this conversation?",
+        return message_add(
+            conversation=conversation,
+            author=Message.Author.BOT,
+            text="Glad that sorted it. How would you rate this conversation?",
             kind=Message.Kind.CSAT_REQUEST,
         )
-    return _message_add(conversation, Message.Author.BOT, FEEDBACK_NOT_SOLVED)
+    return message_add(
+        conversation=conversation, author=Message.Author.BOT, text=FEEDBACK_NOT_SOLVED
+    )
 
 
 @transaction.atomic
-def conversation_resolve(
+def conversation_close(
     *, conversation: Conversation, actor: Actor = None, resolution: str = ""
 ) -> Message:
-    """End of the conversation (an agent resolved it, with a resolution type, or the customer
-    ended the chat). Co-pilot drafts nobody sent are recorded as discarded."""
-    from supportops.inbox.copilot import copilot_drafts_settle
-
+    """Mark the conversation resolved (a person resolved it, with a resolution type, or the
+    customer ended the chat) and ask for a rating."""
     if resolution and resolution not in Conversation.Resolution.values:
         choices = ", ".join(Conversation.Resolution.values)
         raise ConversationError(f"Unknown resolution {resolution!r}; choose one of {choices}.")
@@ -321,10 +263,6 @@ def conversation_resolve(
     )
     conversation.status = Conversation.Status.RESOLVED
     conversation.resolution = resolution
-    Handoff.objects.filter(conversation=conversation).exclude(
-        status=Handoff.Status.RESOLVED
-    ).update(status=Handoff.Status.RESOLVED, resolved_at=timezone.now())
-    copilot_drafts_settle(conversation=conversation, sent_text=None)
     if real_user(actor) is not None:
         audit_log_write(
             workspace=conversation.workspace,
@@ -333,10 +271,10 @@ def conversation_resolve(
             target=conversation,
             details={"resolution": resolution},
         )
-    return _message_add(
-        conversation,
-        Message.Author.SYSTEM,
-        "This conversation is closed. How would you rate the help you got?",
+    return message_add(
+        conversation=conversation,
+        author=Message.Author.SYSTEM,
+        text="This conversation is closed. How would you rate the help you got?",
         kind=Message.Kind.CSAT_REQUEST,
     )
 
@@ -352,52 +290,3 @@ def csat_submit(*, conversation: Conversation, score: int, comment: str = "") ->
         defaults={"workspace_id": conversation.workspace_id, "score": score, "comment": comment},
     )
     return response
-
-
-def agent_reply(
-    *, conversation: Conversation, agent: Actor, text: str, draft_id: int | None = None
-) -> Message:
-    """A person answers; the bot stays out of the conversation from now on. `draft_id` is
-    the co-pilot draft the reply started from, to record whether it was edited. A customer
-    who left an email and is no longer in the widget also gets the reply by email."""
-    from supportops.inbox.copilot import copilot_drafts_settle
-
-    from .followup import followup_queue_if_away
-
-    text = clean_text(text)
-    user = real_user(agent)
-    with transaction.atomic():
-        message = _message_add(
-            conversation,
-            Message.Author.AGENT,
-            text,
-            redacted_text=redact(text).text,
-            agent=user,
-        )
-        Conversation.objects.filter(pk=conversation.pk).update(
-            status=Conversation.Status.WITH_AGENT
-        )
-        conversation.status = Conversation.Status.WITH_AGENT
-        open_handoffs = Handoff.objects.filter(conversation=conversation).exclude(
-            status=Handoff.Status.RESOLVED
-        )
-        open_handoffs.filter(first_human_reply_at__isnull=True).update(
-            first_human_reply_at=message.created_at
-        )
-        if user is not None:
-            _claim_if_unassigned(open_handoffs.filter(assignee__isnull=True), user)
-        copilot_drafts_settle(
-            conversation=conversation, sent_text=text, draft_id=draft_id, message=message
-        )
-        followup_queue_if_away(message=message)
-    return message
-
-
-def _claim_if_unassigned(handoffs: Any, user: Any) -> None:
-    """Whoever answers an unassigned conversation takes it (someone else's stays theirs)."""
-    from supportops.inbox.services import InboxError, handoff_claim
-
-    for handoff in handoffs:
-        # Someone claimed it meanwhile, or the replier is not an inbox member: no change.
-        with contextlib.suppress(InboxError):
-            handoff_claim(handoff=handoff, agent=user)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from .models import AgentStatus, BusinessHours, InternalNote, Queue, Routing, SlaPolicy
+from .models import AgentStatus, BusinessHours, Handoff, InternalNote, Queue, Routing, SlaPolicy
 
 
 @admin.register(AgentStatus)
@@ -37,3 +37,10 @@ class InternalNoteAdmin(admin.ModelAdmin):
 @admin.register(BusinessHours)
 class BusinessHoursAdmin(admin.ModelAdmin):
     list_display = ["workspace", "enabled", "timezone", "updated_at"]
+
+
+@admin.register(Handoff)
+class HandoffAdmin(admin.ModelAdmin):
+    list_display = ["pk", "conversation", "trigger", "status", "assignee", "created_at"]
+    list_filter = ["trigger", "status"]
+    raw_id_fields = ["conversation", "assignee"]

@@ -28,13 +28,14 @@ from supportops.bot.generation import (
 )
 from supportops.bot.services import bot_settings_get
 from supportops.bot.turn import generation_sources
-from supportops.conversations.models import Conversation, Handoff, Message
+from supportops.conversations.models import Conversation, Message
 from supportops.integrations.embeddings import EmbeddingError
 from supportops.integrations.llm import ChatCall, ChatError, OpenAIChatProvider, get_chat_provider
 from supportops.knowledge.search import search
 from supportops.text.redaction import redact
 
 from .copilot import customer_question
+from .models import Handoff
 from .packet import greeting
 
 logger = logging.getLogger(__name__)

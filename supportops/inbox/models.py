@@ -7,7 +7,43 @@ from django.db import models
 from django.db.models import Q
 
 from supportops.accounts.models import Workspace
-from supportops.conversations.models import Conversation, Handoff, Message
+from supportops.conversations.models import Conversation, Message
+
+
+class Handoff(models.Model):
+    """The bot stepped aside: which rule fired, with its scores, and the context for a person."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        ASSIGNED = "assigned", "Assigned"
+        RESOLVED = "resolved", "Resolved"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="handoffs"
+    )
+    trigger = models.CharField(max_length=32)
+    reason = models.CharField(max_length=300)
+    scores = models.JSONField(default=dict, blank=True)
+    packet = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    first_human_reply_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [
+            models.Index(
+                fields=["workspace", "status", "created_at"], name="handoff_workspace_status_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"handoff {self.pk} ({self.trigger})"
 
 
 class Priority(models.TextChoices):

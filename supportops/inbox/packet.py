@@ -24,6 +24,7 @@ from supportops.bot.models import BotTurn
 from supportops.bot.services import bot_settings_get
 from supportops.conversations.models import Conversation, Customer, Message
 from supportops.conversations.selectors import customer_orders
+from supportops.conversations.services import FEEDBACK_NOT_SOLVED
 from supportops.integrations.embeddings import EmbeddingError
 from supportops.knowledge.models import Article, Chunk
 from supportops.knowledge.search import Hit, search
@@ -262,8 +263,6 @@ def _real_questions(said: list[_Said]) -> list[_Said]:
 def _rejected_answers(said: list[_Said], conversation: Conversation) -> list[dict[str, Any]]:
     """Bot answers the customer said did not help, in words or with "No" to "Did that solve
     it?" (conversation_feedback posts FEEDBACK_NOT_SOLVED right after the answer)."""
-    from supportops.conversations.services import FEEDBACK_NOT_SOLVED
-
     rejected: dict[int, dict[str, Any]] = {}
     answer: _Said | None = None
     for message in said:

@@ -26,13 +26,14 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from supportops.accounts.models import Membership, Workspace
-from supportops.conversations.models import Conversation, Handoff, Message
+from supportops.conversations.models import Conversation, Message
 
 from .hours import is_open, next_opening
 from .models import (
     PRIORITY_ORDER,
     AgentStatus,
     BusinessHours,
+    Handoff,
     InternalNote,
     Priority,
     Queue,

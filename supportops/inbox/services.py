@@ -3,7 +3,9 @@ availability and internal notes. Every write is atomic and audited."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -14,20 +16,33 @@ from django.utils import timezone
 
 from supportops.accounts.models import Membership, Role, Workspace
 from supportops.accounts.services import Actor, audit_log_write, real_user
-from supportops.conversations.models import Conversation, Customer, Handoff
-from supportops.conversations.services import ConversationError, clean_text
+from supportops.bot.models import BotTurn, IssueCategory
+from supportops.bot.services import bot_settings_get
+from supportops.conversations.models import Conversation, Customer, Message
+from supportops.conversations.services import (
+    ConversationError,
+    clean_text,
+    conversation_close,
+    conversation_status_set,
+    message_add,
+)
+from supportops.text.redaction import redact
 
+from .copilot import copilot_drafts_settle
+from .followup import followup_due
 from .models import (
     PRIORITY_ORDER,
     WEEKDAYS,
     AgentStatus,
     BusinessHours,
+    Handoff,
     InternalNote,
     Priority,
     Queue,
     Routing,
     SlaPolicy,
 )
+from .tasks import followup_email_send
 
 INBOX_ROLES = (Role.ADMIN, Role.MANAGER, Role.AGENT)
 MANAGING_ROLES = (Role.ADMIN, Role.MANAGER)
@@ -83,8 +98,6 @@ def sla_policy_get(*, workspace: Workspace, priority: str) -> SlaPolicy:
 
 def handoff_category(*, handoff: Handoff) -> str:
     """The packet's category (the turn that handed off), else the latest classified turn."""
-    from supportops.bot.models import BotTurn
-
     category = str((handoff.packet or {}).get("category") or "")
     if category:
         return category
@@ -145,8 +158,6 @@ def _queue_for(workspace: Workspace, category: str) -> Queue:
 
 
 def _is_high_stakes(workspace: Workspace, category: str, trigger: str) -> bool:
-    from supportops.bot.models import IssueCategory
-
     if trigger == "high_stakes":
         return True
     return bool(category) and (
@@ -274,6 +285,126 @@ def handoff_route(*, handoff: Handoff) -> Routing:
         },
     )
     return routing
+
+
+def handoff_open_get(*, conversation: Conversation) -> Handoff | None:
+    """The conversation's handoff nobody has resolved yet, newest first."""
+    return (
+        Handoff.objects.filter(conversation=conversation)
+        .exclude(status=Handoff.Status.RESOLVED)
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def conversation_had_person(*, conversation: Conversation) -> bool:
+    """A person has had this conversation (assigned or replied): once they have, the bot
+    stays out of it for good."""
+    return (
+        Handoff.objects.filter(conversation=conversation)
+        .exclude(assignee__isnull=True, first_human_reply_at__isnull=True)
+        .exists()
+    )
+
+
+@transaction.atomic
+def handoff_create(
+    *,
+    conversation: Conversation,
+    trigger: str,
+    reason: str,
+    scores: dict[str, Any] | None = None,
+    packet: dict[str, Any] | None = None,
+    notice: str | None = None,
+    notify: bool = True,
+) -> Handoff | None:
+    """The conversation goes to people: it waits in a queue (and with an agent, if one is
+    free) and, with `notify`, the customer is told (`notice`, else the workspace's handoff
+    message). Call with the conversation locked (`conversation_lock`); returns None when a
+    person already has it or it already waits for one."""
+    if conversation.status == Conversation.Status.WITH_AGENT or (
+        handoff_open_get(conversation=conversation) is not None
+    ):
+        return None
+    handoff = Handoff.objects.create(
+        workspace_id=conversation.workspace_id,
+        conversation=conversation,
+        trigger=trigger,
+        reason=reason[:300],
+        scores=scores or {},
+        packet=packet or {},
+    )
+    conversation_status_set(conversation=conversation, status=Conversation.Status.HANDED_OFF)
+    if notify:
+        message_add(
+            conversation=conversation,
+            author=Message.Author.BOT,
+            text=notice or bot_settings_get(workspace=conversation.workspace).handoff_message,
+            kind=Message.Kind.HANDOFF,
+        )
+    audit_log_write(
+        workspace=conversation.workspace,
+        actor=None,
+        actor_label="bot",
+        action="conversation.hand_off",
+        target=conversation,
+        details={"trigger": trigger, "reason": reason[:300], "scores": scores or {}},
+    )
+    handoff.conversation = conversation
+    handoff_route(handoff=handoff)
+    return handoff
+
+
+def agent_reply(
+    *, conversation: Conversation, agent: Actor, text: str, draft_id: int | None = None
+) -> Message:
+    """A person answers; the bot stays out of the conversation from now on. `draft_id` is
+    the co-pilot draft the reply started from, to record whether it was edited. A customer
+    who left an email and is no longer in the widget also gets the reply by email."""
+    text = clean_text(text)
+    user = real_user(agent)
+    with transaction.atomic():
+        message = message_add(
+            conversation=conversation,
+            author=Message.Author.AGENT,
+            text=text,
+            redacted_text=redact(text).text,
+            agent=user,
+        )
+        conversation_status_set(conversation=conversation, status=Conversation.Status.WITH_AGENT)
+        open_handoffs = Handoff.objects.filter(conversation=conversation).exclude(
+            status=Handoff.Status.RESOLVED
+        )
+        open_handoffs.filter(first_human_reply_at__isnull=True).update(
+            first_human_reply_at=message.created_at
+        )
+        if user is not None:
+            # Whoever answers an unassigned conversation takes it (someone else's stays theirs;
+            # a replier who is not an inbox member changes nothing).
+            for handoff in open_handoffs.filter(assignee__isnull=True):
+                with contextlib.suppress(InboxError):
+                    handoff_claim(handoff=handoff, agent=user)
+        copilot_drafts_settle(
+            conversation=conversation, sent_text=text, draft_id=draft_id, message=message
+        )
+        if followup_due(message=message):
+            transaction.on_commit(partial(followup_email_send.delay, message.pk))
+    return message
+
+
+@transaction.atomic
+def conversation_resolve(
+    *, conversation: Conversation, actor: Actor = None, resolution: str = ""
+) -> Message:
+    """End of the conversation: a person resolved it (with a resolution type) or the customer
+    ended the chat. Open handoffs close with it; co-pilot drafts nobody sent are recorded as
+    discarded."""
+    message = conversation_close(conversation=conversation, actor=actor, resolution=resolution)
+    Handoff.objects.filter(conversation=conversation).exclude(
+        status=Handoff.Status.RESOLVED
+    ).update(status=Handoff.Status.RESOLVED, resolved_at=timezone.now())
+    copilot_drafts_settle(conversation=conversation, sent_text=None)
+    return message
 
 
 def _routing_get(handoff: Handoff) -> Routing:

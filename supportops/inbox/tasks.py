@@ -2,10 +2,21 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from . import followup, generated
+
 
 @shared_task(acks_late=True, time_limit=120, soft_time_limit=100)
 def handoff_packet_enrich(handoff_id: int) -> str:
     """The chat model's summary and suggested reply for a handoff packet (LLM provider)."""
-    from .generated import handoff_packet_enrich as enrich
+    return "enriched" if generated.handoff_packet_enrich(handoff_id=handoff_id) else "nothing to do"
 
-    return "enriched" if enrich(handoff_id=handoff_id) else "nothing to do"
+
+@shared_task(
+    autoretry_for=(OSError,),  # SMTP and connection errors
+    retry_backoff=True,
+    max_retries=5,
+    acks_late=True,
+    time_limit=60,
+)
+def followup_email_send(message_id: int) -> str:
+    return "sent" if followup.message_email_send(message_id=message_id) else "nothing to do"

@@ -13,22 +13,27 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from supportops import flows
 from supportops.accounts.access import workspace_view
 from supportops.accounts.models import Role, Workspace
-from supportops.conversations.models import Conversation, Handoff
-from supportops.conversations.views import (
+from supportops.conversations.models import Conversation
+from supportops.conversations.selectors import (
     conversation_get_for_member,
-    conversation_panel,
-    int_or_none,
+    conversation_transcript,
+    customer_earlier_conversations,
 )
+from supportops.conversations.services import ConversationError
+from supportops.knowledge.selectors import article_get_for_member
 from supportops.lib.htmx import wants_fragment
 
 from . import copilot, services
 from .forms import AgentRoutingForm, BusinessHoursForm, QueueForm, SlaForm
-from .models import AgentStatus, Priority, Queue
+from .gaps import GapError, gap_draft_create
+from .models import AgentStatus, Handoff, Priority, Queue
 from .selectors import (
     agent_status_get,
     business_hours_get,
@@ -48,6 +53,11 @@ def _workspace(request: HttpRequest) -> Workspace:
 
 def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]  # login_required in workspace_view
+
+
+def int_or_none(value: str | None) -> int | None:
+    """A positive integer from a form field, or None for anything else."""
+    return int(value) if value and value.isdigit() else None
 
 
 @workspace_view(*INBOX_ROLES)
@@ -279,16 +289,169 @@ def routing_settings(request: HttpRequest) -> HttpResponse:
     return render(request, "inbox/routing.html", context, status=status)
 
 
+# --- The conversation page: transcript, handoff packet, reply, resolve --------------------------
+
+
+def _score_items(scores: dict[str, Any]) -> list[tuple[str, str]]:
+    items = []
+    for key, value in (scores or {}).items():
+        if isinstance(value, float):
+            items.append((str(key), f"{value:.3f}"))
+        elif isinstance(value, int | str | bool) or value is None:
+            items.append((str(key), str(value)))
+    return items
+
+
+def _panel_context(conversation: Conversation, **extra: Any) -> dict[str, Any]:
+    handoffs = list(Handoff.objects.filter(conversation=conversation).order_by("-created_at"))
+    for handoff in handoffs:
+        handoff.score_items = _score_items(handoff.scores)  # type: ignore[attr-defined]
+    return {
+        "conversation": conversation,
+        "customer": conversation.customer,
+        "transcript": conversation_transcript(conversation=conversation),
+        "earlier": customer_earlier_conversations(conversation=conversation),
+        "handoffs": handoffs,
+        "is_resolved": conversation.status == Conversation.Status.RESOLVED,
+        "resolutions": Conversation.Resolution.choices,
+        "copilot_tones": list(copilot.TONES.items()),
+        **extra,
+    }
+
+
+def conversation_panel(
+    request: HttpRequest, conversation: Conversation, **extra: Any
+) -> HttpResponse:
+    """The conversation region for htmx, or the whole page otherwise."""
+    context = _panel_context(conversation, **extra)
+    if wants_fragment(request):
+        return render(request, "inbox/conversation.html#conversation-panel", context)
+    status = 400 if extra.get("reply_error") else 200
+    return render(
+        request, "inbox/conversation.html", {"section": "inbox", **context}, status=status
+    )
+
+
+def _conversation_url(request: HttpRequest, conversation: Conversation) -> str:
+    return reverse(
+        "inbox:conversation",
+        kwargs={"workspace_slug": _workspace(request).slug, "conversation_id": conversation.pk},
+    )
+
+
+@workspace_view(*INBOX_ROLES)
+@vary_on_headers("HX-Request")
+@require_GET
+def conversation_detail(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation = conversation_get_for_member(
+        workspace=_workspace(request), conversation_id=conversation_id
+    )
+    if wants_fragment(request) and request.GET.get("region") == "transcript":
+        # The live transcript: polled every few seconds without touching the reply box.
+        context = {
+            "conversation": conversation,
+            "transcript": conversation_transcript(conversation=conversation),
+            "is_resolved": conversation.status == Conversation.Status.RESOLVED,
+        }
+        return render(request, "inbox/conversation.html#transcript", context)
+    context = {"section": "inbox", **_panel_context(conversation)}
+    return render(request, "inbox/conversation.html", context)
+
+
+@workspace_view(*INBOX_ROLES)
+@require_POST
+def conversation_reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation = conversation_get_for_member(
+        workspace=_workspace(request), conversation_id=conversation_id
+    )
+    text = request.POST.get("text", "")
+    if conversation.status == Conversation.Status.RESOLVED:
+        return conversation_panel(
+            request,
+            conversation,
+            reply_error="This conversation is resolved; the customer reopens it by writing again.",
+            reply_text=text,
+        )
+    try:
+        flows.do_agent_reply(
+            conversation=conversation,
+            agent=request.user,
+            text=text,
+            draft_id=int_or_none(request.POST.get("draft_id")),
+        )
+    except ConversationError as exc:
+        return conversation_panel(
+            request,
+            conversation,
+            reply_error=str(exc),
+            reply_text=text,
+            draft_id=request.POST.get("draft_id", ""),
+        )
+    if not wants_fragment(request):
+        messages.success(request, "Reply sent.")
+        return redirect(_conversation_url(request, conversation))
+    return conversation_panel(request, conversation)
+
+
+@workspace_view(*INBOX_ROLES)
+@require_POST
+def conversation_resolve(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation = conversation_get_for_member(
+        workspace=_workspace(request), conversation_id=conversation_id
+    )
+    already = conversation.status == Conversation.Status.RESOLVED
+    resolution = request.POST.get("resolution") or Conversation.Resolution.SOLVED
+    if not already:
+        try:
+            flows.do_resolve(conversation=conversation, actor=request.user, resolution=resolution)
+        except ConversationError as exc:
+            return conversation_panel(request, conversation, reply_error=str(exc))
+    if wants_fragment(request):
+        return conversation_panel(request, conversation)
+    if already:
+        messages.info(request, "The conversation was already resolved.")
+    else:
+        messages.success(request, "Resolved. The customer is asked to rate the help they got.")
+    return redirect("inbox:index", workspace_slug=_workspace(request).slug)
+
+
+@workspace_view(*INBOX_ROLES)
+@require_POST
+def gap_draft(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """An agent turns their answer to a conversation the bot could not answer into a draft
+    article (or adds it to an existing gap draft) for a manager's review."""
+    workspace = _workspace(request)
+    conversation = conversation_get_for_member(workspace=workspace, conversation_id=conversation_id)
+    back = _conversation_url(request, conversation)
+    target = None
+    chosen = request.POST.get("article", "").strip()
+    if chosen:
+        if not chosen.isdigit():
+            messages.error(request, "Choose a draft from the list.")
+            return redirect(back)
+        target = article_get_for_member(workspace=workspace, article_id=int(chosen))
+    try:
+        article = gap_draft_create(conversation=conversation, actor=request.user, article=target)
+    except GapError as exc:
+        messages.error(request, str(exc))
+        return redirect(back)
+    messages.success(
+        request,
+        f"Draft “{article.title}” is waiting for a manager’s review "
+        "under “Knowledge gaps to review”.",
+    )
+    if request.membership.role in services.MANAGING_ROLES:  # type: ignore[attr-defined]
+        return redirect(
+            "knowledge:article-detail", workspace_slug=workspace.slug, article_id=article.pk
+        )
+    return redirect(back)
+
+
 # --- Routing panel actions on one conversation -------------------------------------------------
 
 
 def _open_handoff(conversation: Conversation) -> Handoff:
-    handoff = (
-        Handoff.objects.filter(conversation=conversation)
-        .exclude(status=Handoff.Status.RESOLVED)
-        .order_by("-created_at")
-        .first()
-    )
+    handoff = services.handoff_open_get(conversation=conversation)
     if handoff is None:
         raise services.InboxError("Nobody is waiting on this conversation.")
     return handoff
@@ -305,11 +468,7 @@ def _done(
         messages.error(request, error)
     else:
         messages.success(request, ok)
-    return redirect(
-        "conversations:conversation-detail",
-        workspace_slug=_workspace(request).slug,
-        conversation_id=conversation.pk,
-    )
+    return redirect(_conversation_url(request, conversation))
 
 
 @workspace_view(*INBOX_ROLES)

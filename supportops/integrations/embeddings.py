@@ -6,7 +6,10 @@ distance in pgvector and dot products in Python agree.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import os
 import threading
 import urllib.error
 import urllib.request
@@ -14,7 +17,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from django.conf import settings
@@ -148,6 +151,41 @@ def embed_texts(texts: Sequence[str]) -> np.ndarray:
 
 def embed_query(text: str) -> np.ndarray:
     return get_embedder().embed([text])[0]
+
+
+CORPUS_CACHE_FILES = 64  # training sets kept on disk; the least recently used go first
+
+
+def embed_corpus(texts: Sequence[str]) -> np.ndarray:
+    """`embed_texts` for a training set, cached on disk under VAR_DIR per provider and exact
+    list of texts: every process that trains the same classifiers (web, each worker, each
+    test run, the eval commands) embeds its thousands of examples once, not at every start."""
+    embedder = get_embedder()
+    digest = hashlib.sha256(embedder.name.encode())
+    for text in texts:
+        digest.update(b"\x00" + text.encode())
+    folder = settings.VAR_DIR / "cache" / "embeddings"
+    path = folder / f"{digest.hexdigest()}.npy"
+    with contextlib.suppress(OSError, ValueError):
+        vectors = np.load(path, allow_pickle=False)
+        if vectors.shape[0] == len(texts):
+            os.utime(path)  # recently used
+            return vectors
+    vectors = embedder.embed(texts)
+    with contextlib.suppress(OSError):
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / f"{path.stem}.{os.getpid()}.tmp.npy"
+        np.save(partial, vectors, allow_pickle=False)
+        os.replace(partial, path)  # readers see a whole file or none
+        _prune(folder)
+    return vectors
+
+
+def _prune(folder: Any) -> None:
+    files = sorted(folder.glob("*.npy"), key=lambda f: f.stat().st_mtime, reverse=True)
+    for stale in files[CORPUS_CACHE_FILES:]:
+        with contextlib.suppress(OSError):
+            stale.unlink()
 
 
 QUERY_CACHE_SIZE = 2048

@@ -13,11 +13,6 @@ urlpatterns = [
     path("new/", views.article_create, name="article-create"),
     path("preview/", views.article_preview, name="article-preview"),
     path("import/", views.article_import, name="article-import"),
-    path(
-        "gaps/from-conversation/<int:conversation_id>/",
-        views.article_gap_draft,
-        name="article-gap-draft",
-    ),
     path("import/<int:job_id>/", views.import_job_status, name="import-job-status"),
     path("<int:article_id>/", views.article_detail, name="article-detail"),
     path("<int:article_id>/edit/", views.article_edit, name="article-edit"),

@@ -22,8 +22,6 @@ from django.views.decorators.vary import vary_on_headers
 
 from supportops.accounts.access import KNOWLEDGE_EDITORS, KNOWLEDGE_READERS, workspace_view
 from supportops.accounts.models import Workspace
-from supportops.conversations.views import conversation_get_for_member
-from supportops.inbox.gaps import GapError, gap_draft_create
 from supportops.integrations.embeddings import EmbeddingError
 from supportops.lib.htmx import wants_fragment
 
@@ -245,37 +243,6 @@ def article_preview(request: HttpRequest) -> HttpResponse:
         "knowledge/article_form.html#markdown-preview",
         {"preview_html": render_markdown(request.POST.get("body", ""))},
     )
-
-
-@workspace_view(*KNOWLEDGE_READERS)
-@require_POST
-def article_gap_draft(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    """An agent turns their answer to a conversation the bot could not answer into a draft
-    article (or adds it to an existing gap draft) for a manager's review."""
-    workspace = _workspace(request)
-    conversation = conversation_get_for_member(workspace=workspace, conversation_id=conversation_id)
-    back = reverse(
-        "conversations:conversation-detail",
-        kwargs={"workspace_slug": workspace.slug, "conversation_id": conversation.pk},
-    )
-    target = None
-    chosen = request.POST.get("article", "").strip()
-    if chosen:
-        if not chosen.isdigit():
-            messages.error(request, "Choose a draft from the list.")
-            return redirect(back)
-        target = selectors.article_get_for_member(workspace=workspace, article_id=int(chosen))
-    try:
-        article = gap_draft_create(conversation=conversation, actor=request.user, article=target)
-    except GapError as exc:
-        messages.error(request, str(exc))
-        return redirect(back)
-    messages.success(
-        request,
-        f"Draft “{article.title}” is waiting for a manager’s review "
-        "under “Knowledge gaps to review”.",
-    )
-    return redirect(_article_url(request, article.pk) if _can_edit(request) else back)
 
 
 @workspace_view(*KNOWLEDGE_EDITORS)

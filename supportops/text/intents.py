@@ -158,9 +158,9 @@ class IntentClassifier:
     # Training ---------------------------------------------------------------------------
 
     def fit(self, texts: Sequence[str], labels: Sequence[str | None]) -> IntentClassifier:
-        from supportops.integrations.embeddings import embed_texts
+        from supportops.integrations.embeddings import embed_corpus
 
-        return self.fit_vectors(embed_texts(list(texts)), labels)
+        return self.fit_vectors(embed_corpus(list(texts)), labels)
 
     def fit_vectors(self, vectors: np.ndarray, labels: Sequence[str | None]) -> IntentClassifier:
         """Train on precomputed embeddings; labels None, "" or out_of_scope mean no intent."""

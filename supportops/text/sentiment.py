@@ -307,10 +307,10 @@ class SentimentModel:
         self._words: TfidfVectorizer | None = None
 
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> SentimentModel:
-        from supportops.integrations.embeddings import embed_texts
+        from supportops.integrations.embeddings import embed_corpus
 
         cleaned = [normalise(t) for t in texts]
-        return self.fit_vectors(embed_texts(cleaned), cleaned, labels)
+        return self.fit_vectors(embed_corpus(cleaned), cleaned, labels)
 
     def fit_vectors(
         self, vectors: np.ndarray, texts: Sequence[str], labels: Sequence[str]

@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Header, NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from supportops import flows
 from supportops.conversations.followup import (
     conversation_customer_seen,
     conversation_followup_email_set,
@@ -24,10 +25,7 @@ from supportops.conversations.services import (
     MAX_COMMENT_CHARS,
     MAX_MESSAGE_CHARS,
     ConversationError,
-    conversation_feedback,
-    conversation_start,
     csat_submit,
-    message_post_customer,
 )
 from supportops.inbox.selectors import wait_estimate
 
@@ -43,9 +41,7 @@ from .security import (
 from .selectors import conversation_csat_score, widget_messages_after
 from .services import (
     IdentityRefused,
-    widget_conversation_end,
     widget_customer_identify,
-    widget_handoff_request,
 )
 
 PAGE_SIZE = 100
@@ -404,7 +400,7 @@ def conversation_create(request: HttpRequest, key: str, payload: StartIn) -> Sta
         email=payload.customer_email,
     )
     widget_rate_limit(context=context, customer_id=customer.pk)
-    started = conversation_start(workspace=context.workspace, customer=customer)
+    started = flows.do_conversation_start(workspace=context.workspace, customer=customer)
     return Status(201, {**_conversation(request, started.conversation, 0), "token": started.token})
 
 
@@ -448,7 +444,7 @@ def message_create(
     if len(client_key) > 64 or not client_key.isprintable():
         raise ConversationError("The idempotency key must be at most 64 printable characters.")
     conversation = _token_conversation(request, message=True)
-    posted = message_post_customer(
+    posted = flows.do_customer_message(
         conversation=conversation, text=payload.text, client_key=client_key
     )
     return Status(201 if posted.created else 200, _message(posted.message, _base(request)))
@@ -464,7 +460,11 @@ def message_create(
 )
 def handoff_create(request: HttpRequest, key: str, conversation_id: int) -> dict[str, Any]:
     conversation = _token_conversation(request, write=True)
-    widget_handoff_request(conversation=conversation)
+    flows.do_hand_off(
+        conversation=conversation,
+        trigger="explicit_request",
+        reason="customer pressed Talk to a person",
+    )
     return _state(_refresh(conversation))
 
 
@@ -479,7 +479,7 @@ def feedback_create(
     request: HttpRequest, key: str, conversation_id: int, payload: FeedbackIn
 ) -> dict[str, Any]:
     conversation = _token_conversation(request, write=True)
-    conversation_feedback(conversation=conversation, solved=payload.solved)
+    flows.do_feedback(conversation=conversation, solved=payload.solved)
     return _state(_refresh(conversation))
 
 
@@ -509,7 +509,7 @@ def csat_create(
 )
 def conversation_end(request: HttpRequest, key: str, conversation_id: int) -> dict[str, Any]:
     conversation = _token_conversation(request, write=True)
-    widget_conversation_end(conversation=conversation)
+    flows.do_customer_end(conversation=conversation)
     return _state(_refresh(conversation))
 
 

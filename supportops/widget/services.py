@@ -10,11 +10,9 @@ from django.db import transaction
 
 from supportops.accounts.models import Workspace
 from supportops.accounts.services import Actor, audit_log_write
-from supportops.conversations.models import Conversation, Customer, Handoff
+from supportops.conversations.models import Customer
 from supportops.conversations.services import (
     ConversationError,
-    conversation_hand_off,
-    conversation_resolve,
     customer_get_or_create_verified,
     customer_get_or_create_visitor,
 )
@@ -67,23 +65,6 @@ def widget_customer_identify(
     if not re.fullmatch(r"[A-Za-z0-9_-]+", visitor_id.strip()):
         raise ConversationError("The visitor id may contain only letters, digits, _ and -.")
     return customer_get_or_create_visitor(workspace=workspace, visitor_id=visitor_id)
-
-
-def widget_handoff_request(*, conversation: Conversation) -> Handoff:
-    """The customer pressed "Talk to a person" (a second press changes nothing)."""
-    return conversation_hand_off(
-        conversation=conversation,
-        trigger="explicit_request",
-        reason="customer pressed Talk to a person",
-    )
-
-
-def widget_conversation_end(*, conversation: Conversation) -> bool:
-    """The customer ended the chat; False if it had already ended (no second rating request)."""
-    if conversation.status == Conversation.Status.RESOLVED:
-        return False
-    conversation_resolve(conversation=conversation)
-    return True
 
 
 def widget_origins_clean(values: list[str]) -> list[str]:

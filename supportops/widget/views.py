@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from supportops.accounts.management.commands.demo_seed import DEMO_SLUG
+from supportops.accounts.demo import DEMO_SLUG
 from supportops.accounts.selectors import membership_get, workspace_get_by_slug
 
 from .security import customer_signature

@@ -12,14 +12,13 @@ from django.utils import timezone
 from supportops.accounts.models import AuditLog
 from supportops.bot.models import BotSettings, BotTurn
 from supportops.bot.services import bot_settings_get
-from supportops.bot.turn import bot_turn_run
-from supportops.conversations.models import Conversation, Handoff, Message, Order
+from supportops.conversations.models import Conversation, Message, Order
 from supportops.conversations.services import (
-    conversation_start,
     customer_get_or_create_verified,
     customer_get_or_create_visitor,
-    message_post_customer,
 )
+from supportops.flows import do_bot_turn, do_conversation_start, do_customer_message
+from supportops.inbox.models import Handoff
 from tests.conftest import wait_for
 from tests.standins import fixtures
 from tests.standins.chat_completions import Reply
@@ -61,12 +60,12 @@ def help_centre(make_article):
 @pytest.fixture
 def visitor_conversation(workspace, help_centre):
     customer = customer_get_or_create_visitor(workspace=workspace, visitor_id="v" * 24)
-    return conversation_start(workspace=workspace, customer=customer).conversation
+    return do_conversation_start(workspace=workspace, customer=customer).conversation
 
 
 def say(conversation: Conversation, text: str) -> BotTurn:
-    message = message_post_customer(conversation=conversation, text=text, queue_bot=False).message
-    turn = bot_turn_run(message_id=message.pk)
+    message = do_customer_message(conversation=conversation, text=text, queue_bot=False).message
+    turn = do_bot_turn(message_id=message.pk)
     assert turn is not None
     conversation.refresh_from_db()
     return turn
@@ -184,10 +183,10 @@ def test_vip_customers_go_to_a_person_only_when_switched_on(workspace, help_cent
     vip = customer_get_or_create_verified(workspace=workspace, external_id="cust-vip")
     vip.is_vip = True
     vip.save()
-    conversation = conversation_start(workspace=workspace, customer=vip).conversation
+    conversation = do_conversation_start(workspace=workspace, customer=vip).conversation
     assert say(conversation, "How do I return an item?").action == BotTurn.Action.ANSWER
     BotSettings.objects.filter(workspace=workspace).update(vip_enabled=True)
-    conversation = conversation_start(workspace=workspace, customer=vip).conversation
+    conversation = do_conversation_start(workspace=workspace, customer=vip).conversation
     assert say(conversation, "How do I return an item?").trigger == "vip"
 
 
@@ -223,7 +222,7 @@ def test_a_verified_customer_gets_their_own_order(workspace, help_centre):
     )
     other = customer_get_or_create_verified(workspace=workspace, external_id="cust-2")
     _order(other, "TW-99999", Order.Status.PROCESSING)
-    conversation = conversation_start(workspace=workspace, customer=customer).conversation
+    conversation = do_conversation_start(workspace=workspace, customer=customer).conversation
     turn = say(conversation, "Where is my order?")
     assert turn.action == BotTurn.Action.ANSWER
     assert "TW-10421" in turn.reply.text and "JD0146000012" in turn.reply.text
@@ -246,11 +245,11 @@ def test_an_anonymous_visitor_gets_no_account_data(workspace, visitor_conversati
 
 
 def test_the_same_message_run_twice_gives_one_reply(visitor_conversation):
-    message = message_post_customer(
+    message = do_customer_message(
         conversation=visitor_conversation, text="How do I return an item?", queue_bot=False
     ).message
-    first = bot_turn_run(message_id=message.pk)
-    second = bot_turn_run(message_id=message.pk)
+    first = do_bot_turn(message_id=message.pk)
+    second = do_bot_turn(message_id=message.pk)
     assert first.pk == second.pk
     assert BotTurn.objects.filter(message=message).count() == 1
     assert visitor_conversation.messages.filter(author=Message.Author.BOT).count() == 2
@@ -274,7 +273,7 @@ def test_models_and_records_see_redacted_text_only(visitor_conversation):
 
 
 def test_a_posted_message_is_answered_by_a_real_worker(visitor_conversation, celery_worker_process):
-    posted = message_post_customer(
+    posted = do_customer_message(
         conversation=visitor_conversation, text="How do I return an item?", client_key="k-1"
     )
     turn = wait_for(lambda: BotTurn.objects.filter(message=posted.message).first(), timeout=60)

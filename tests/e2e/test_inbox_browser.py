@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from supportops.conversations.models import Conversation, Handoff, Message
+from supportops.conversations.models import Conversation, Message
+from supportops.inbox.models import Handoff
 from supportops.widget.models import WidgetSettings
 from tests.conftest import PASSWORD, wait_for
 from tests.e2e.conftest import CHROMIUM

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from supportops.conversations.models import Conversation, Handoff, Message, Order
+from supportops.conversations.models import Conversation, Message, Order
+from supportops.inbox.models import Handoff
 from supportops.lib.commands import http_server, quiet_files
 from supportops.widget.models import WidgetSettings
 from supportops.widget.security import customer_signature

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from supportops.conversations.models import Conversation
-from supportops.conversations.services import agent_reply
+from supportops.flows import do_agent_reply
 from supportops.widget.models import WidgetSettings
 from tests.conftest import wait_for
 from tests.e2e.test_widget_browser import (
@@ -59,6 +59,6 @@ def test_offline_team_takes_an_email_and_the_customer_keeps_writing(
     box.press("Enter")
     page.locator("supportops-widget li.msg-customer:not(.pending)", has_text="TW-7").wait_for()
 
-    agent_reply(conversation=conversation, agent=teammate, text="Found it, refund sent.")
+    do_agent_reply(conversation=conversation, agent=teammate, text="Found it, refund sent.")
     page.locator("supportops-widget li.msg-agent", has_text="refund sent").wait_for()
     wait_for(lambda: page.locator("supportops-widget .wait").is_hidden())

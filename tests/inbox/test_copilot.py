@@ -10,13 +10,13 @@ from django.test import Client
 from django.urls import reverse
 
 from supportops.conversations.models import Conversation
-from supportops.conversations.services import (
-    agent_reply,
-    conversation_hand_off,
-    conversation_resolve,
-    conversation_start,
-    customer_get_or_create_verified,
-    message_post_customer,
+from supportops.conversations.services import customer_get_or_create_verified
+from supportops.flows import (
+    do_agent_reply,
+    do_conversation_start,
+    do_customer_message,
+    do_hand_off,
+    do_resolve,
 )
 from supportops.inbox import copilot
 from supportops.inbox.models import CopilotDraft
@@ -39,13 +39,13 @@ def conversation_with(workspace, agent, question: str, answer: str = "", resolve
     customer = customer_get_or_create_verified(
         workspace=workspace, external_id=f"cp-{next(_customers)}", name="Rosa Diaz"
     )
-    conversation = conversation_start(workspace=workspace, customer=customer).conversation
-    message_post_customer(conversation=conversation, text=question, queue_bot=False)
-    conversation_hand_off(conversation=conversation, trigger="explicit_request", reason="asked")
+    conversation = do_conversation_start(workspace=workspace, customer=customer).conversation
+    do_customer_message(conversation=conversation, text=question, queue_bot=False)
+    do_hand_off(conversation=conversation, trigger="explicit_request", reason="asked")
     if answer:
-        agent_reply(conversation=conversation, agent=agent, text=answer)
+        do_agent_reply(conversation=conversation, agent=agent, text=answer)
     if resolve:
-        conversation_resolve(conversation=conversation, actor=agent)
+        do_resolve(conversation=conversation, actor=agent)
     conversation.refresh_from_db()
     return conversation
 
@@ -143,7 +143,7 @@ def test_the_co_pilot_and_the_packet_read_the_same_question(workspace, teammate)
 
     conversation = conversation_with(workspace, teammate, "are you a bot?", resolve=False)
     for text in ("that did not help", "I want a human to look at my refund for order 5531"):
-        message_post_customer(conversation=conversation, text=text, queue_bot=False)
+        do_customer_message(conversation=conversation, text=text, queue_bot=False)
     messages = list(conversation.messages.order_by("pk"))
 
     # A request for a person that also says what it is about names the need.
@@ -154,7 +154,7 @@ def test_the_co_pilot_and_the_packet_read_the_same_question(workspace, teammate)
 
 def test_the_customer_question_skips_requests_for_a_person(workspace, teammate):
     conversation = conversation_with(workspace, teammate, "agent please", resolve=False)
-    message_post_customer(
+    do_customer_message(
         conversation=conversation, text="My tent pole snapped on the first trip", queue_bot=False
     )
     messages = list(conversation.messages.order_by("pk"))
@@ -219,15 +219,15 @@ def test_a_draft_sent_unchanged_edited_or_left_is_recorded(workspace, teammate):
     first = copilot.copilot_draft_create(conversation=conversation, agent=teammate)
     second = copilot.copilot_draft_create(conversation=conversation, agent=teammate)
 
-    message = agent_reply(
+    message = do_agent_reply(
         conversation=conversation, agent=teammate, text=second.text + "  ", draft_id=second.pk
     )
     third = copilot.copilot_draft_create(conversation=conversation, agent=teammate)
-    agent_reply(
+    do_agent_reply(
         conversation=conversation, agent=teammate, text="Edited: " + third.text, draft_id=third.pk
     )
     fourth = copilot.copilot_draft_create(conversation=conversation, agent=teammate)
-    conversation_resolve(conversation=conversation, actor=teammate)
+    do_resolve(conversation=conversation, actor=teammate)
 
     outcomes = {
         d.pk: (d.outcome, d.message_id)
@@ -322,7 +322,7 @@ def test_the_agent_drafts_edits_and_sends_from_the_conversation_page(
     assert f'name="draft_id" value="{draft.pk}"' in html
     assert "within 5 working days" in html and "Refunds for returned items" in html
 
-    reply_url = reverse("conversations:conversation-reply", args=["acme", conversation.pk])
+    reply_url = reverse("inbox:reply", args=["acme", conversation.pk])
     client.post(reply_url, {"text": draft.text + " Anything else?", "draft_id": draft.pk})
 
     draft.refresh_from_db()
@@ -373,8 +373,8 @@ def test_copilot_permissions(workspace, teammate, finance, outsider):
 def test_the_transcript_region_refreshes_on_its_own(workspace, teammate):
     conversation = conversation_with(workspace, teammate, "Where is my tent?", resolve=False)
     client = login(teammate)
-    url = reverse("conversations:conversation-detail", args=["acme", conversation.pk])
-    message_post_customer(
+    url = reverse("inbox:conversation", args=["acme", conversation.pk])
+    do_customer_message(
         conversation=conversation, text="It is for a trip on Friday", queue_bot=False
     )
 

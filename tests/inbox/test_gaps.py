@@ -11,14 +11,13 @@ from django.urls import reverse
 
 from supportops.accounts.models import AuditLog
 from supportops.conversations.models import Conversation
-from supportops.conversations.services import (
-    agent_reply,
-    conversation_feedback,
-    conversation_hand_off,
-    conversation_resolve,
-    conversation_start,
-    customer_get_or_create_verified,
-    message_post_customer,
+from supportops.conversations.services import conversation_feedback, customer_get_or_create_verified
+from supportops.flows import (
+    do_agent_reply,
+    do_conversation_start,
+    do_customer_message,
+    do_hand_off,
+    do_resolve,
 )
 from supportops.inbox.gaps import GapError, gap_draft_create, gap_for
 from supportops.knowledge.models import Article
@@ -47,17 +46,17 @@ def resolved_gap(
     customer = customer_get_or_create_verified(
         workspace=workspace, external_id=f"gap-{next(_customers)}", name="Rosa Diaz"
     )
-    conversation = conversation_start(workspace=workspace, customer=customer).conversation
-    message_post_customer(conversation=conversation, text=question, queue_bot=False)
-    conversation_hand_off(
+    conversation = do_conversation_start(workspace=workspace, customer=customer).conversation
+    do_customer_message(conversation=conversation, text=question, queue_bot=False)
+    do_hand_off(
         conversation=conversation,
         trigger=trigger,
         reason="no passage scored above the minimum",
         scores={"retrieval_score": 0.21},
     )
-    agent_reply(conversation=conversation, agent=agent, text=answer)
+    do_agent_reply(conversation=conversation, agent=agent, text=answer)
     if resolve:
-        conversation_resolve(conversation=conversation, actor=agent)
+        do_resolve(conversation=conversation, actor=agent)
     conversation.refresh_from_db()
     return conversation
 
@@ -69,11 +68,11 @@ def login(user) -> Client:
 
 
 def gap_url(conversation: Conversation, slug: str = "acme") -> str:
-    return reverse("knowledge:article-gap-draft", args=[slug, conversation.pk])
+    return reverse("inbox:gap-draft", args=[slug, conversation.pk])
 
 
 def conversation_url(conversation: Conversation) -> str:
-    return reverse("conversations:conversation-detail", args=["acme", conversation.pk])
+    return reverse("inbox:conversation", args=["acme", conversation.pk])
 
 
 def test_it_drafts_an_article_from_a_low_confidence_conversation(workspace, teammate):
@@ -119,7 +118,7 @@ def test_a_second_conversation_can_join_an_existing_draft(workspace, teammate):
 def test_a_rejected_answer_is_a_gap(workspace, teammate):
     conversation = resolved_gap(workspace, teammate, trigger="explicit_request", resolve=False)
     conversation_feedback(conversation=conversation, solved=False)
-    conversation_resolve(conversation=conversation, actor=teammate)
+    do_resolve(conversation=conversation, actor=teammate)
     conversation.refresh_from_db()
 
     gap = gap_for(conversation=conversation)

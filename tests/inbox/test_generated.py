@@ -6,15 +6,11 @@ from __future__ import annotations
 import pytest
 
 from supportops.celery import app as celery_app
-from supportops.conversations.models import Handoff, Message
-from supportops.conversations.services import (
-    conversation_hand_off,
-    conversation_start,
-    customer_get_or_create_verified,
-    message_post_bot,
-    message_post_customer,
-)
+from supportops.conversations.models import Message
+from supportops.conversations.services import customer_get_or_create_verified, message_post_bot
+from supportops.flows import do_conversation_start, do_customer_message, do_hand_off
 from supportops.inbox.generated import handoff_packet_enrich
+from supportops.inbox.models import Handoff
 from tests.conftest import PASSWORD
 from tests.standins import fixtures
 from tests.standins.chat_completions import Reply
@@ -48,10 +44,10 @@ def handoff(workspace, make_article) -> Handoff:
     customer = customer_get_or_create_verified(
         workspace=workspace, external_id="gen-1", name="Rosa Diaz"
     )
-    conversation = conversation_start(workspace=workspace, customer=customer).conversation
-    message_post_customer(conversation=conversation, text=QUESTION, queue_bot=False)
+    conversation = do_conversation_start(workspace=workspace, customer=customer).conversation
+    do_customer_message(conversation=conversation, text=QUESTION, queue_bot=False)
     message_post_bot(conversation=conversation, text=ANSWER, kind=Message.Kind.ANSWER)
-    return conversation_hand_off(
+    return do_hand_off(
         conversation=conversation, trigger="explicit_request", reason="asked for a person"
     )
 
@@ -124,9 +120,9 @@ def test_without_a_chat_model_nothing_is_queued(workspace, django_capture_on_com
     customer = customer_get_or_create_verified(
         workspace=workspace, external_id="gen-2", name="Rosa Diaz"
     )
-    conversation = conversation_start(workspace=workspace, customer=customer).conversation
+    conversation = do_conversation_start(workspace=workspace, customer=customer).conversation
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        handoff = conversation_hand_off(conversation=conversation, trigger="vip", reason="vip")
+        handoff = do_hand_off(conversation=conversation, trigger="vip", reason="vip")
 
     assert "generated" not in Handoff.objects.get(pk=handoff.pk).packet
     assert not any("enrich" in repr(callback) for callback in callbacks)
@@ -138,13 +134,13 @@ def test_a_handoff_queues_the_model_after_commit(
     customer = customer_get_or_create_verified(
         workspace=workspace, external_id="gen-3", name="Rosa Diaz"
     )
-    conversation = conversation_start(workspace=workspace, customer=customer).conversation
-    message_post_customer(conversation=conversation, text=QUESTION, queue_bot=False)
+    conversation = do_conversation_start(workspace=workspace, customer=customer).conversation
+    do_customer_message(conversation=conversation, text=QUESTION, queue_bot=False)
     llm.enqueue("The customer's new stove arrived with a cracked valve [2].")
     celery_app.conf.task_always_eager = True
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            handoff = conversation_hand_off(
+            handoff = do_hand_off(
                 conversation=conversation, trigger="explicit_request", reason="asked"
             )
     finally:
@@ -159,7 +155,7 @@ def test_the_page_says_which_summary_the_model_wrote(llm, handoff, owner, client
     handoff_packet_enrich(handoff_id=handoff.pk)
     assert client.login(username=owner.username, password=PASSWORD)
 
-    html = client.get(f"/w/acme/queue/{handoff.conversation_id}/").content.decode()
+    html = client.get(f"/w/acme/inbox/{handoff.conversation_id}/").content.decode()
 
     assert "Summary written by openai:standin-chat-1" in html
     assert "arrived with a cracked valve." in html

@@ -15,17 +15,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from supportops.bot.models import BotSettings, BotTurn
-from supportops.bot.turn import bot_turn_run
-from supportops.conversations.models import Conversation, Handoff, Message, Order
-from supportops.conversations.services import (
-    conversation_feedback,
-    conversation_start,
-    customer_get_or_create_verified,
-    message_post_customer,
-)
+from supportops.conversations.models import Conversation, Message, Order
+from supportops.conversations.services import conversation_feedback, customer_get_or_create_verified
+from supportops.flows import do_bot_turn, do_conversation_start, do_customer_message, do_hand_off
 from supportops.inbox import packet as packet_module
+from supportops.inbox.models import Handoff
 from supportops.inbox.packet import handoff_packet_build
-from supportops.widget.services import widget_handoff_request
 from tests.bot.test_turn import help_centre, visitor_conversation
 from tests.conftest import PASSWORD
 
@@ -48,9 +43,18 @@ def verified(workspace):
     return customer
 
 
+def press_talk_to_a_person(conversation):
+    """What the widget's "Talk to a person" button does."""
+    return do_hand_off(
+        conversation=conversation,
+        trigger="explicit_request",
+        reason="customer pressed Talk to a person",
+    )
+
+
 def say(conversation: Conversation, text: str) -> BotTurn:
-    message = message_post_customer(conversation=conversation, text=text, queue_bot=False).message
-    turn = bot_turn_run(message_id=message.pk)
+    message = do_customer_message(conversation=conversation, text=text, queue_bot=False).message
+    turn = do_bot_turn(message_id=message.pk)
     assert turn is not None
     conversation.refresh_from_db()
     return turn
@@ -81,8 +85,8 @@ def age(conversation: Conversation, days: int) -> None:
 
 
 def talked_before(workspace, customer, text: str, days_ago: int) -> Conversation:
-    conversation = conversation_start(workspace=workspace, customer=customer).conversation
-    message_post_customer(conversation=conversation, text=text, queue_bot=False)
+    conversation = do_conversation_start(workspace=workspace, customer=customer).conversation
+    do_customer_message(conversation=conversation, text=text, queue_bot=False)
     age(conversation, days_ago)
     return conversation
 
@@ -99,7 +103,7 @@ def test_an_explicit_request_packet_has_history_account_and_no_apology(
     order(verified, "TW-10007", Order.Status.DELIVERED, days_ago=20)
     someone_else = customer_get_or_create_verified(workspace=workspace, external_id="cust-8")
     order(someone_else, "TW-99999", Order.Status.PROCESSING)
-    conversation = conversation_start(workspace=workspace, customer=verified).conversation
+    conversation = do_conversation_start(workspace=workspace, customer=verified).conversation
 
     assert say(conversation, "How do I return an item?").action == BotTurn.Action.ANSWER
     assert say(conversation, "agent").trigger == "explicit_request"
@@ -231,7 +235,7 @@ def test_a_vip_packet_shows_the_tier(workspace, help_centre, verified):
     verified.is_vip = True
     verified.save()
     BotSettings.objects.update_or_create(workspace=workspace, defaults={"vip_enabled": True})
-    conversation = conversation_start(workspace=workspace, customer=verified).conversation
+    conversation = do_conversation_start(workspace=workspace, customer=verified).conversation
     assert say(conversation, "How do I return an item?").trigger == "vip"
 
     packet = packet_of(conversation)
@@ -248,12 +252,12 @@ def test_a_vip_packet_shows_the_tier(workspace, help_centre, verified):
 
 
 def test_talk_to_a_person_without_bot_turns_still_gets_a_full_packet(visitor_conversation):
-    message_post_customer(
+    do_customer_message(
         conversation=visitor_conversation,
         text="My parcel has not arrived yet, where is my order?",
         queue_bot=False,
     )
-    widget_handoff_request(conversation=visitor_conversation)
+    press_talk_to_a_person(visitor_conversation)
     assert not BotTurn.objects.filter(conversation=visitor_conversation).exists()
 
     packet = packet_of(visitor_conversation)
@@ -267,7 +271,7 @@ def test_talk_to_a_person_without_bot_turns_still_gets_a_full_packet(visitor_con
 
 
 def test_talk_to_a_person_before_writing_anything_suggests_a_neutral_opener(visitor_conversation):
-    widget_handoff_request(conversation=visitor_conversation)
+    press_talk_to_a_person(visitor_conversation)
 
     packet = packet_of(visitor_conversation)
     assert "has not written anything" in packet["summary"]
@@ -279,7 +283,7 @@ def test_talk_to_a_person_before_writing_anything_suggests_a_neutral_opener(visi
 def test_no_to_did_that_solve_it_counts_as_a_rejected_answer(visitor_conversation):
     say(visitor_conversation, "Which payment methods do you accept?")
     conversation_feedback(conversation=visitor_conversation, solved=False)
-    widget_handoff_request(conversation=visitor_conversation)
+    press_talk_to_a_person(visitor_conversation)
 
     packet = packet_of(visitor_conversation)
     [rejected] = packet["bot_tried"]["rejected"]
@@ -293,7 +297,7 @@ def test_the_history_is_capped_and_says_how_much_was_left_out(
 ):
     monkeypatch.setattr(packet_module, "HISTORY_LIMIT", 3)
     for n in range(4):
-        message_post_customer(conversation=visitor_conversation, text=f"note {n}", queue_bot=False)
+        do_customer_message(conversation=visitor_conversation, text=f"note {n}", queue_bot=False)
 
     packet = handoff_packet_build(conversation=visitor_conversation, trigger="explicit_request")
     assert [m["text"] for m in packet["history"]["messages"]] == ["note 1", "note 2", "note 3"]
@@ -305,7 +309,7 @@ def test_the_history_is_capped_and_says_how_much_was_left_out(
 
 def page(client: Client, user, conversation: Conversation) -> str:
     assert client.login(username=user.username, password=PASSWORD)
-    url = reverse("conversations:conversation-detail", args=["acme", conversation.pk])
+    url = reverse("inbox:conversation", args=["acme", conversation.pk])
     response = client.get(url)
     assert response.status_code == 200
     return response.content.decode()
@@ -314,12 +318,12 @@ def page(client: Client, user, conversation: Conversation) -> str:
 def test_the_conversation_page_shows_the_packet_and_escapes_the_customer(
     client, owner, visitor_conversation
 ):
-    message_post_customer(
+    do_customer_message(
         conversation=visitor_conversation,
         text=f"How do I return an item? {XSS}",
         queue_bot=False,
     )
-    widget_handoff_request(conversation=visitor_conversation)
+    press_talk_to_a_person(visitor_conversation)
 
     html = page(client, owner, visitor_conversation)
     assert 'id="handoff-packet"' in html
@@ -330,7 +334,7 @@ def test_the_conversation_page_shows_the_packet_and_escapes_the_customer(
 
 
 def test_the_page_copes_with_a_packet_stored_before_version_1(client, owner, visitor_conversation):
-    message_post_customer(conversation=visitor_conversation, text="agent", queue_bot=False)
+    do_customer_message(conversation=visitor_conversation, text="agent", queue_bot=False)
     Handoff.objects.create(
         workspace_id=visitor_conversation.workspace_id,
         conversation=visitor_conversation,
@@ -353,9 +357,9 @@ def test_the_page_copes_with_a_packet_stored_before_version_1(client, owner, vis
 
 
 def test_an_outsider_does_not_see_the_packet(client, outsider, visitor_conversation):
-    widget_handoff_request(conversation=visitor_conversation)
+    press_talk_to_a_person(visitor_conversation)
     assert client.login(username=outsider.username, password=PASSWORD)
-    url = reverse("conversations:conversation-detail", args=["acme", visitor_conversation.pk])
+    url = reverse("inbox:conversation", args=["acme", visitor_conversation.pk])
     assert client.get(url).status_code == 404
 
 
@@ -366,10 +370,10 @@ def test_building_the_packet_takes_a_few_queries_whatever_the_history(
         talked_before(workspace, verified, "How do I return an item?", days_ago=days_ago)
     for n in range(3):
         order(verified, f"TW-2000{n}", Order.Status.DELIVERED)
-    conversation = conversation_start(workspace=workspace, customer=verified).conversation
+    conversation = do_conversation_start(workspace=workspace, customer=verified).conversation
     say(conversation, "How do I return an item?")
     say(conversation, "That didn't work")
-    message_post_customer(conversation=conversation, text="agent", queue_bot=False)
+    do_customer_message(conversation=conversation, text="agent", queue_bot=False)
 
     # As the handoff loads it: workspace and customer come with the locked conversation.
     conversation = Conversation.objects.select_related("workspace", "customer").get(

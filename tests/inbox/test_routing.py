@@ -12,17 +12,17 @@ from django.db import connection
 
 from supportops.accounts.models import AuditLog, Membership, Role
 from supportops.bot.models import BotTurn, IssueCategory
-from supportops.conversations.models import Conversation, Handoff, Message
-from supportops.conversations.services import (
-    ConversationError,
-    agent_reply,
-    conversation_hand_off,
-    conversation_resolve,
-    conversation_start,
-    customer_get_or_create_verified,
-    message_post_customer,
+from supportops.conversations.models import Conversation, Message
+from supportops.conversations.services import ConversationError, customer_get_or_create_verified
+from supportops.flows import (
+    do_agent_reply,
+    do_bot_turn,
+    do_conversation_start,
+    do_customer_message,
+    do_hand_off,
+    do_resolve,
 )
-from supportops.inbox.models import AgentStatus, Priority, Queue, Routing, SlaPolicy
+from supportops.inbox.models import AgentStatus, Handoff, Priority, Queue, Routing, SlaPolicy
 from supportops.inbox.selectors import inbox_list
 from supportops.inbox.services import (
     InboxError,
@@ -54,9 +54,9 @@ def hand_off(
     if vip:
         customer.is_vip = True
         customer.save(update_fields=["is_vip"])
-    conversation = conversation_start(workspace=workspace, customer=customer).conversation
-    message_post_customer(conversation=conversation, text=text, queue_bot=False)
-    return conversation_hand_off(
+    conversation = do_conversation_start(workspace=workspace, customer=customer).conversation
+    do_customer_message(conversation=conversation, text=text, queue_bot=False)
+    return do_hand_off(
         conversation=conversation,
         trigger=trigger,
         reason="test",
@@ -132,8 +132,8 @@ def test_the_queue_is_chosen_by_category_else_general(workspace):
 def test_without_a_packet_category_the_latest_classified_turn_decides(workspace):
     billing = Queue.objects.create(workspace=workspace, name="Billing", categories=["billing"])
     customer = customer_get_or_create_verified(workspace=workspace, external_id="turns")
-    conversation = conversation_start(workspace=workspace, customer=customer).conversation
-    message = message_post_customer(
+    conversation = do_conversation_start(workspace=workspace, customer=customer).conversation
+    message = do_customer_message(
         conversation=conversation, text="my invoice", queue_bot=False
     ).message
     BotTurn.objects.create(
@@ -143,7 +143,7 @@ def test_without_a_packet_category_the_latest_classified_turn_decides(workspace)
         action=BotTurn.Action.CLARIFY,
         category="billing",
     )
-    handoff = conversation_hand_off(
+    handoff = do_hand_off(
         conversation=conversation, trigger="explicit_request", reason="x", packet={"a": 1}
     )
     assert fresh(handoff).routing.queue == billing
@@ -228,7 +228,7 @@ def test_finance_and_outsiders_cannot_claim(workspace, finance, outsider):
 
 def test_a_resolved_conversation_cannot_be_claimed(workspace, teammate):
     handoff = hand_off(workspace)
-    conversation_resolve(conversation=handoff.conversation, actor=teammate)
+    do_resolve(conversation=handoff.conversation, actor=teammate)
     with pytest.raises(InboxError, match="resolved"):
         handoff_claim(handoff=handoff, agent=teammate)
 
@@ -381,8 +381,8 @@ def test_sla_due_times_follow_the_workspace_policy(workspace):
 
 def test_agent_reply_and_resolve_feed_the_sla(workspace, teammate):
     handoff = hand_off(workspace)
-    agent_reply(conversation=handoff.conversation, agent=teammate, text="Hello")
-    conversation_resolve(conversation=handoff.conversation, actor=teammate, resolution="solved")
+    do_agent_reply(conversation=handoff.conversation, agent=teammate, text="Hello")
+    do_resolve(conversation=handoff.conversation, actor=teammate, resolution="solved")
     handoff = fresh(handoff)
     state = sla_state(routing=handoff.routing, now=handoff.resolved_at + timedelta(days=1))
     assert state["first_reply"]["met"] and state["resolution"]["met"]
@@ -395,8 +395,8 @@ def test_agent_reply_and_resolve_feed_the_sla(workspace, teammate):
 def test_resolve_records_the_resolution_type_and_refuses_unknown_ones(workspace, teammate):
     handoff = hand_off(workspace)
     with pytest.raises(ConversationError, match="Unknown resolution"):
-        conversation_resolve(conversation=handoff.conversation, actor=teammate, resolution="meh")
-    conversation_resolve(conversation=handoff.conversation, actor=teammate, resolution="duplicate")
+        do_resolve(conversation=handoff.conversation, actor=teammate, resolution="meh")
+    do_resolve(conversation=handoff.conversation, actor=teammate, resolution="duplicate")
     conversation = Conversation.objects.get(pk=handoff.conversation_id)
     assert conversation.resolution == Conversation.Resolution.DUPLICATE
     assert AuditLog.objects.get(action="conversation.resolve").details == {
@@ -410,11 +410,11 @@ def test_a_reopened_conversation_goes_back_to_the_same_online_agent_not_the_bot(
     agent_status_set(workspace=workspace, user=teammate, status="online")
     handoff = hand_off(workspace)
     conversation = handoff.conversation
-    agent_reply(conversation=conversation, agent=teammate, text="Fixed it.")
-    conversation_resolve(conversation=conversation, actor=teammate, resolution="solved")
+    do_agent_reply(conversation=conversation, agent=teammate, text="Fixed it.")
+    do_resolve(conversation=conversation, actor=teammate, resolution="solved")
     agent(workspace, "other")  # never assigned: the least-busy rule alone would pick them
 
-    message_post_customer(conversation=conversation, text="It broke again", queue_bot=True)
+    do_customer_message(conversation=conversation, text="It broke again", queue_bot=True)
 
     conversation.refresh_from_db()
     assert conversation.status == Conversation.Status.HANDED_OFF
@@ -430,11 +430,11 @@ def test_a_reopened_conversation_goes_back_to_the_same_online_agent_not_the_bot(
 def test_a_reopened_conversation_waits_for_people_when_its_agent_is_offline(workspace, teammate):
     handoff = hand_off(workspace)
     handoff_claim(handoff=handoff, agent=teammate)
-    agent_reply(conversation=handoff.conversation, agent=teammate, text="Done.")
-    conversation_resolve(conversation=handoff.conversation, actor=teammate)
+    do_agent_reply(conversation=handoff.conversation, agent=teammate, text="Done.")
+    do_resolve(conversation=handoff.conversation, actor=teammate)
     agent_status_set(workspace=workspace, user=teammate, status="offline")
 
-    message_post_customer(conversation=handoff.conversation, text="Hello again", queue_bot=False)
+    do_customer_message(conversation=handoff.conversation, text="Hello again", queue_bot=False)
 
     reopened = Handoff.objects.exclude(status=Handoff.Status.RESOLVED).get(
         conversation=handoff.conversation
@@ -445,23 +445,21 @@ def test_a_reopened_conversation_waits_for_people_when_its_agent_is_offline(work
 
 
 def test_the_bot_skips_a_conversation_a_person_has(workspace, teammate):
-    from supportops.bot.turn import bot_turn_run
-
     handoff = hand_off(workspace)
-    agent_reply(conversation=handoff.conversation, agent=teammate, text="I'm here.")
-    message = message_post_customer(
+    do_agent_reply(conversation=handoff.conversation, agent=teammate, text="I'm here.")
+    message = do_customer_message(
         conversation=handoff.conversation, text="thanks, and my order?", queue_bot=False
     ).message
-    turn = bot_turn_run(message_id=message.pk)
+    turn = do_bot_turn(message_id=message.pk)
     assert turn is not None and turn.action == BotTurn.Action.SKIP
     assert not handoff.conversation.messages.filter(author=Message.Author.BOT, pk__gt=message.pk)
 
 
 def test_a_bot_only_conversation_reopens_to_the_bot(workspace):
     customer = customer_get_or_create_verified(workspace=workspace, external_id="botonly")
-    conversation = conversation_start(workspace=workspace, customer=customer).conversation
-    conversation_resolve(conversation=conversation)
-    message_post_customer(conversation=conversation, text="one more thing", queue_bot=False)
+    conversation = do_conversation_start(workspace=workspace, customer=customer).conversation
+    do_resolve(conversation=conversation)
+    do_customer_message(conversation=conversation, text="one more thing", queue_bot=False)
     conversation.refresh_from_db()
     assert conversation.status == Conversation.Status.BOT
     assert not Handoff.objects.filter(conversation=conversation).exists()

@@ -11,8 +11,7 @@ import pytest
 from django.urls import reverse
 
 from supportops.accounts.models import AuditLog, Workspace
-from supportops.conversations.models import Handoff
-from supportops.inbox.models import AgentStatus, Queue, Routing, SlaPolicy
+from supportops.inbox.models import AgentStatus, Handoff, Queue, Routing, SlaPolicy
 from supportops.inbox.services import InboxError, handoff_claim, queue_default_get, queue_save
 from tests.inbox.test_routing import agent, hand_off
 from tests.inbox.test_wait import login

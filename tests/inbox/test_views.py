@@ -14,8 +14,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from supportops.accounts.services import workspace_create
-from supportops.conversations.models import Conversation, Handoff, Message
-from supportops.inbox.models import AgentStatus, InternalNote, Queue
+from supportops.conversations.models import Conversation, Message
+from supportops.inbox.models import AgentStatus, Handoff, InternalNote, Queue
 from supportops.inbox.selectors import inbox_list
 from supportops.inbox.services import InboxError, agent_status_set, handoff_claim, note_add
 from supportops.widget.models import WidgetSettings
@@ -217,7 +217,7 @@ def test_the_availability_selector_sets_the_agents_status(client, workspace, tea
 
 
 def detail(client: Client, handoff: Handoff) -> str:
-    path = reverse("conversations:conversation-detail", args=["acme", handoff.conversation_id])
+    path = reverse("inbox:conversation", args=["acme", handoff.conversation_id])
     return client.get(path).content.decode()
 
 
@@ -270,7 +270,7 @@ def test_transfer_to_someone_of_another_workspace_is_404(client, teammate, outsi
 
 def test_resolve_with_a_resolution_type(client, teammate, waiting):
     login(client, teammate)
-    path = reverse("conversations:conversation-resolve", args=["acme", waiting.conversation_id])
+    path = reverse("inbox:resolve", args=["acme", waiting.conversation_id])
     client.post(path, {"resolution": "spam"}, headers=HTMX)
     conversation = Conversation.objects.get(pk=waiting.conversation_id)
     assert conversation.status == Conversation.Status.RESOLVED

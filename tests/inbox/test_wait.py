@@ -11,9 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from supportops.accounts.models import AuditLog
-from supportops.conversations.models import Handoff
 from supportops.inbox.hours import is_open, next_opening, timezone_valid, window_error
-from supportops.inbox.models import WEEKDAYS, BusinessHours, SlaPolicy
+from supportops.inbox.models import WEEKDAYS, BusinessHours, Handoff, SlaPolicy
 from supportops.inbox.selectors import wait_estimate
 from tests.conftest import PASSWORD
 from tests.inbox.test_routing import agent, hand_off

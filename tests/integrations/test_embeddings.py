@@ -154,3 +154,19 @@ def test_a_cached_batch_asks_only_for_the_texts_it_has_not_seen(openai_provider)
     assert vectors.shape == (4, 384)
     assert np.allclose(vectors, embed_texts(["where is my order", "new one", "other", "new one"]))
     assert embed_texts_cached([]).shape == (0, 384)
+
+
+def test_a_training_set_is_embedded_once_and_then_read_from_disk(settings, tmp_path):
+    from supportops.integrations.embeddings import embed_corpus, embed_texts
+
+    settings.VAR_DIR = tmp_path
+    texts = ["Where is my parcel?", "I want my money back", "Love the new tent!"]
+    first = embed_corpus(texts)
+    stored = list((tmp_path / "cache" / "embeddings").glob("*.npy"))
+    assert len(stored) == 1
+    np.testing.assert_allclose(first, embed_texts(texts), atol=1e-5)
+    # Another process would read the same file: overwrite it to prove the second call reads it.
+    np.save(stored[0], np.zeros_like(first), allow_pickle=False)
+    assert not embed_corpus(texts).any()
+    embed_corpus([*texts, "one more"])  # a different set is a different file
+    assert len(list((tmp_path / "cache" / "embeddings").glob("*.npy"))) == 2

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from supportops.conversations.models import Conversation, CsatResponse, Customer, Handoff, Message
-from supportops.conversations.services import agent_reply, message_post_bot
+from supportops.conversations.models import Conversation, CsatResponse, Customer, Message
+from supportops.conversations.services import message_post_bot
+from supportops.flows import do_agent_reply
+from supportops.inbox.models import Handoff
 from supportops.widget.models import WidgetSettings
 
 from .conftest import SHOP, WidgetClient, new_visitor_id, sign
@@ -452,7 +454,7 @@ def test_an_agent_is_labelled_by_first_name_only(shop, teammate):
     teammate.last_name = "Secretlastname"
     teammate.save()
     started = shop.start()
-    agent_reply(conversation=conversation_row(started), agent=teammate, text="Hi, Bob here.")
+    do_agent_reply(conversation=conversation_row(started), agent=teammate, text="Hi, Bob here.")
     page = shop.read(started).json()
     assert page["messages"][-1]["author_label"] == "Bob"
     assert page["status"] == "with_agent"

@@ -10,11 +10,11 @@ from django.core import mail
 from django.utils import timezone
 
 from supportops.celery import app as celery_app
-from supportops.conversations.followup import message_email_send
 from supportops.conversations.models import Conversation, Message
-from supportops.conversations.services import agent_reply
-from supportops.conversations.tasks import followup_email_send
+from supportops.flows import do_agent_reply
+from supportops.inbox.followup import message_email_send
 from supportops.inbox.models import SlaPolicy
+from supportops.inbox.tasks import followup_email_send
 from tests.inbox.test_routing import agent
 
 pytestmark = pytest.mark.django_db
@@ -83,7 +83,7 @@ def test_with_an_agent_online_the_poll_gives_place_and_minutes(shop, workspace):
 def test_once_a_person_answered_the_wait_is_gone(shop, workspace, teammate):
     started = handed_off(shop)
     conversation = Conversation.objects.get(pk=started["id"])
-    agent_reply(conversation=conversation, agent=teammate, text="Hi, I'm here.")
+    do_agent_reply(conversation=conversation, agent=teammate, text="Hi, I'm here.")
     body = shop.read(started).json()
     assert body["status"] == "with_agent"
     assert body["wait"] is None
@@ -181,7 +181,9 @@ def test_a_reply_to_a_customer_who_left_is_emailed_once_and_stays_in_the_chat(
     teammate.save()
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        reply = agent_reply(conversation=conversation, agent=teammate, text="Your refund is sent.")
+        reply = do_agent_reply(
+            conversation=conversation, agent=teammate, text="Your refund is sent."
+        )
     assert len(callbacks) == 1
     assert len(mail.outbox) == 1
     email = mail.outbox[0]
@@ -210,7 +212,7 @@ def test_a_customer_still_in_the_widget_gets_no_email(
     shop.read(started)  # polling right now
     conversation = Conversation.objects.get(pk=started["id"])
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        agent_reply(conversation=conversation, agent=teammate, text="Hello!")
+        do_agent_reply(conversation=conversation, agent=teammate, text="Hello!")
     assert callbacks == []
     assert mail.outbox == []
 
@@ -222,7 +224,7 @@ def test_without_an_address_nothing_is_emailed(
     away(started)
     conversation = Conversation.objects.get(pk=started["id"])
     with django_capture_on_commit_callbacks(execute=True):
-        reply = agent_reply(conversation=conversation, agent=teammate, text="Hello?")
+        reply = do_agent_reply(conversation=conversation, agent=teammate, text="Hello?")
     assert mail.outbox == []
     assert message_email_send(message_id=reply.pk) is False
 
@@ -231,12 +233,12 @@ def test_a_failed_send_is_released_for_the_retry(shop, teammate, monkeypatch):
     started = handed_off(shop)
     leave_email(shop, started)
     conversation = Conversation.objects.get(pk=started["id"])
-    reply = agent_reply(conversation=conversation, agent=teammate, text="Answer")
+    reply = do_agent_reply(conversation=conversation, agent=teammate, text="Answer")
 
     def broken(*args, **kwargs):
         raise ConnectionError("SMTP down")
 
-    monkeypatch.setattr("supportops.conversations.followup.send_mail", broken)
+    monkeypatch.setattr("supportops.inbox.followup.send_mail", broken)
     with pytest.raises(ConnectionError):
         message_email_send(message_id=reply.pk)
     reply.refresh_from_db()

@@ -16,9 +16,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from supportops.accounts.demo import DEMO_USERS, demo_password
 from supportops.lib import embedded
-
-from .demo_seed import DEMO_USERS, demo_password
 
 
 class Command(BaseCommand):

@@ -7,14 +7,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from supportops import flows
 from supportops.accounts.services import workspace_create, workspace_delete_scratch
 from supportops.bot.models import BotTurn
-from supportops.bot.turn import bot_turn_run
-from supportops.conversations.services import (
-    conversation_start,
-    customer_get_or_create_visitor,
-    message_post_customer,
-)
+from supportops.conversations.services import customer_get_or_create_visitor
 from supportops.knowledge.importing import ImportFileError, ImportItem, items_write
 from supportops.lib.commands import (
     database_ready,
@@ -90,15 +86,17 @@ class Command(BaseCommand):
         customer = customer_get_or_create_visitor(
             workspace=workspace, visitor_id=f"bot-eval-{number:06d}-{uuid.uuid4().hex[:12]}"
         )
-        conversation = conversation_start(workspace=workspace, customer=customer).conversation
+        conversation = flows.do_conversation_start(
+            workspace=workspace, customer=customer
+        ).conversation
         turn: BotTurn | None = None
         compute = []
         for text in case["messages"]:
-            posted = message_post_customer(
+            posted = flows.do_customer_message(
                 conversation=conversation, text=text, queue_bot=False
             ).message
             started = time.perf_counter()
-            turn = bot_turn_run(message_id=posted.pk)
+            turn = flows.do_bot_turn(message_id=posted.pk)
             compute.append((time.perf_counter() - started) * 1000)
             conversation.refresh_from_db(fields=["status"])
             if turn is not None and turn.action == BotTurn.Action.ESCALATE:

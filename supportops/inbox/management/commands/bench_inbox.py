@@ -27,8 +27,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from supportops.accounts.services import workspace_create, workspace_delete_scratch
-from supportops.conversations.models import Conversation, Customer, Handoff, Message, Order
-from supportops.inbox.models import Priority, Routing
+from supportops.conversations.models import Conversation, Customer, Message, Order
+from supportops.inbox.models import Handoff, Priority, Routing
 from supportops.lib.commands import database_ready, percentile, print_json
 
 BATCH = 5000
@@ -233,7 +233,7 @@ class Command(BaseCommand):
             *[
                 (
                     reverse(
-                        "conversations:conversation-detail",
+                        "inbox:conversation",
                         args=[workspace.slug, rng.choice(ids)],
                     ),
                     "conversation",

@@ -23,9 +23,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 
+from supportops import flows
 from supportops.accounts.services import workspace_create, workspace_delete_scratch
 from supportops.conversations.models import Conversation
-from supportops.conversations.services import agent_reply, conversation_hand_off
 from supportops.lib.browser import CHROMIUM, CHROMIUM_ARGS
 from supportops.lib.commands import (
     database_ready,
@@ -137,14 +137,12 @@ class Command(BaseCommand):
         page.get_by_role("button", name="Open the support chat").click()
         page.locator("supportops-widget li.msg").first.wait_for()
         conversation = self._wait_for_conversation(workspace)
-        conversation_hand_off(
-            conversation=conversation, trigger="explicit_request", reason="benchmark"
-        )
+        flows.do_hand_off(conversation=conversation, trigger="explicit_request", reason="benchmark")
         delays = []
         for number in range(opts["replies"]):
             time.sleep(rng.uniform(0.2, 1.2))  # replies land at random points of the poll cycle
             text = f"Reply {number}: your replacement ships today."
-            agent_reply(conversation=conversation, agent=agent, text=text)
+            flows.do_agent_reply(conversation=conversation, agent=agent, text=text)
             stored = time.perf_counter()
             page.locator("supportops-widget li.msg", has_text=text).wait_for(timeout=15_000)
             delays.append((time.perf_counter() - stored) * 1000)

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 
 from django.conf import settings
@@ -9,40 +8,22 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from supportops import flows
+from supportops.accounts.demo import DEMO_NAME, DEMO_SLUG, DEMO_USERS, demo_password
 from supportops.accounts.models import Membership, Role, Workspace
 from supportops.accounts.services import workspace_create
-from supportops.conversations.demo import demo_customers_seed, demo_history_seed
+from supportops.conversations.demo import CUSTOMERS, HISTORY, demo_customers_seed
+from supportops.conversations.models import Conversation, Customer
 from supportops.knowledge.importing import items_write, parse_path
 from supportops.knowledge.models import Article
 from supportops.lib.commands import print_json
+from supportops.widget.models import WidgetSettings
 
-DEMO_SLUG = "tidewell"
-DEMO_NAME = "Tidewell Outdoor"
-CONTENT = Path(__file__).resolve().parents[3] / "knowledge" / "demo_content" / "articles"
-DEMO_USERS = [
-    ("admin@tidewell.example", Role.ADMIN),
-    ("manager@tidewell.example", Role.MANAGER),
-    ("agent@tidewell.example", Role.AGENT),
-    ("finance@tidewell.example", Role.FINANCE),
-]
-
-
-def demo_password() -> str:
-    """One generated password for the demo users, kept in var/ so restarts reuse it."""
-    path = settings.VAR_DIR / "demo-login.txt"
-    if path.exists():
-        return path.read_text().strip()
-    password = secrets.token_urlsafe(12)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(password + "\n")
-    path.chmod(0o600)
-    return password
+CONTENT = Path(settings.BASE_DIR) / "supportops" / "knowledge" / "demo_content" / "articles"
 
 
 def _widget_defaults(workspace: Workspace) -> None:
     """Let the demo widget run on the local server's own pages."""
-    from supportops.widget.models import WidgetSettings
-
     port = os.environ.get("PORT", "8000")
     WidgetSettings.objects.get_or_create(
         workspace=workspace,
@@ -51,6 +32,26 @@ def _widget_defaults(workspace: Workspace) -> None:
             "title": "Tidewell help",
         },
     )
+
+
+def demo_history_seed(*, workspace: Workspace) -> int:
+    """A few conversations run through the real bot turn, so the queue is not empty."""
+    if Conversation.objects.filter(workspace=workspace).exists():
+        return 0
+    customers = {c.external_id: c for c in Customer.objects.filter(workspace=workspace)}
+    for index, texts in HISTORY:
+        customer = customers.get(CUSTOMERS[index][0])
+        if customer is None:
+            continue
+        conversation = flows.do_conversation_start(
+            workspace=workspace, customer=customer
+        ).conversation
+        for text in texts:
+            message = flows.do_customer_message(
+                conversation=conversation, text=text, queue_bot=False
+            ).message
+            flows.do_bot_turn(message_id=message.pk)
+    return len(HISTORY)
 
 
 class Command(BaseCommand):

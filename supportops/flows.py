@@ -1,0 +1,316 @@
+"""The flows that cross apps, in one place: a conversation starts, a customer message
+arrives, the bot decides, the conversation is handed to people, a person replies or
+resolves, the customer answers "Did that solve it?".
+
+Views, the widget API, tasks and commands call these `do_*` functions (the bot's turn has
+its Celery task here too, since it is a flow); the apps below
+(conversations, bot, inbox) never call up into each other or into this module. Each function
+reads top to bottom as the flow it is: no signals, no `save()` overrides. Tasks are queued
+only once the transaction that stored their input has committed.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+from typing import Any
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError, transaction
+
+from supportops.accounts.models import Workspace
+from supportops.accounts.services import Actor
+from supportops.bot.models import BotTurn
+from supportops.bot.services import bot_greeting, bot_settings_get
+from supportops.bot.turn import (
+    Decision,
+    TurnWaiting,
+    bot_turn_claim,
+    bot_turn_complete,
+    bot_turn_lock_pending,
+    decide,
+    eligibility,
+)
+from supportops.conversations.models import Conversation, Customer, Message
+from supportops.conversations.services import (
+    PostedMessage,
+    StartedConversation,
+    conversation_categorize,
+    conversation_create,
+    conversation_feedback,
+    conversation_lock,
+    message_add,
+    message_post_bot,
+    message_post_customer,
+)
+from supportops.inbox.models import Handoff
+from supportops.inbox.packet import handoff_packet_build_safely
+from supportops.inbox.services import (
+    agent_reply,
+    conversation_had_person,
+    conversation_resolve,
+    handoff_create,
+    handoff_open_get,
+)
+from supportops.inbox.tasks import handoff_packet_enrich
+from supportops.integrations.embeddings import EmbeddingError
+from supportops.integrations.llm import get_chat_provider
+
+WAIT_RETRY_S = 0.5  # an earlier message of the conversation is still being decided
+WAIT_RETRIES = 60
+HUMAN_ONLY_NOTICE = "Thanks for getting in touch. A person from our team will reply here."
+REOPEN_NOTICE = "Thanks for writing again. A person from our team will reply here."
+
+
+# --- A conversation starts ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def do_conversation_start(
+    *, workspace: Workspace, customer: Customer, channel: str = Conversation.Channel.WIDGET
+) -> StartedConversation:
+    """The assistant greets the customer and says it is an AI; with the assistant switched
+    off, the customer is told a person will reply."""
+    if bot_settings_get(workspace=workspace).enabled:
+        started = conversation_create(workspace=workspace, customer=customer, channel=channel)
+        message_add(
+            conversation=started.conversation,
+            author=Message.Author.BOT,
+            text=bot_greeting(workspace=workspace),
+            kind=Message.Kind.GREETING,
+        )
+    else:
+        started = conversation_create(
+            workspace=workspace,
+            customer=customer,
+            channel=channel,
+            status=Conversation.Status.HANDED_OFF,
+        )
+        message_add(
+            conversation=started.conversation,
+            author=Message.Author.SYSTEM,
+            text=HUMAN_ONLY_NOTICE,
+        )
+    return started
+
+
+# --- A customer message arrives -----------------------------------------------------------------
+
+
+def do_customer_message(
+    *, conversation: Conversation, text: str, client_key: str = "", queue_bot: bool = True
+) -> PostedMessage:
+    """Store the message first; then, on commit, queue the bot's turn if the conversation is
+    with the assistant. A customer writing again after a person resolved the conversation
+    goes back to people (to the same agent if they are online), never to the bot.
+
+    `queue_bot=False` is for callers that run the turn themselves (the eval commands)."""
+    with transaction.atomic():
+        posted = message_post_customer(conversation=conversation, text=text, client_key=client_key)
+        if not posted.created:
+            return posted
+        if posted.reopened and conversation_had_person(conversation=conversation):
+            do_hand_off(
+                conversation=conversation,
+                trigger="reopened",
+                reason="the customer wrote again after a person resolved the conversation",
+                notice=REOPEN_NOTICE,
+            )
+        elif conversation.status == Conversation.Status.BOT and queue_bot:
+            transaction.on_commit(partial(bot_turn.delay, posted.message.pk))
+        elif conversation.status == Conversation.Status.HANDED_OFF and (
+            handoff_open_get(conversation=conversation) is None
+        ):
+            # It started without the assistant (switched off): its first message puts it in
+            # the queue, with the same routing and SLA as any handoff. The customer was told
+            # at the start that a person will reply.
+            do_hand_off(
+                conversation=conversation,
+                trigger="bot_off",
+                reason="the assistant was switched off when the conversation started",
+                notify=False,
+            )
+    return posted
+
+
+# --- The bot's turn -----------------------------------------------------------------------------
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(EmbeddingError, ConnectionError, OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=5,
+    acks_late=True,
+    time_limit=120,
+)
+def bot_turn(self: Any, message_id: int) -> str:
+    """The Celery task of one customer message (queued on commit by do_customer_message)."""
+    try:
+        turn = do_bot_turn(message_id=message_id)
+    except TurnWaiting as exc:
+        raise self.retry(exc=exc, countdown=WAIT_RETRY_S, max_retries=WAIT_RETRIES) from None
+    # None: the message is gone, is not the customer's, or another worker is deciding it.
+    return turn.action if turn is not None else "nothing to do"
+
+
+def do_bot_turn(*, message_id: int) -> BotTurn | None:
+    """Claim, compute, apply. The decision (embedding, search, classifiers, a chat model's
+    answer) and the handoff packet are computed with no lock held; the result is applied in
+    one short transaction that re-checks the conversation, so a customer who pressed "Talk to
+    a person" meanwhile gets no late bot answer. Safe to run twice: one reply per message.
+
+    Raises `bot.turn.TurnWaiting` while an earlier message of the conversation is still being
+    decided (the task retries shortly)."""
+    claim = bot_turn_claim(message_id=message_id)
+    if claim.turn is None:
+        return claim.done
+    turn = claim.turn
+    conversation = Conversation.objects.select_related("workspace", "customer").get(
+        pk=turn.conversation_id
+    )
+    message = Message.objects.get(pk=message_id)
+    started = time.perf_counter()
+    decision = eligibility(conversation) or decide(conversation=conversation, message=message)
+    packet = None
+    if decision.action == BotTurn.Action.ESCALATE:
+        packet = handoff_packet_build_safely(conversation=conversation, decision=decision)
+    compute_ms = (time.perf_counter() - started) * 1000
+
+    with transaction.atomic():
+        locked = conversation_lock(conversation_id=conversation.pk)
+        if not bot_turn_lock_pending(turn=turn):
+            return BotTurn.objects.get(pk=turn.pk)  # another worker applied it first
+        if locked.status != Conversation.Status.BOT and decision.action != BotTurn.Action.SKIP:
+            # The conversation moved on while the bot was thinking (the customer asked for a
+            # person, an agent took it over): the decision is recorded, nothing is sent.
+            decision.scores["superseded"] = {"status": locked.status, "action": decision.action}
+            decision.action = BotTurn.Action.SKIP
+        reply = _apply_decision(locked, decision, packet)
+        if decision.category:
+            conversation_categorize(conversation=locked, category=decision.category)
+        return bot_turn_complete(turn=turn, decision=decision, reply=reply, compute_ms=compute_ms)
+
+
+def _apply_decision(
+    conversation: Conversation, decision: Decision, packet: dict[str, Any] | None
+) -> Message | None:
+    if decision.action == BotTurn.Action.ESCALATE:
+        first = decision.fired[0]
+        handoff = _hand_off_locked(
+            conversation,
+            trigger=first.name,
+            reason=first.reason,
+            scores={f.name: f.scores for f in decision.fired},
+            packet=packet,
+        )
+        if handoff is None:
+            return None
+        return (
+            Message.objects.filter(conversation=conversation, kind=Message.Kind.HANDOFF)
+            .order_by("-pk")
+            .first()
+        )
+    if decision.action in (BotTurn.Action.ANSWER, BotTurn.Action.CLARIFY):
+        return message_post_bot(
+            conversation=conversation,
+            text=decision.reply,
+            kind=decision.kind,
+            sources=decision.sources,
+            prompt_tokens=decision.prompt_tokens,
+            completion_tokens=decision.completion_tokens,
+            cost_usd=decision.cost_usd,
+        )
+    return None
+
+
+# --- To people ----------------------------------------------------------------------------------
+
+
+def do_hand_off(
+    *,
+    conversation: Conversation,
+    trigger: str,
+    reason: str,
+    scores: dict[str, Any] | None = None,
+    packet: dict[str, Any] | None = None,
+    notice: str | None = None,
+    notify: bool = True,
+) -> Handoff | None:
+    """The conversation goes to people with the full handoff packet (built here, before
+    the conversation is locked, when the caller has none: the customer pressed "Talk to a
+    person", or reopened a conversation a person had). A second request while it already
+    waits for or is with a person changes nothing and returns the open handoff."""
+    if conversation.status == Conversation.Status.WITH_AGENT:
+        return handoff_open_get(conversation=conversation)
+    existing = handoff_open_get(conversation=conversation)
+    if existing is not None:
+        return existing
+    if packet is None:
+        packet = handoff_packet_build_safely(
+            conversation=conversation, trigger=trigger, reason=reason, scores=scores
+        )
+    with transaction.atomic():
+        locked = conversation_lock(conversation_id=conversation.pk)
+        handoff = _hand_off_locked(
+            locked,
+            trigger=trigger,
+            reason=reason,
+            scores=scores,
+            packet=packet,
+            notice=notice,
+            notify=notify,
+        )
+        conversation.status = locked.status
+        return handoff or handoff_open_get(conversation=locked)
+
+
+def _hand_off_locked(
+    conversation: Conversation,
+    *,
+    trigger: str,
+    reason: str,
+    scores: dict[str, Any] | None,
+    packet: dict[str, Any] | None,
+    notice: str | None = None,
+    notify: bool = True,
+) -> Handoff | None:
+    handoff = handoff_create(
+        conversation=conversation,
+        trigger=trigger,
+        reason=reason,
+        scores=scores,
+        packet=packet,
+        notice=notice,
+        notify=notify,
+    )
+    if handoff is not None and get_chat_provider() is not None:
+        # The model's summary and suggested reply come later; the person never waits for it.
+        transaction.on_commit(partial(handoff_packet_enrich.delay, handoff.pk))
+    return handoff
+
+
+def do_agent_reply(
+    *, conversation: Conversation, agent: Actor, text: str, draft_id: int | None = None
+) -> Message:
+    """A person answers (the bot stays out of the conversation from now on)."""
+    return agent_reply(conversation=conversation, agent=agent, text=text, draft_id=draft_id)
+
+
+def do_resolve(*, conversation: Conversation, actor: Actor = None, resolution: str = "") -> Message:
+    """A person resolves the conversation, with a resolution type."""
+    return conversation_resolve(conversation=conversation, actor=actor, resolution=resolution)
+
+
+def do_customer_end(*, conversation: Conversation) -> bool:
+    """The customer ended the chat; False if it had already ended (no second rating
+    request)."""
+    if conversation.status == Conversation.Status.RESOLVED:
+        return False
+    conversation_resolve(conversation=conversation)
+    return True
+
+
+def do_feedback(*, conversation: Conversation, solved: bool) -> Message:
+    """The customer's answer to "Did that solve it?"."""
+    return conversation_feedback(conversation=conversation, solved=solved)
