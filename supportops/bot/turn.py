@@ -256,7 +256,11 @@ def _context(conversation: Conversation, message: Message, text: str) -> Context
     since = earlier[start:]
     customer_rows = [r for r in since if r["author"] == Message.Author.CUSTOMER]
     turns = list(
-        BotTurn.objects.filter(conversation=conversation, message_id__in=[r["pk"] for r in since])
+        BotTurn.objects.filter(
+            conversation=conversation,
+            message_id__in=[r["pk"] for r in since],
+            status=BotTurn.Status.DONE,
+        )
         .order_by("pk")
         .values("message_id", "scores", "negative_probability", "action")
     )

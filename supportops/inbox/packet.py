@@ -168,7 +168,10 @@ def handoff_packet_build_safely(**kwargs: Any) -> dict[str, Any]:
 def _conversation_messages(conversation: Conversation, decision: Decision | None) -> list[_Said]:
     turns: dict[int, dict[str, Any]] = {
         t["message_id"]: dict(t)
-        for t in BotTurn.objects.filter(conversation=conversation).values(
+        # Decided turns only: the one being decided now is still a pending claim.
+        for t in BotTurn.objects.filter(
+            conversation=conversation, status=BotTurn.Status.DONE
+        ).values(
             "message_id",
             "action",
             "triggers",
