@@ -18,6 +18,7 @@ class ArticleFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=200, label="Search")
     category = forms.CharField(required=False)
     status = forms.ChoiceField(required=False, choices=STATUS_CHOICES)
+    import_job = forms.IntegerField(required=False, min_value=1)
 
 
 class ArticleForm(forms.Form):
@@ -45,6 +46,13 @@ class ImportForm(forms.Form):
     file = forms.FileField(
         help_text=".jsonl, .csv (question,answer), .md, or a .zip of .md files",
     )
+    category = forms.CharField(
+        max_length=80,
+        required=False,
+        label="Category for articles without one",
+        help_text="Used for rows or files that name no category (a CSV without a category "
+        "column, for instance). Pick an existing category or type a new one.",
+    )
     publish = forms.BooleanField(required=False, initial=True, label="Publish imported articles")
 
     def clean_file(self):
@@ -54,3 +62,10 @@ class ImportForm(forms.Form):
                 f"The file is larger than {settings.KB_IMPORT_MAX_BYTES // (1024 * 1024)} MB."
             )
         return upload
+
+
+class VersionCompareForm(forms.Form):
+    """Two version numbers to compare, in either order."""
+
+    old = forms.IntegerField(min_value=1)
+    new = forms.IntegerField(min_value=1)

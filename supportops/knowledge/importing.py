@@ -265,6 +265,17 @@ def parse_upload(filename: str, data: bytes) -> list[ImportItem]:
     return items
 
 
+def items_default_category(items: list[ImportItem], category: str) -> list[ImportItem]:
+    """Give `category` to the items whose file named none (a CSV row without a category
+    column or cell, a Markdown file outside any folder and without front matter)."""
+    category = " ".join((category or "").split())[:80]
+    if category:
+        for item in items:
+            if not item.category.strip():
+                item.category = category
+    return items
+
+
 def parse_path(path: Path) -> list[ImportItem]:
     """Parse a file or a folder of Markdown files from disk (for `manage.py kb_import`)."""
     if path.is_dir():
@@ -319,6 +330,7 @@ def items_write(
                 actor=actor,
                 note=f"imported from {item.source_file}",
                 embed=per_article,
+                publish=publish,
             )
             if publish and not article.is_published:
                 article_publish(article=article, actor=actor, embed=per_article)
@@ -354,6 +366,35 @@ def items_write(
     return report
 
 
+@transaction.atomic
+def import_job_write_now(
+    *,
+    workspace: Workspace,
+    actor: Actor,
+    filename: str,
+    items: list[ImportItem],
+    publish: bool,
+    category: str = "",
+) -> ImportJob:
+    """A small import, written at once (all or nothing), kept as a finished job so its
+    result page can link to what it wrote."""
+    report = items_write(workspace=workspace, items=items, actor=actor, publish=publish)
+    job = ImportJob.objects.create(
+        workspace=workspace,
+        created_by=real_user(actor),
+        filename=filename[:300],
+        category=category[:80],
+        publish=publish,
+        status=ImportJob.Status.DONE,
+        total_articles=len(items),
+        created_count=len(report.created),
+        updated_count=len(report.updated),
+        finished_at=timezone.now(),
+    )
+    job.articles.set(report.article_ids)
+    return job
+
+
 def import_job_create(
     *,
     workspace: Workspace,
@@ -361,6 +402,7 @@ def import_job_create(
     filename: str,
     items: list[ImportItem],
     publish: bool,
+    category: str = "",
 ) -> ImportJob:
     """Queue a large, already validated import for Celery; the page polls its progress."""
     with transaction.atomic():
@@ -368,6 +410,7 @@ def import_job_create(
             workspace=workspace,
             created_by=real_user(actor),
             filename=filename[:300],
+            category=category[:80],
             publish=publish,
             items=[asdict(i) for i in items],
             total_articles=len(items),
@@ -391,13 +434,15 @@ def import_job_run(*, job_id: int) -> None:
     job = ImportJob.objects.select_related("workspace", "created_by").get(pk=job_id)
     items = [ImportItem(**row) for row in job.items]
     try:
-        report = items_write(
-            workspace=job.workspace,
-            items=items,
-            actor=job.created_by,
-            publish=job.publish,
-            embed="later",
-        )
+        with transaction.atomic():
+            report = items_write(
+                workspace=job.workspace,
+                items=items,
+                actor=job.created_by,
+                publish=job.publish,
+                embed="later",
+            )
+            job.articles.set(report.article_ids)
     except Exception as exc:  # the transaction rolled back; nothing was imported
         logger.exception("import job %s failed", job_id)
         ImportJob.objects.filter(pk=job_id).update(

@@ -59,6 +59,11 @@ class Article(models.Model):
         "conversations.Conversation", blank=True, related_name="gap_articles"
     )
     version_number = models.PositiveIntegerField(default=0)
+    # An edit of a published article waiting to go live: the article's own title, body and
+    # category (and its chunks) stay the published text until this version is published.
+    draft_version = models.ForeignKey(
+        "ArticleVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     index_state = models.CharField(
         max_length=10, choices=IndexState.choices, default=IndexState.NONE
     )
@@ -83,6 +88,10 @@ class Article(models.Model):
     @property
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED
+
+    @property
+    def has_draft_revision(self) -> bool:
+        return self.draft_version_id is not None
 
 
 class ArticleVersion(models.Model):
@@ -164,6 +173,12 @@ class ImportJob(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     publish = models.BooleanField(default=True)
     items = models.JSONField(default=list, help_text="Validated articles waiting to be written.")
+    category = models.CharField(
+        max_length=80, blank=True, help_text="Given to imported articles that name none."
+    )
+    # What this import wrote, so its result page links to each article and the article
+    # list can be filtered to it.
+    articles = models.ManyToManyField(Article, blank=True, related_name="import_jobs")
     total_articles = models.PositiveIntegerField(default=0)
     total_chunks = models.PositiveIntegerField(default=0)
     embedded_chunks = models.PositiveIntegerField(default=0)

@@ -26,9 +26,12 @@ def article_list_for_workspace(
     query: str = "",
     category_id: int | None = None,
     status: str | None = None,
+    import_job_id: int | None = None,
 ) -> QuerySet[Article]:
     """The workspace's articles, newest edit first, filtered like the list page asks."""
     articles = Article.objects.filter(workspace=workspace).select_related("category")
+    if import_job_id is not None:
+        articles = articles.filter(import_jobs__id=import_job_id)
     query = " ".join((query or "").split())
     if query:
         articles = articles.filter(Q(title__icontains=query) | Q(body__icontains=query))
@@ -43,7 +46,7 @@ def article_list_for_workspace(
 
 def article_get_for_member(*, workspace: Workspace, article_id: int) -> Article:
     article = (
-        Article.objects.select_related("category", "owner")
+        Article.objects.select_related("category", "owner", "draft_version__author")
         .filter(workspace=workspace, pk=article_id)
         .first()
     )
@@ -54,6 +57,22 @@ def article_get_for_member(*, workspace: Workspace, article_id: int) -> Article:
 
 def version_list(*, article: Article) -> QuerySet[ArticleVersion]:
     return article.versions.select_related("author").order_by("-number")
+
+
+def version_live_number(*, article: Article) -> int | None:
+    """The number of the version customers see (and search holds); None for a draft article.
+
+    Every write that puts text live saves a version with the published status; a pending
+    draft revision of a published article is saved with the draft status.
+    """
+    if not article.is_published:
+        return None
+    return (
+        article.versions.filter(status=Article.Status.PUBLISHED)
+        .order_by("-number")
+        .values_list("number", flat=True)
+        .first()
+    )
 
 
 def version_get(*, article: Article, number: int) -> ArticleVersion:
@@ -82,6 +101,10 @@ def import_job_get(*, workspace: Workspace, job_id: int) -> ImportJob:
     if job is None:
         raise Http404("import not found")
     return job
+
+
+def import_job_articles(*, job: ImportJob) -> QuerySet[Article]:
+    return job.articles.select_related("category").order_by("title", "pk")
 
 
 def import_job_list_recent(*, workspace: Workspace, limit: int = 10) -> QuerySet[ImportJob]:

@@ -56,19 +56,49 @@ def _clean(title: str, body: str) -> tuple[str, str]:
     return title, (body or "").replace("\r\n", "\n").strip()
 
 
-def _version_write(*, article: Article, author: Actor, note: str) -> ArticleVersion:
+def _version_write(
+    *,
+    article: Article,
+    author: Actor,
+    note: str,
+    content: tuple[str, str, str] | None = None,
+    status: str | None = None,
+) -> ArticleVersion:
+    """Snapshot the article (or `content`: title, body, category name) as its next version."""
+    if content is None:
+        content = (article.title, article.body, article.category.name if article.category else "")
     article.version_number += 1
     article.save(update_fields=["version_number", "updated_at"])
+    title, body, category_name = content
     return ArticleVersion.objects.create(
         article=article,
         number=article.version_number,
-        title=article.title,
-        body=article.body,
-        category_name=article.category.name if article.category else "",
-        status=article.status,
+        title=title,
+        body=body,
+        category_name=category_name,
+        status=status or article.status,
         author=real_user(author),
         note=note,
     )
+
+
+def category_name_for(*, workspace: Workspace, name: str) -> str:
+    """The name a category typed as `name` has (or would get) in this workspace."""
+    name = " ".join((name or "").split())[:80]
+    if not name:
+        return ""
+    existing = Category.objects.filter(
+        workspace=workspace, slug=slugify(name)[:80] or "general"
+    ).first()
+    return existing.name if existing else _display_name(name)
+
+
+def article_working_text(article: Article) -> tuple[str, str, str]:
+    """What an editor works on: the pending draft revision if there is one, else the article."""
+    draft = article.draft_version
+    if draft is not None:
+        return draft.title, draft.body, draft.category_name
+    return article.title, article.body, article.category.name if article.category else ""
 
 
 @transaction.atomic
@@ -155,25 +185,123 @@ def article_update(
     actor: Actor = None,
     note: str = "edited",
     embed: str = "queue",
+    publish: bool = False,
 ) -> Article:
-    """Save an edit as a new version; a published article is re-indexed."""
+    """Save an edit as a new version.
+
+    A draft article simply takes the edit. A published article keeps its live text (and
+    its search index) and gets a draft revision instead, which goes live with
+    `article_draft_publish`; `publish=True` puts the edit live at once (an editor's "Save
+    and publish", an import that publishes) and supersedes any pending draft revision.
+    """
     title, body = _clean(title, body)
+    if article.is_published and not publish:
+        return _draft_revision_save(
+            article=article, content=(title, body, category), actor=actor, note=note
+        )
     new_category = category_get_or_create(workspace=article.workspace, name=category)
     unchanged = title == article.title and body == article.body and new_category == article.category
-    if unchanged:
+    if unchanged and article.draft_version_id is None:
         return article
+    had_draft = article.draft_version_id is not None
     article.title, article.body, article.category = title, body, new_category
-    article.save(update_fields=["title", "body", "category", "updated_at"])
+    article.draft_version = None
+    article.save(update_fields=["title", "body", "category", "draft_version", "updated_at"])
+    if unchanged:  # the edit only dropped a pending draft revision
+        audit_log_write(
+            workspace=article.workspace,
+            actor=actor,
+            action="article.draft_discard",
+            target=article,
+        )
+        return article
     version = _version_write(article=article, author=actor, note=note)
     audit_log_write(
         workspace=article.workspace,
         actor=actor,
         action="article.update",
         target=article,
-        details={"version": version.number},
+        details={"version": version.number, "replaced_draft": had_draft},
     )
     if article.is_published:
         article_index(article=article, version=version, embed=embed)
+    return article
+
+
+def _draft_revision_save(
+    *, article: Article, content: tuple[str, str, str], actor: Actor, note: str
+) -> Article:
+    title, body, category = content
+    category = category_name_for(workspace=article.workspace, name=category)
+    if (title, body, category) == article_working_text(article):
+        return article
+    version = _version_write(
+        article=article,
+        author=actor,
+        note=note if note != "edited" else "draft revision",
+        content=(title, body, category),
+        status=Article.Status.DRAFT,
+    )
+    article.draft_version = version
+    article.save(update_fields=["draft_version", "updated_at"])
+    audit_log_write(
+        workspace=article.workspace,
+        actor=actor,
+        action="article.draft_save",
+        target=article,
+        details={"version": version.number},
+    )
+    return article
+
+
+@transaction.atomic
+def article_draft_publish(
+    *, article: Article, actor: Actor = None, embed: str = "queue"
+) -> Article:
+    """Put the pending draft revision live: the article takes its text and is re-indexed."""
+    # Locked, so two editors publishing at once put one draft live once.
+    Article.objects.select_for_update().filter(pk=article.pk).first()
+    article.refresh_from_db()
+    draft = article.draft_version
+    if draft is None:
+        raise ArticleError("There is no draft revision to publish; it may have been published.")
+    article.title, article.body = draft.title, draft.body
+    article.category = category_get_or_create(workspace=article.workspace, name=draft.category_name)
+    article.draft_version = None
+    fields = ["title", "body", "category", "draft_version", "updated_at"]
+    if not article.is_published:
+        article.status, article.published_at = Article.Status.PUBLISHED, timezone.now()
+        fields += ["status", "published_at"]
+    article.save(update_fields=fields)
+    version = _version_write(
+        article=article, author=actor, note=f"published the draft of version {draft.number}"
+    )
+    audit_log_write(
+        workspace=article.workspace,
+        actor=actor,
+        action="article.draft_publish",
+        target=article,
+        details={"draft": draft.number, "version": version.number},
+    )
+    article_index(article=article, version=version, embed=embed)
+    return article
+
+
+@transaction.atomic
+def article_draft_discard(*, article: Article, actor: Actor = None) -> Article:
+    """Drop the pending draft revision; it stays in the history, the live text is untouched."""
+    if article.draft_version_id is None:
+        raise ArticleError("There is no draft revision to discard.")
+    number = article.draft_version.number if article.draft_version else None
+    article.draft_version = None
+    article.save(update_fields=["draft_version", "updated_at"])
+    audit_log_write(
+        workspace=article.workspace,
+        actor=actor,
+        action="article.draft_discard",
+        target=article,
+        details={"draft": number},
+    )
     return article
 
 
@@ -194,12 +322,32 @@ def article_publish(*, article: Article, actor: Actor = None, embed: str = "queu
 
 @transaction.atomic
 def article_unpublish(*, article: Article, actor: Actor = None) -> Article:
-    """Back to draft; its chunks are deleted in the same transaction, so search drops it at once."""
+    """Back to draft; its chunks are deleted in the same transaction, so search drops it at once.
+
+    A pending draft revision becomes the draft's text: nothing an editor wrote is lost.
+    """
     if not article.is_published:
         return article
+    draft = article.draft_version
+    if draft is not None:
+        article.title, article.body = draft.title, draft.body
+        article.category = category_get_or_create(
+            workspace=article.workspace, name=draft.category_name
+        )
     article.status = Article.Status.DRAFT
     article.index_state = Article.IndexState.NONE
-    article.save(update_fields=["status", "index_state", "updated_at"])
+    article.draft_version = None
+    article.save(
+        update_fields=[
+            "status",
+            "index_state",
+            "title",
+            "body",
+            "category",
+            "draft_version",
+            "updated_at",
+        ]
+    )
     Chunk.objects.filter(article=article).delete()
     _version_write(article=article, author=actor, note="unpublished")
     audit_log_write(
@@ -222,9 +370,12 @@ def article_delete(*, article: Article, actor: Actor = None) -> None:
 
 @transaction.atomic
 def article_restore_version(
-    *, article: Article, version: ArticleVersion, actor: Actor = None
+    *, article: Article, version: ArticleVersion, actor: Actor = None, publish: bool = False
 ) -> Article:
-    """Restoring writes a new version with the old content; history is never rewritten."""
+    """Restoring writes a new version with the old content; history is never rewritten.
+
+    Like any edit, on a published article it becomes a draft revision unless `publish`.
+    """
     if version.article_id != article.pk:
         raise ArticleError("That version belongs to another article.")
     return article_update(
@@ -234,6 +385,7 @@ def article_restore_version(
         category=version.category_name,
         actor=actor,
         note=f"restored version {version.number}",
+        publish=publish,
     )
 
 
@@ -284,7 +436,10 @@ def article_index(
     computed by Celery after commit ("queue"), right away ("now", for commands), or by
     the caller ("later", e.g. an import job that reports its own progress).
     """
-    version = version or article.versions.order_by("-number").first()
+    if version is None:
+        # The live text's version: a pending draft revision is newer but not live.
+        versions = article.versions.order_by("-number")
+        version = versions.filter(status=Article.Status.PUBLISHED).first() or versions.first()
     if version is None:
         raise ArticleError("The article has no saved version to index.")
     Chunk.objects.filter(article=article).delete()
@@ -387,8 +542,5 @@ def articles_missing_embeddings(*, older_than_s: int = 120, limit: int = 500) ->
 
 
 def article_fields_for_form(article: Article) -> dict[str, Any]:
-    return {
-        "title": article.title,
-        "body": article.body,
-        "category": article.category.name if article.category else "",
-    }
+    title, body, category = article_working_text(article)
+    return {"title": title, "body": body, "category": category}

@@ -24,9 +24,10 @@ from supportops.accounts.access import KNOWLEDGE_EDITORS, KNOWLEDGE_READERS, wor
 from supportops.accounts.models import Workspace
 from supportops.integrations.embeddings import EmbeddingError
 from supportops.lib.htmx import wants_fragment
+from supportops.lib.textdiff import side_by_side
 
 from . import importing, search, selectors, services
-from .forms import ArticleFilterForm, ArticleForm, ImportForm, TryQuestionForm
+from .forms import ArticleFilterForm, ArticleForm, ImportForm, TryQuestionForm, VersionCompareForm
 from .rendering import render_markdown
 
 logger = logging.getLogger(__name__)
@@ -68,15 +69,23 @@ def _list_context(request: HttpRequest, params: QueryDict) -> dict[str, Any]:
         workspace=workspace, value=data.get("category")
     )
     status = data.get("status") or None
+    import_job = None
+    if data.get("import_job"):
+        import_job = selectors.import_job_get(workspace=workspace, job_id=data["import_job"])
     articles = selectors.article_list_for_workspace(
-        workspace=workspace, query=query, category_id=category_id, status=status
+        workspace=workspace,
+        query=query,
+        category_id=category_id,
+        status=status,
+        import_job_id=import_job.pk if import_job else None,
     )
     page = Paginator(articles, PAGE_SIZE).get_page(params.get("page"))
     return {
         "filters": filters,
         "selected_category": category_id,
         "selected_status": status or "",
-        "filtering": bool(query or category_id or status),
+        "filtering": bool(query or category_id or status or import_job),
+        "import_job": import_job,
         "page_obj": page,
         "articles": page.object_list,
         "categories": selectors.category_list(workspace=workspace),
@@ -157,6 +166,8 @@ def article_detail(request: HttpRequest, article_id: int) -> HttpResponse:
         {
             "article": article,
             "body_html": render_markdown(article.body),
+            "draft": article.draft_version,
+            **_version_labels(article),
             "source_conversations": selectors.article_source_conversations(article=article),
         },
     )
@@ -217,17 +228,25 @@ def article_edit(request: HttpRequest, article_id: int) -> HttpResponse:
     form = ArticleForm(request.POST)
     if form.is_valid():
         publish = request.POST.get("action") == "publish"
-        before = article.version_number
+        before = (article.version_number, article.draft_version_id)
         try:
             with transaction.atomic():
-                services.article_update(article=article, actor=request.user, **form.cleaned_data)
+                services.article_update(
+                    article=article, actor=request.user, publish=publish, **form.cleaned_data
+                )
                 if publish and not article.is_published:
                     services.article_publish(article=article, actor=request.user)
         except services.ArticleError as exc:
             form.add_error(None, str(exc))
         else:
-            if article.version_number == before:
+            if (article.version_number, article.draft_version_id) == before:
                 messages.info(request, "Nothing changed, so no new version was saved.")
+            elif article.has_draft_revision:
+                messages.success(
+                    request,
+                    f"Saved as draft version {article.version_number}. Customers and the bot "
+                    "still see the published text until you publish the draft.",
+                )
             else:
                 messages.success(request, f"Saved as version {article.version_number}.")
             return redirect(_article_url(request, article.pk))
@@ -294,6 +313,44 @@ def article_delete(request: HttpRequest, article_id: int) -> HttpResponse:
     return _page(request, "knowledge/article_confirm_delete.html", {"article": article})
 
 
+@workspace_view(*KNOWLEDGE_EDITORS)
+@require_POST
+def article_draft_publish(request: HttpRequest, article_id: int) -> HttpResponse:
+    article = selectors.article_get_for_member(workspace=_workspace(request), article_id=article_id)
+    try:
+        services.article_draft_publish(article=article, actor=request.user)
+    except services.ArticleError as exc:
+        messages.info(request, str(exc))
+    else:
+        messages.success(
+            request,
+            f"Published the draft as version {article.version_number}. Keyword search finds "
+            "the new text now; semantic search within a minute.",
+        )
+    return redirect(_article_url(request, article.pk))
+
+
+@workspace_view(*KNOWLEDGE_EDITORS)
+@require_POST
+def article_draft_discard(request: HttpRequest, article_id: int) -> HttpResponse:
+    article = selectors.article_get_for_member(workspace=_workspace(request), article_id=article_id)
+    try:
+        services.article_draft_discard(article=article, actor=request.user)
+    except services.ArticleError as exc:
+        messages.info(request, str(exc))
+    else:
+        messages.success(request, "Discarded the draft; it stays in the history.")
+    return redirect(_article_url(request, article.pk))
+
+
+def _version_labels(article: Any) -> dict[str, Any]:
+    """Which version is live (in search) and which is the pending draft, for the badges."""
+    return {
+        "live_number": selectors.version_live_number(article=article),
+        "draft_number": article.draft_version.number if article.draft_version else None,
+    }
+
+
 @workspace_view(*KNOWLEDGE_READERS)
 @require_GET
 def article_history(request: HttpRequest, article_id: int) -> HttpResponse:
@@ -301,11 +358,70 @@ def article_history(request: HttpRequest, article_id: int) -> HttpResponse:
         workspace=_workspace(request),
         article_id=article_id,
     )
+    versions = list(selectors.version_list(article=article))
+    labels = _version_labels(article)
+    newest = versions[0].number if versions else 0
+    older = labels["live_number"] if labels["live_number"] not in (None, newest) else newest - 1
     return _page(
         request,
         "knowledge/article_history.html",
-        {"article": article, "versions": selectors.version_list(article=article)},
+        {
+            "article": article,
+            "versions": versions,
+            "compare_from": max(older, 1),
+            "compare_to": newest,
+            **labels,
+        },
     )
+
+
+def _diff_context(old: Any, new: Any) -> dict[str, Any]:
+    """Title, category and body of two versions (or working texts) side by side."""
+    return {
+        "title_change": (old[0], new[0]) if old[0] != new[0] else None,
+        "category_change": (old[2] or "none", new[2] or "none") if old[2] != new[2] else None,
+        "body_diff": side_by_side(old[1], new[1]),
+    }
+
+
+def _content(version: Any) -> tuple[str, str, str]:
+    return version.title, version.body, version.category_name
+
+
+@workspace_view(*KNOWLEDGE_READERS)
+@require_GET
+def version_compare(request: HttpRequest, article_id: int) -> HttpResponse:
+    """The differences between any two versions (`old`, `new`), the older on the left."""
+    article = selectors.article_get_for_member(workspace=_workspace(request), article_id=article_id)
+    form = VersionCompareForm(request.GET)
+    if not form.is_valid():
+        messages.error(request, "Choose two versions to compare.")
+        return redirect("knowledge:article-history", _workspace(request).slug, article.pk)
+    numbers = sorted((form.cleaned_data["old"], form.cleaned_data["new"]))
+    old = selectors.version_get(article=article, number=numbers[0])
+    new = selectors.version_get(article=article, number=numbers[1])
+    labels = _version_labels(article)
+    return _page(
+        request,
+        "knowledge/version_compare.html",
+        {
+            "article": article,
+            "old": old,
+            "new": new,
+            "old_label": _version_label(old.number, labels),
+            "new_label": _version_label(new.number, labels),
+            **_diff_context(_content(old), _content(new)),
+            **labels,
+        },
+    )
+
+
+def _version_label(number: int, labels: dict[str, Any]) -> str:
+    if number == labels["live_number"]:
+        return f"Version {number} (live)"
+    if number == labels["draft_number"]:
+        return f"Version {number} (draft)"
+    return f"Version {number}"
 
 
 @workspace_view(*KNOWLEDGE_READERS)
@@ -324,26 +440,52 @@ def version_detail(request: HttpRequest, article_id: int, number: int) -> HttpRe
             "version": version,
             "body_html": render_markdown(version.body),
             "is_current": version.number == article.version_number,
+            **_version_labels(article),
         },
     )
 
 
 @workspace_view(*KNOWLEDGE_EDITORS)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def version_restore(request: HttpRequest, article_id: int, number: int) -> HttpResponse:
+    """GET shows what restoring would change (the version against the current text) and asks
+    to confirm; POST restores, as a draft revision of a published article unless published."""
     article = selectors.article_get_for_member(
         workspace=_workspace(request),
         article_id=article_id,
     )
     version = selectors.version_get(article=article, number=number)
-    before = article.version_number
+    if request.method != "POST":
+        current = services.article_working_text(article)
+        return _page(
+            request,
+            "knowledge/version_restore.html",
+            {
+                "article": article,
+                "version": version,
+                "current_is_draft": article.has_draft_revision,
+                "old_label": "Current draft" if article.has_draft_revision else "Current text",
+                "new_label": f"After restoring version {version.number}",
+                **_diff_context(current, _content(version)),
+            },
+        )
+    publish = request.POST.get("action") == "publish"
+    before = (article.version_number, article.draft_version_id)
     try:
-        services.article_restore_version(article=article, version=version, actor=request.user)
+        services.article_restore_version(
+            article=article, version=version, actor=request.user, publish=publish
+        )
     except services.ArticleError as exc:
         messages.error(request, str(exc))
         return redirect("knowledge:article-history", _workspace(request).slug, article.pk)
-    if article.version_number == before:
+    if (article.version_number, article.draft_version_id) == before:
         messages.info(request, f"Version {number} matches the current text; nothing to restore.")
+    elif article.has_draft_revision:
+        messages.success(
+            request,
+            f"Restored version {number} as draft version {article.version_number}; publish "
+            "the draft to put it live.",
+        )
     else:
         messages.success(
             request, f"Restored version {number} as new version {article.version_number}."
@@ -361,6 +503,7 @@ def _import_page(
             "form": form,
             "import_error": import_error,
             "jobs": selectors.import_job_list_recent(workspace=_workspace(request)),
+            "categories": selectors.category_list(workspace=_workspace(request)),
             "async_threshold": settings.KB_IMPORT_ASYNC_THRESHOLD,
         },
         status=status,
@@ -378,44 +521,47 @@ def article_import(request: HttpRequest) -> HttpResponse:
         return _import_page(request, form, status=400)
     upload = form.cleaned_data["file"]
     publish = form.cleaned_data["publish"]
+    category = form.cleaned_data["category"]
     workspace = _workspace(request)
     try:
         items = importing.parse_upload(upload.name, upload.read())
     except importing.ImportFileError as exc:
         return _import_page(request, form, import_error=exc, status=400)
+    items = importing.items_default_category(items, category)
+    write = dict(
+        workspace=workspace,
+        actor=request.user,
+        filename=upload.name,
+        items=items,
+        publish=publish,
+        category=category,
+    )
     if len(items) > settings.KB_IMPORT_ASYNC_THRESHOLD:
-        job = importing.import_job_create(
-            workspace=workspace,
-            actor=request.user,
-            filename=upload.name,
-            items=items,
-            publish=publish,
-        )
+        job = importing.import_job_create(**write)
         messages.info(
             request,
             f"Importing {job.total_articles} articles from {upload.name} in the background.",
         )
     else:
         try:
-            report = importing.items_write(
-                workspace=workspace, items=items, actor=request.user, publish=publish
-            )
+            job = importing.import_job_write_now(**write)
         except services.ArticleError as exc:
             return _import_page(request, form, import_error=exc, status=400)
         messages.success(
             request,
-            f"Imported {upload.name}: {len(report.created)} created, "
-            f"{len(report.updated)} updated.",
+            f"Imported {upload.name}: {job.created_count} created, {job.updated_count} updated.",
         )
-    return redirect("knowledge:article-import", workspace_slug=workspace.slug)
+    return redirect("knowledge:import-job", workspace_slug=workspace.slug, job_id=job.pk)
 
 
 @workspace_view(*KNOWLEDGE_EDITORS)
+@vary_on_headers("HX-Request")
 @require_GET
-def import_job_status(request: HttpRequest, job_id: int) -> HttpResponse:
-    """The progress fragment; it stops polling itself once the job is done or failed."""
-    job = selectors.import_job_get(
-        workspace=_workspace(request),
-        job_id=job_id,
-    )
-    return render(request, "knowledge/import.html#import-job", {"job": job})
+def import_job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+    """One import: its progress (the fragment polls itself until the job is done or failed)
+    and, once written, a link to each article it imported."""
+    job = selectors.import_job_get(workspace=_workspace(request), job_id=job_id)
+    context = {"job": job, "job_articles": selectors.import_job_articles(job=job)}
+    if wants_fragment(request):
+        return render(request, "knowledge/import_job.html#import-job", context)
+    return _page(request, "knowledge/import_job.html", context)

@@ -3,12 +3,16 @@ from __future__ import annotations
 import pytest
 
 from supportops.accounts.models import AuditLog
+from supportops.knowledge import selectors
 from supportops.knowledge.models import Article, ArticleVersion, Chunk
 from supportops.knowledge.services import (
     ArticleError,
     article_create,
     article_delete,
+    article_draft_discard,
+    article_draft_publish,
     article_embed,
+    article_fields_for_form,
     article_publish,
     article_restore_version,
     article_unpublish,
@@ -88,7 +92,7 @@ def test_unpublish_removes_chunks_at_once(make_article, owner):
     assert article.versions.order_by("-number").first().note == "unpublished"
 
 
-def test_editing_a_published_article_reindexes_it(make_article, owner):
+def test_save_and_publish_reindexes_a_published_article_at_once(make_article, owner):
     article = make_article(title="Delivery times", body="Standard takes 3 days.")
     article_update(
         article=article,
@@ -96,6 +100,7 @@ def test_editing_a_published_article_reindexes_it(make_article, owner):
         body="Standard takes 5 days.",
         actor=owner,
         embed="now",
+        publish=True,
     )
     texts = list(Chunk.objects.filter(article=article).values_list("text", flat=True))
     assert "Standard takes 5 days." in texts
@@ -103,6 +108,112 @@ def test_editing_a_published_article_reindexes_it(make_article, owner):
     assert set(Chunk.objects.filter(article=article).values_list("version__number", flat=True)) == {
         2
     }
+
+
+def _chunk_texts(article: Article) -> list[str]:
+    return list(Chunk.objects.filter(article=article).values_list("text", flat=True))
+
+
+def test_editing_a_published_article_saves_a_draft_and_leaves_it_live(make_article, owner):
+    article = make_article(title="Delivery times", body="Standard takes 3 days.")
+    article_update(
+        article=article, title="Delivery times", body="Standard takes 5 days.", actor=owner
+    )
+    article.refresh_from_db()
+    assert article.body == "Standard takes 3 days."  # what customers and the bot see
+    assert "Standard takes 3 days." in _chunk_texts(article)
+    assert all("5 days" not in t for t in _chunk_texts(article))
+    draft = article.draft_version
+    assert (draft.number, draft.status, draft.body) == (2, "draft", "Standard takes 5 days.")
+    assert article_fields_for_form(article)["body"] == "Standard takes 5 days."
+    assert AuditLog.objects.filter(action="article.draft_save").count() == 1
+
+
+def test_publishing_the_draft_puts_it_live_and_reindexes(make_article, owner):
+    article = make_article(title="Delivery times", body="Standard takes 3 days.", category="Orders")
+    article_update(
+        article=article,
+        title="How long does delivery take?",
+        body="Standard takes 5 days.",
+        category="Shipping",
+        actor=owner,
+    )
+    article_draft_publish(article=article, actor=owner, embed="now")
+    article.refresh_from_db()
+    assert (article.title, article.body, article.category.name) == (
+        "How long does delivery take?",
+        "Standard takes 5 days.",
+        "Shipping",
+    )
+    assert article.draft_version is None
+    assert "Standard takes 5 days." in _chunk_texts(article)
+    assert all("3 days" not in t for t in _chunk_texts(article))
+    live = article.versions.get(number=3)
+    assert (live.status, live.note) == ("published", "published the draft of version 2")
+    assert set(Chunk.objects.filter(article=article).values_list("version__number", flat=True)) == {
+        3
+    }
+    assert selectors.version_live_number(article=article) == 3
+    with pytest.raises(ArticleError, match="no draft"):
+        article_draft_publish(article=article, actor=owner)
+
+
+def test_a_second_edit_continues_the_draft_and_an_unchanged_one_saves_nothing(make_article, owner):
+    article = make_article(title="Gift cards", body="Valid one year.")
+    article_update(article=article, title="Gift cards", body="Valid two years.", actor=owner)
+    article_update(article=article, title="Gift cards", body="Valid two years.", actor=owner)
+    assert article.version_number == 2
+    article_update(article=article, title="Gift cards", body="Valid three years.", actor=owner)
+    article.refresh_from_db()
+    assert (article.version_number, article.draft_version.number) == (3, 3)
+    assert selectors.version_live_number(article=article) == 1
+
+
+def test_discarding_the_draft_keeps_the_live_text_and_the_history(make_article, owner):
+    article = make_article(title="Gift cards", body="Valid one year.")
+    article_update(article=article, title="Gift cards", body="Valid forever.", actor=owner)
+    article_draft_discard(article=article, actor=owner)
+    article.refresh_from_db()
+    assert article.draft_version is None and article.body == "Valid one year."
+    assert article.versions.filter(body="Valid forever.").exists()
+    assert article_fields_for_form(article)["body"] == "Valid one year."
+
+
+def test_save_and_publish_replaces_a_waiting_draft(make_article, owner):
+    article = make_article(title="Gift cards", body="Valid one year.")
+    article_update(article=article, title="Gift cards", body="Valid forever.", actor=owner)
+    article_update(
+        article=article, title="Gift cards", body="Valid two years.", actor=owner, publish=True
+    )
+    article.refresh_from_db()
+    assert article.draft_version is None and article.body == "Valid two years."
+
+
+def test_unpublishing_keeps_the_waiting_draft_as_the_text(make_article, owner):
+    article = make_article(title="Gift cards", body="Valid one year.")
+    article_update(article=article, title="Gift cards", body="Valid two years.", actor=owner)
+    article_unpublish(article=article, actor=owner)
+    article.refresh_from_db()
+    assert (article.status, article.body, article.draft_version) == (
+        "draft",
+        "Valid two years.",
+        None,
+    )
+
+
+def test_restoring_on_a_published_article_is_a_draft_unless_published(make_article, owner):
+    article = make_article(title="Gift cards", body="Valid one year.")
+    article_update(
+        article=article, title="Gift cards", body="Valid two years.", actor=owner, publish=True
+    )
+    first = article.versions.get(number=1)
+    article_restore_version(article=article, version=first, actor=owner)
+    article.refresh_from_db()
+    assert article.body == "Valid two years."
+    assert article.draft_version.body == "Valid one year."
+    article_restore_version(article=article, version=first, actor=owner, publish=True)
+    article.refresh_from_db()
+    assert article.body == "Valid one year." and article.draft_version is None
 
 
 def test_writes_are_audited(make_article, owner):

@@ -88,7 +88,7 @@ PAGES = [
         "version-restore", method="post", with_article=True, with_version=True, writes=True, ok=302
     ),
     Page("article-import", writes=True),
-    Page("import-job-status", with_job=True, writes=True),
+    Page("import-job", with_job=True, writes=True),
 ]
 
 
@@ -166,7 +166,7 @@ def test_outsider_cannot_reach_an_article_through_their_own_workspace(client, ou
 def test_import_job_of_another_workspace_is_404(as_owner, outsider):
     other = workspace_create(name="Third", owner=outsider, slug="third")
     foreign = ImportJob.objects.create(workspace=other, filename="x.jsonl")
-    assert as_owner.get(kb_url("import-job-status", foreign.pk)).status_code == 404
+    assert as_owner.get(kb_url("import-job", foreign.pk)).status_code == 404
 
 
 def test_agent_cannot_publish(client, teammate, draft):
@@ -749,14 +749,14 @@ def test_large_import_runs_as_a_job_with_a_polling_progress_bar(as_owner, settin
     assert not Article.objects.exists()  # written by Celery, not by the request
     assert f'id="import-job-{job.pk}"' in html
     assert 'hx-trigger="every 1s"' in html
-    assert kb_url("import-job-status", job.pk) in html
+    assert kb_url("import-job", job.pk) in html
 
-    polling = as_owner.get(kb_url("import-job-status", job.pk), headers=HTMX).content.decode()
+    polling = as_owner.get(kb_url("import-job", job.pk), headers=HTMX).content.decode()
     assert polling.lstrip().startswith(f'<div id="import-job-{job.pk}"')
     assert 'hx-trigger="every 1s"' in polling
 
     importing.import_job_run(job_id=job.pk)  # what the Celery task does
-    done = as_owner.get(kb_url("import-job-status", job.pk), headers=HTMX).content.decode()
+    done = as_owner.get(kb_url("import-job", job.pk), headers=HTMX).content.decode()
     assert "hx-trigger" not in done
     assert "Done: 3 created, 0 updated" in done
     assert 'value="100"' in done
@@ -770,6 +770,6 @@ def test_failed_job_stops_polling_and_shows_the_error(as_owner, workspace):
         status=ImportJob.Status.FAILED,
         error="database went away <b>",
     )
-    html = as_owner.get(kb_url("import-job-status", job.pk)).content.decode()
+    html = as_owner.get(kb_url("import-job", job.pk)).content.decode()
     assert "hx-trigger" not in html
     assert "database went away &lt;b&gt;" in html

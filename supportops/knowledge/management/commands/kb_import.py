@@ -6,7 +6,12 @@ from pathlib import Path
 from django.core.management.base import BaseCommand
 
 from supportops.accounts.selectors import workspace_get_by_slug
-from supportops.knowledge.importing import ImportFileError, items_write, parse_path
+from supportops.knowledge.importing import (
+    ImportFileError,
+    items_default_category,
+    items_write,
+    parse_path,
+)
 from supportops.lib.commands import database_ready, fail, print_json
 
 
@@ -27,6 +32,11 @@ class Command(BaseCommand):
             action="store_true",
             help="leave embedding to the Celery worker instead of doing it now",
         )
+        parser.add_argument(
+            "--category",
+            default="",
+            help="category for articles the file gives none (e.g. a CSV without that column)",
+        )
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args, **opts):
@@ -39,6 +49,7 @@ class Command(BaseCommand):
             items = parse_path(Path(opts["path"]))
         except ImportFileError as exc:
             return fail(self, opts, str(exc))
+        items = items_default_category(items, opts["category"])
         report = items_write(
             workspace=workspace,
             items=items,
