@@ -16,13 +16,16 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from supportops.accounts.access import workspace_view
+from supportops.accounts.access import KNOWLEDGE_READERS, workspace_view
 from supportops.accounts.models import Role, Workspace
+from supportops.conversations.services import ConversationError
 from supportops.integrations.embeddings import EmbeddingError
+from supportops.knowledge import selectors as knowledge_selectors
+from supportops.knowledge.forms import TryQuestionForm
 from supportops.lib.htmx import wants_fragment
 from supportops.text.intents import HIGH_STAKES_CATEGORIES
 
-from . import categories, services
+from . import categories, preview, services
 from .forms import BotSettingsForm, CategoryForm, ExamplesForm, TicketImportForm, TryMessageForm
 from .models import IssueCategory
 
@@ -322,3 +325,51 @@ def category_example_remove(
     if not wants_fragment(request):
         messages.success(request, "Example removed.")
     return _examples_response(request, category)
+
+
+# --- Try a question (the knowledge section's page; the bot app owns the decision) --------------
+
+
+@workspace_view(*KNOWLEDGE_READERS)
+@vary_on_headers("HX-Request")
+@require_GET
+def try_question(request: HttpRequest) -> HttpResponse:
+    """The reply the bot would give (or the rule that would hand off, and why) above the
+    published passages ranked for the question, with the scores behind the order."""
+    workspace = _workspace(request)
+    form = TryQuestionForm(request.GET, auto_id="try_%s")
+    form.is_valid()
+    question = (form.cleaned_data.get("question") or "").strip()
+    category_id = knowledge_selectors.category_id_for_workspace(
+        workspace=workspace, value=form.cleaned_data.get("category")
+    )
+    context: dict[str, Any] = {
+        "try_asked": "question" in request.GET,
+        "try_query": question,
+        "try_category": category_id,
+        "try_form": form,
+    }
+    if question:
+        passages = preview.passages_for(
+            workspace=workspace, question=question, category_id=category_id
+        )
+        context["try_hits"] = [(hit, preview.passage_html(hit)) for hit in passages.hits]
+        context["try_note"] = passages.note
+        try:
+            context["reply"] = preview.reply_preview(workspace=workspace, question=question)
+        except EmbeddingError:
+            logger.warning("embedding provider failed; no reply preview in 'Try a question'")
+            context["reply_error"] = (
+                "The embedding model is unavailable, so the bot could not decide; "
+                "try again in a minute."
+            )
+        except ConversationError as exc:
+            context["reply_error"] = str(exc)
+    if wants_fragment(request):
+        return render(request, "bot/try_question.html#try-results", context)
+    context.update(
+        section="knowledge",
+        can_edit=_can_edit(request),
+        categories=knowledge_selectors.category_list(workspace=workspace),
+    )
+    return render(request, "bot/try_question.html", context)

@@ -9,7 +9,6 @@ app_name = "knowledge"
 # Mounted under w/<workspace_slug>/knowledge/ (supportops/urls.py).
 urlpatterns = [
     path("", views.article_list, name="article-list"),
-    path("try/", views.article_try, name="article-try"),
     path("new/", views.article_create, name="article-create"),
     path("preview/", views.article_preview, name="article-preview"),
     path("import/", views.article_import, name="article-import"),

@@ -22,18 +22,16 @@ from django.views.decorators.vary import vary_on_headers
 
 from supportops.accounts.access import KNOWLEDGE_EDITORS, KNOWLEDGE_READERS, workspace_view
 from supportops.accounts.models import Workspace
-from supportops.integrations.embeddings import EmbeddingError
 from supportops.lib.htmx import wants_fragment
 from supportops.lib.textdiff import side_by_side
 
-from . import importing, search, selectors, services
+from . import importing, selectors, services
 from .forms import ArticleFilterForm, ArticleForm, ImportForm, TryQuestionForm, VersionCompareForm
 from .rendering import render_markdown
 
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
-TRY_RESULTS = 5
 
 
 def _workspace(request: HttpRequest) -> Workspace:
@@ -102,55 +100,6 @@ def article_list(request: HttpRequest) -> HttpResponse:
     if wants_fragment(request):
         return render(request, "knowledge/article_list.html#article-list", context)
     return _page(request, "knowledge/article_list.html", context)
-
-
-def _try_search(request: HttpRequest, query: str, category_id: int | None) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {
-        "workspace": _workspace(request),
-        "query": query,
-        "k": TRY_RESULTS,
-        "category_ids": [category_id] if category_id else None,
-    }
-    note = ""
-    try:
-        result = search.search(**kwargs)
-    except EmbeddingError:
-        logger.warning("embedding provider failed; 'Try a question' fell back to keywords")
-        result = search.search(mode="keyword", **kwargs)
-        note = "The embedding model is unavailable, so these results use keyword search only."
-    return {
-        "try_hits": [hit for hit in result.hits if hit.article is not None],
-        "try_note": note,
-    }
-
-
-@workspace_view(*KNOWLEDGE_READERS)
-@vary_on_headers("HX-Request")
-@require_GET
-def article_try(request: HttpRequest) -> HttpResponse:
-    """Rank published articles for a customer question, with the scores behind the order."""
-    form = TryQuestionForm(request.GET, auto_id="try_%s")
-    form.is_valid()
-    query = form.cleaned_data.get("question", "").strip()
-    category_id = selectors.category_id_for_workspace(
-        workspace=_workspace(request),
-        value=form.cleaned_data.get("category"),
-    )
-    context: dict[str, Any] = {
-        "try_asked": True,
-        "try_query": query,
-        "try_category": category_id,
-        "try_hits": [],
-        "try_note": "",
-    }
-    if query:
-        context.update(_try_search(request, query, category_id))
-    if wants_fragment(request):
-        return render(request, "knowledge/article_list.html#try-results", context)
-    # Without htmx the form submits here: show the whole list page with the results.
-    page = _list_context(request, QueryDict())
-    page.update(context, try_form=form)
-    return _page(request, "knowledge/article_list.html", page)
 
 
 @workspace_view(*KNOWLEDGE_READERS)
