@@ -84,12 +84,20 @@ class Command(BaseCommand):
             imported = len(items)
         orders = demo_customers_seed(workspace=workspace)
         _widget_defaults(workspace)
+        # Imported here, not at the top: the demo command wires the apps together, and the
+        # bot app sits above accounts. Categories come before the history, so its
+        # conversations are routed by them.
+        from supportops.bot.demo import demo_categories_seed
+
+        categories = demo_categories_seed(workspace=workspace)
         conversations = demo_history_seed(workspace=workspace)
         result = {
             "workspace": workspace.slug,
             "orders_created": orders,
             "conversations_created": conversations,
             "articles_imported": imported,
+            "categories_created": categories.created,
+            "category_examples_added": categories.examples_added,
             "articles": Article.objects.filter(workspace=workspace).count(),
             "login": {"email": DEMO_USERS[0][0], "password": password},
             "other_users": [email for email, _ in DEMO_USERS[1:]],
