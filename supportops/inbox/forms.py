@@ -4,7 +4,7 @@ from typing import Any
 
 from django import forms
 
-from .hours import timezone_valid, window_error
+from .hours import timezone_names, timezone_valid, window_error
 from .models import WEEKDAYS, BusinessHours
 from .services import MAX_OPEN_LIMIT, MAX_SLA_MINUTES
 
@@ -28,6 +28,17 @@ class BusinessHoursForm(forms.ModelForm):
         fields = ["enabled", "timezone", *DAY_FIELDS]
         labels = {"enabled": "Use these hours (off: always open, 24/7)"}
         widgets = dict.fromkeys(DAY_FIELDS, TIME_WIDGET)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Chosen from the zones Python knows (zoneinfo), so a typo cannot happen; a stored
+        # name that is no longer known stays listed so saving the page does not change it.
+        names = sorted(timezone_names())
+        current = self["timezone"].value()
+        if current and current not in names:
+            names.insert(0, current)
+        self.timezone_choices = [(n, n.replace("_", " ")) for n in names]
+        self.fields["timezone"].widget = forms.Select(choices=self.timezone_choices)
 
     def clean_timezone(self) -> str:
         name = (self.cleaned_data.get("timezone") or "").strip()
