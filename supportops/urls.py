@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 
-from supportops.accounts.views import home
+from supportops.accounts.views import finance_home, home, workspace_home
 from supportops.bot.views import try_question
 from supportops.knowledge.public import help_article
 
@@ -19,6 +19,8 @@ urlpatterns = [
     path("help/<str:public_key>/<int:pk>/", help_article, name="help_article"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    path("w/<slug:workspace_slug>/", workspace_home, name="workspace-home"),
+    path("w/<slug:workspace_slug>/finance/", finance_home, name="finance-home"),
     # "Try a question" belongs to the knowledge section but runs the bot's decision, which
     # the knowledge app may not import; the bot app serves it under the section's path.
     path("w/<slug:workspace_slug>/knowledge/try/", try_question, name="knowledge-try"),
@@ -27,3 +29,6 @@ urlpatterns = [
     path("w/<slug:workspace_slug>/inbox/", include("supportops.inbox.urls")),
     path("", include("supportops.widget.urls")),  # /widget.js, /widget/demo/, /api/widget/v1/
 ]
+
+handler403 = "supportops.accounts.errors.permission_denied"
+handler404 = "supportops.accounts.errors.page_not_found"

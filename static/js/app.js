@@ -6,7 +6,14 @@
   document.addEventListener("htmx:responseError", function (event) {
     var box = document.getElementById("htmx-error");
     if (!box) return;
-    var status = event.detail.xhr.status;
+    var xhr = event.detail.xhr;
+    var status = xhr.status;
+    // Our 403 and 404 answers to htmx carry a small fragment that says what happened.
+    if (/data-error-fragment/.test(xhr.responseText || "")) {
+      box.innerHTML = xhr.responseText;
+      box.hidden = false;
+      return;
+    }
     box.textContent =
       status === 403
         ? "Your role does not allow this action."

@@ -33,10 +33,11 @@ def workspace_view(
             request: HttpRequest, workspace_slug: str, *args: Any, **kwargs: Any
         ) -> HttpResponse:
             membership = membership_get(user=request.user, workspace_slug=workspace_slug)
-            if roles and membership.role not in roles:
-                raise PermissionDenied("your role does not allow this page")
+            # Set before the role check, so the 403 page shows the workspace's layout.
             request.membership = membership  # type: ignore[attr-defined]
             request.workspace = membership.workspace  # type: ignore[attr-defined]
+            if roles and membership.role not in roles:
+                raise PermissionDenied("your role does not allow this page")
             return view(request, *args, **kwargs)
 
         return wrapper

@@ -29,17 +29,56 @@ def test_anonymous_home_redirects_to_login(client, db):
     assert response["Location"].startswith(reverse("account_login"))
 
 
-def test_single_reader_membership_goes_straight_to_knowledge(client, owner, workspace):
-    response = login(client, owner).get(reverse("home"))
-    assert response.status_code == 302
-    assert response["Location"] == knowledge_url()
+def test_each_role_lands_where_it_works(client, owner, manager, teammate, finance):
+    inbox = reverse("inbox:index", args=["acme"])
+    for user, landing in (
+        (owner, inbox),
+        (manager, inbox),
+        (teammate, inbox),
+        (finance, reverse("finance-home", args=["acme"])),
+    ):
+        response = login(client, user).get(reverse("home"))
+        assert (response.status_code, response["Location"]) == (302, landing), user.email
+        client.logout()
 
 
-def test_finance_member_sees_home_without_a_knowledge_link(client, finance):
-    html = login(client, finance).get(reverse("home")).content.decode()
-    assert "Acme Support" in html
-    assert "Finance" in html
-    assert knowledge_url() not in html
+def test_finance_page_says_what_it_can_do_and_links_to_it(client, finance):
+    response = login(client, finance).get(reverse("home"), follow=True)
+    html = response.content.decode()
+    assert response.redirect_chain[-1][0] == reverse("finance-home", args=["acme"])
+    assert "Available today" in html and "Coming soon" in html
+    assert f'<a href="{reverse("mfa_index")}"><strong>Secure your account</strong></a>' in html
+    assert "Cost per resolution" in html and "CSV exports" in html
+    assert knowledge_url() not in html  # finance gets 403 there, so no link to it
+    assert re.search(r'aria-current="page">Finance</a>', html)
+
+
+def test_finance_features_with_a_url_are_linked_and_the_rest_are_coming(client, finance):
+    from supportops.accounts import finance as features
+
+    original = features.FINANCE_FEATURES
+    features.FINANCE_FEATURES = (
+        features.FinanceFeature(
+            "Knowledge costs", "A stand-in.", url_name="knowledge:article-list"
+        ),
+        features.FinanceFeature("Not routed yet", "Its URL name does not exist.", url_name="nope"),
+    )
+    try:
+        from supportops.accounts import views
+
+        views.FINANCE_FEATURES = features.FINANCE_FEATURES
+        html = login(client, finance).get(reverse("finance-home", args=["acme"])).content.decode()
+    finally:
+        features.FINANCE_FEATURES = original
+        views.FINANCE_FEATURES = original
+    assert f'<a href="{knowledge_url()}"><strong>Knowledge costs</strong></a>' in html
+    assert '<strong>Not routed yet</strong> <span class="badge">soon</span>' in html
+
+
+def test_agents_and_managers_do_not_see_the_finance_page(client, teammate, manager):
+    for user in (teammate, manager):
+        assert login(client, user).get(reverse("finance-home", args=["acme"])).status_code == 403
+        client.logout()
 
 
 def test_user_without_a_workspace_is_told_how_to_get_one(client, db):
@@ -55,7 +94,11 @@ def test_user_with_two_workspaces_chooses_one(client, owner, workspace, outsider
     response = login(client, owner).get(reverse("home"))
     html = response.content.decode()
     assert response.status_code == 200
-    assert knowledge_url("acme") in html and knowledge_url("other") in html
+    workspace_home = reverse("workspace-home", args=["acme"])
+    assert workspace_home in html and reverse("workspace-home", args=["other"]) in html
+    # A workspace's address takes the member to their role's start page there.
+    response = client.get(reverse("workspace-home", args=["other"]))
+    assert response["Location"] == reverse("inbox:index", args=["other"])
 
 
 def test_layout_has_navigation_and_account_controls(client, owner, workspace):
@@ -96,7 +139,7 @@ def test_workspace_switcher_only_with_several_memberships(client, owner, workspa
     )
     html = client.get(knowledge_url()).content.decode()
     assert 'class="switcher"' in html
-    assert f'href="{knowledge_url("other")}"' in html
+    assert f'href="{reverse("workspace-home", args=["other"])}"' in html
 
 
 def test_user_email_is_escaped_in_the_layout(client, workspace):
@@ -116,7 +159,7 @@ def test_login_page_uses_the_layout_and_signs_in(client, owner, workspace):
     response = client.post(
         reverse("account_login"), {"login": owner.email, "password": PASSWORD}, follow=True
     )
-    assert response.redirect_chain[-1][0] == knowledge_url()
+    assert response.redirect_chain[-1][0] == reverse("inbox:index", args=["acme"])
     assert "Successfully signed in" in response.content.decode()
 
 

@@ -1,0 +1,52 @@
+"""What the finance role can do, as data: the finance page lists these features.
+
+A feature with a `url_name` is live and linked; one without is listed as coming. Work that
+builds cost figures or exports adds its URL name here (a workspace URL, reversed with the
+workspace's slug), and the finance page links to it; nothing else changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+
+
+@dataclass(frozen=True)
+class FinanceFeature:
+    title: str
+    description: str
+    url_name: str = ""  # a URL name; empty while the feature is not built yet
+    per_workspace: bool = True  # whether the URL takes the workspace's slug
+
+    def url(self, workspace_slug: str) -> str:
+        """The feature's address, or "" while it is not built (or its URL is not routed)."""
+        if not self.url_name:
+            return ""
+        try:
+            return reverse(self.url_name, args=[workspace_slug] if self.per_workspace else [])
+        except NoReverseMatch:
+            return ""
+
+
+FINANCE_FEATURES: tuple[FinanceFeature, ...] = (
+    FinanceFeature(
+        "Cost per resolution",
+        "What each resolved conversation costs, by month, by rollout arm (AI first or "
+        "human only) and by category: model tokens plus agent handling time.",
+    ),
+    FinanceFeature(
+        "Cost per conversation",
+        "Model and agent cost of every conversation, with the month's totals.",
+    ),
+    FinanceFeature(
+        "CSV exports",
+        "Conversations, outcomes and cost lines as CSV files for your own spreadsheets.",
+    ),
+    FinanceFeature(
+        "Secure your account",
+        "Turn on two-factor sign-in with an authenticator app; finance data deserves it.",
+        url_name="mfa_index",
+        per_workspace=False,
+    ),
+)
