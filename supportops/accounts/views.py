@@ -12,7 +12,7 @@ from .selectors import memberships_for_user
 
 # Where each role starts its day: agents and managers work from the inbox, finance from its
 # own page (the knowledge base is one section among others, not a landing page).
-LANDING = {
+LANDING: dict[str, str] = {
     Role.ADMIN: "inbox:index",
     Role.MANAGER: "inbox:index",
     Role.AGENT: "inbox:index",
