@@ -28,8 +28,8 @@ from supportops.conversations.services import (
 from supportops.integrations.embeddings import EmbeddingError
 from supportops.knowledge.rendering import render_markdown
 from supportops.knowledge.search import Hit, search
+from supportops.text import triggers
 
-from . import triggers
 from .models import BotSettings, BotTurn
 from .services import bot_settings_get
 from .turn import Decision, Fired, decide
