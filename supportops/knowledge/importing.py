@@ -379,20 +379,41 @@ def import_job_write_now(
     """A small import, written at once (all or nothing), kept as a finished job so its
     result page can link to what it wrote."""
     report = items_write(workspace=workspace, items=items, actor=actor, publish=publish)
-    job = ImportJob.objects.create(
+    job = _job_create(
         workspace=workspace,
-        created_by=real_user(actor),
-        filename=filename[:300],
-        category=category[:80],
-        publish=publish,
-        status=ImportJob.Status.DONE,
+        actor=actor,
+        filename=filename,
         total_articles=len(items),
+        publish=publish,
+        category=category,
+        status=ImportJob.Status.DONE,
         created_count=len(report.created),
         updated_count=len(report.updated),
         finished_at=timezone.now(),
     )
     job.articles.set(report.article_ids)
     return job
+
+
+def _job_create(
+    *,
+    workspace: Workspace,
+    actor: Actor,
+    filename: str,
+    total_articles: int,
+    publish: bool,
+    category: str,
+    **fields: object,
+) -> ImportJob:
+    return ImportJob.objects.create(
+        workspace=workspace,
+        created_by=real_user(actor),
+        filename=filename[:300],
+        category=category[:80],
+        publish=publish,
+        total_articles=total_articles,
+        **fields,
+    )
 
 
 def import_job_create(
@@ -406,14 +427,14 @@ def import_job_create(
 ) -> ImportJob:
     """Queue a large, already validated import for Celery; the page polls its progress."""
     with transaction.atomic():
-        job = ImportJob.objects.create(
+        job = _job_create(
             workspace=workspace,
-            created_by=real_user(actor),
-            filename=filename[:300],
-            category=category[:80],
-            publish=publish,
-            items=[asdict(i) for i in items],
+            actor=actor,
+            filename=filename,
             total_articles=len(items),
+            publish=publish,
+            category=category,
+            items=[asdict(i) for i in items],
         )
         from .tasks import import_job_run as task
 
