@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from supportops.accounts.models import Workspace
-from tests.bot.test_intents import run_json
+from tests.text.test_intents import run_json
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
