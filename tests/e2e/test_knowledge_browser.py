@@ -42,7 +42,8 @@ def ask(page, question: str, timeout_s: float = 20.0) -> list[str]:
     titles: list[str] = []
     while time.monotonic() < deadline:
         page.fill("#try_question", question)
-        with page.expect_response(lambda r: "/knowledge/try/" in r.url):
+        # The first answer also runs the bot's decision, whose models may still be loading.
+        with page.expect_response(lambda r: "/knowledge/try/" in r.url, timeout=600_000):
             page.click("#try-form button[type=submit]")
         page.locator("#try-results .bot-reply").wait_for()
         titles = page.locator("#try-results .hit-title").all_inner_texts()
