@@ -20,9 +20,11 @@ from django.db import transaction
 from django.utils.safestring import SafeString
 
 from supportops.accounts.models import Workspace
+from supportops.conversations.models import Message
 from supportops.conversations.services import (
-    conversation_start,
+    conversation_create,
     customer_get_or_create_visitor,
+    message_add,
     message_post_customer,
 )
 from supportops.integrations.embeddings import EmbeddingError
@@ -31,7 +33,7 @@ from supportops.knowledge.search import Hit, search
 from supportops.text import triggers
 
 from .models import BotSettings, BotTurn
-from .services import bot_settings_get
+from .services import bot_greeting, bot_settings_get
 from .turn import Decision, Fired, decide
 
 logger = logging.getLogger(__name__)
@@ -199,10 +201,15 @@ def reply_preview(*, workspace: Workspace, question: str) -> ReplyPreview:
             customer = customer_get_or_create_visitor(
                 workspace=workspace, visitor_id="preview-" + secrets.token_hex(16)
             )
-            conversation = conversation_start(workspace=workspace, customer=customer).conversation
-            message = message_post_customer(
-                conversation=conversation, text=question, queue_bot=False
-            ).message
+            # As a chat starts (supportops.flows.do_conversation_start): greeted by the bot.
+            conversation = conversation_create(workspace=workspace, customer=customer).conversation
+            message_add(
+                conversation=conversation,
+                author=Message.Author.BOT,
+                text=bot_greeting(workspace=workspace),
+                kind=Message.Kind.GREETING,
+            )
+            message = message_post_customer(conversation=conversation, text=question).message
             decision = decide(conversation=conversation, message=message)
         finally:
             transaction.set_rollback(True)
