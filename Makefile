@@ -17,9 +17,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
+# Local development runs with DEBUG on (the settings refuse to start without DEBUG set).
 run: install
-	HF_HUB_OFFLINE=1 $(BIN)/python manage.py runstack
+	DEBUG=$${DEBUG:-true} HF_HUB_OFFLINE=1 $(BIN)/python manage.py runstack
 
+# The test setup sets DEBUG itself (pyproject.toml, [tool.pytest.ini_options] env).
 test: install
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 from supportops.lib import embedded
@@ -23,7 +24,16 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var"))).resolve()
 TESTING = "pytest" in sys.modules or sys.argv[1:2] == ["test"]
 
-DEBUG = env_bool("DEBUG", True)
+# DEBUG has no default: a deployment that forgot it must not come up in development mode
+# (debug pages, a public secret key). `make run`, `manage.py runstack` and the test setup
+# set it to true; docker-compose.yml sets it to false.
+if env_str("DEBUG").strip() == "":
+    raise ImproperlyConfigured(
+        "DEBUG is not set: set DEBUG=false in production (with SECRET_KEY and ALLOWED_HOSTS), "
+        "or DEBUG=true on a development machine (make run does this for you)"
+    )
+DEBUG = env_bool("DEBUG", False)
+# Only a development machine (DEBUG on) may run on this well-known key.
 _INSECURE_KEY = "django-insecure-supportops-local-development-only"  # noqa: S105
 SECRET_KEY = env_str("SECRET_KEY", _INSECURE_KEY if DEBUG else "")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
@@ -47,6 +57,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "csp",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -64,6 +75,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -91,6 +104,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "supportops.accounts.context_processors.workspace",
+                "csp.context_processors.nonce",
             ],
         },
     }
@@ -159,6 +173,22 @@ ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_ADAPTER = "supportops.accounts.adapter.AccountAdapter"
 ACCOUNT_ALLOW_SIGNUP = env_bool("ACCOUNT_ALLOW_SIGNUP", False)
+# Brute-force protection, set explicitly rather than left to allauth's defaults: failed
+# logins per client IP and per account, then login and password-reset requests per IP.
+# Counted in the shared Redis cache, so every web process sees the same counts.
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": "10/m/ip,5/5m/key",
+    "login": "30/m/ip",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "change_password": "5/m/user",
+    "reauthenticate": "10/m/user",
+}
+# Proxies in front of the app that append to X-Forwarded-For (the README's TLS proxy is one).
+# The client's address is the entry that many places from the right; 0 means REMOTE_ADDR.
+# Without it every user behind the proxy shares one login-throttle bucket.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("ALLAUTH_TRUSTED_PROXY_COUNT", TRUSTED_PROXY_COUNT, minimum=0)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "SupportOps"
 LOGIN_URL = "account_login"
@@ -200,6 +230,12 @@ STORAGES = {
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 KB_IMPORT_MAX_BYTES = env_int("KB_IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+# A zip of Markdown files: at most this many entries, and this much unpacked in all (each
+# entry is read in pieces up to the limit; the sizes an archive declares are not trusted).
+KB_IMPORT_ZIP_MAX_ENTRIES = env_int("KB_IMPORT_ZIP_MAX_ENTRIES", 2000, minimum=1)
+KB_IMPORT_ZIP_MAX_UNPACKED_BYTES = env_int(
+    "KB_IMPORT_ZIP_MAX_UNPACKED_BYTES", 50 * 1024 * 1024, minimum=1024
+)
 # Imports with more articles than this run in Celery with a progress bar.
 KB_IMPORT_ASYNC_THRESHOLD = env_int("KB_IMPORT_ASYNC_THRESHOLD", 20, minimum=0)
 
@@ -240,6 +276,16 @@ WIDGET_RATE_MESSAGES_PER_VISITOR_PER_MIN = env_int(
     "WIDGET_RATE_MESSAGES_PER_VISITOR_PER_MIN", 20, minimum=1
 )
 WIDGET_RATE_PER_WORKSPACE_PER_MIN = env_int("WIDGET_RATE_PER_WORKSPACE_PER_MIN", 600, minimum=1)
+# --- Chat widget identity and tokens. A host site's customer signature carries its own expiry;
+# one further in the future than this is refused, so a leaked signature is never a permanent
+# password. After a key rotation the previous secret keeps working for the overlap window.
+WIDGET_SIGNATURE_MAX_AGE_HOURS = env_int("WIDGET_SIGNATURE_MAX_AGE_HOURS", 24, minimum=1)
+WIDGET_SECRET_OVERLAP_HOURS = env_int("WIDGET_SECRET_OVERLAP_HOURS", 72, minimum=1)
+# A conversation token opens its chat for this long after the chat started; once the chat has
+# ended it still reads the chat and takes a rating (or a message that reopens it) for the
+# grace minutes, then nothing.
+WIDGET_TOKEN_TTL_HOURS = env_int("WIDGET_TOKEN_TTL_HOURS", 24, minimum=1)
+WIDGET_TOKEN_ENDED_GRACE_MINUTES = env_int("WIDGET_TOKEN_ENDED_GRACE_MINUTES", 30, minimum=0)
 
 # --- Production hardening (DEBUG off); `manage.py check --deploy` passes with these.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -253,6 +299,40 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# --- Content-Security-Policy (django-csp) on every page: scripts and styles from the app
+# itself only (a per-request nonce for the few inline <style> blocks), no plugins, no
+# framing, no remote images (article images come from the app's own origin). The widget
+# API and widget.js are served to other websites; their host-page rules are in the README.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", NONCE],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Powerful browser features the app never uses are switched off for every page.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "camera",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "payment",
+        "usb",
+        "interest-cohort",
+    )
+}
 SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS")
 
 LOGGING = {
