@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import zipfile
+import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 
@@ -227,6 +228,76 @@ def _markdown_files(files: list[tuple[str, bytes]]) -> list[ImportItem]:
     return items
 
 
+# Whatever a zip entry claims about itself, it is read in pieces and never past these limits.
+ZIP_READ_CHUNK = 64 * 1024
+# What reading a damaged or deceptive archive can raise (bad CRC, truncated or inflated data,
+# unsupported compression, encryption).
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError)
+
+
+def _zip_entry_read(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes | None:
+    """The entry's bytes, or None if it unpacks to more than `limit` (its declared size is
+    not trusted: the stream is cut at the limit)."""
+    parts: list[bytes] = []
+    size = 0
+    with archive.open(info) as stream:
+        while True:
+            chunk = stream.read(min(ZIP_READ_CHUNK, limit + 1 - size))
+            if not chunk:
+                return b"".join(parts)
+            size += len(chunk)
+            if size > limit:
+                return None
+            parts.append(chunk)
+
+
+def _zip_markdown_files(filename: str, data: bytes) -> list[tuple[str, bytes]]:
+    """The Markdown files of a zip, within KB_IMPORT_ZIP_MAX_ENTRIES entries and
+    KB_IMPORT_ZIP_MAX_UNPACKED_BYTES unpacked in all; a zip bomb, an archive that lies about
+    its sizes or a damaged one is refused with a reason."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (*ZIP_ERRORS, ValueError):
+        raise ImportFileError(filename, None, "not a valid zip archive") from None
+    max_entries = settings.KB_IMPORT_ZIP_MAX_ENTRIES
+    if len(infos) > max_entries:
+        raise ImportFileError(
+            filename, None, f"the archive holds {len(infos)} entries; at most {max_entries}"
+        )
+    budget = settings.KB_IMPORT_ZIP_MAX_UNPACKED_BYTES
+    files = []
+    for info in infos:
+        if info.is_dir() or PurePosixPath(info.filename).suffix.lower() not in MARKDOWN_SUFFIXES:
+            continue
+        if info.flag_bits & 0x1:
+            raise ImportFileError(info.filename, None, "encrypted zip entries are not supported")
+        limit = min(settings.KB_IMPORT_MAX_BYTES, budget)
+        try:
+            body = _zip_entry_read(archive, info, limit)
+        except ZIP_ERRORS:
+            raise ImportFileError(
+                info.filename,
+                None,
+                "the archive is damaged or its sizes do not match its contents; "
+                "create the zip again and retry",
+            ) from None
+        if body is None:
+            if limit < settings.KB_IMPORT_MAX_BYTES:
+                raise ImportFileError(
+                    filename,
+                    None,
+                    f"the archive unpacks to more than {budget // (1024 * 1024)} MiB in all; "
+                    "split it into smaller zips",
+                )
+            raise ImportFileError(
+                info.filename, None, f"unpacks to more than {settings.KB_IMPORT_MAX_BYTES} bytes"
+            )
+        budget -= len(body)
+        files.append((info.filename, body))
+    return files
+
+
 def parse_upload(filename: str, data: bytes) -> list[ImportItem]:
     """Parse one uploaded file by its extension: .jsonl, .csv, .md, or .zip of Markdown files."""
     if len(data) > settings.KB_IMPORT_MAX_BYTES:
@@ -239,21 +310,7 @@ def parse_upload(filename: str, data: bytes) -> list[ImportItem]:
     elif suffix in MARKDOWN_SUFFIXES:
         items = [parse_markdown(_decode(data, filename), filename)]
     elif suffix == ".zip":
-        try:
-            archive = zipfile.ZipFile(io.BytesIO(data))
-        except zipfile.BadZipFile:
-            raise ImportFileError(filename, None, "not a valid zip archive") from None
-        files = []
-        for info in archive.infolist():
-            if (
-                info.is_dir()
-                or PurePosixPath(info.filename).suffix.lower() not in MARKDOWN_SUFFIXES
-            ):
-                continue
-            if info.file_size > settings.KB_IMPORT_MAX_BYTES:
-                raise ImportFileError(info.filename, None, "file too large")
-            files.append((info.filename, archive.read(info)))
-        items = _markdown_files(files)
+        items = _markdown_files(_zip_markdown_files(filename, data))
     else:
         raise ImportFileError(
             filename,
