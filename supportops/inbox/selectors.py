@@ -23,6 +23,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
+from django.http import Http404
 from django.utils import timezone
 
 from supportops.accounts.models import Membership, Workspace
@@ -136,6 +137,57 @@ def _my_queue_ids(workspace: Workspace, user: User) -> list[int]:
     return list(rows.values_list("pk", flat=True))
 
 
+# --- Which conversations a member may open -----------------------------------------------------
+# Managers and admins open every conversation of the workspace. An agent opens those routed to
+# one of their queues (the queues their skills admit), those assigned to them, and any they took
+# part in (replied to or wrote a note on); a conversation waiting for a person without a queue
+# counts as the default queue's. Anything else is 404 to them, like another workspace's.
+
+
+def agent_conversations_q(*, workspace: Workspace, user: User) -> Q:
+    """The conversations an agent may open, as a filter on Conversation."""
+    queue_ids = _my_queue_ids(workspace, user)
+    handoffs = Handoff.objects.filter(conversation=OuterRef("pk"))
+    visible = (
+        Q(Exists(handoffs.filter(assignee=user)))
+        | Q(Exists(handoffs.filter(routing__queue_id__in=queue_ids)))
+        | Q(Exists(Message.objects.filter(conversation=OuterRef("pk"), agent=user)))
+        | Q(Exists(InternalNote.objects.filter(conversation=OuterRef("pk"), author=user)))
+    )
+    default_id = (
+        Queue.objects.filter(workspace=workspace, is_default=True)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if default_id is None or default_id in queue_ids:
+        visible |= Q(Exists(handoffs.filter(routing__queue__isnull=True))) | (
+            Q(status__in=IN_INBOX) & ~Q(Exists(handoffs))
+        )
+    return visible
+
+
+def conversations_for_member(*, membership: Membership) -> QuerySet[Conversation]:
+    rows = Conversation.objects.filter(workspace_id=membership.workspace_id)
+    if membership.role in MANAGING_ROLES:
+        return rows
+    if membership.role not in INBOX_ROLES:
+        return rows.none()
+    return rows.filter(agent_conversations_q(workspace=membership.workspace, user=membership.user))
+
+
+def conversation_get_for_agent(*, membership: Membership, conversation_id: int) -> Conversation:
+    """One conversation the member may open (see above), or 404."""
+    conversation = (
+        conversations_for_member(membership=membership)
+        .select_related("customer", "workspace")
+        .filter(pk=conversation_id)
+        .first()
+    )
+    if conversation is None:
+        raise Http404("conversation not found")
+    return conversation
+
+
 def _scoped(
     rows: QuerySet[Conversation], *, workspace: Workspace, user: User, view: str, role: str
 ) -> QuerySet[Conversation]:
@@ -146,7 +198,10 @@ def _scoped(
     if view == "mine":
         return rows.filter(_open_handoff_where(assignee=user))
     if view == "unassigned":
-        return rows.exclude(_open_handoff_where(assignee__isnull=False))
+        rows = rows.exclude(_open_handoff_where(assignee__isnull=False))
+        if role not in MANAGING_ROLES:
+            rows = rows.filter(agent_conversations_q(workspace=workspace, user=user))
+        return rows
     if view == "queues" and role not in MANAGING_ROLES:
         queue_ids = _my_queue_ids(workspace, user)
         return rows.filter(_open_handoff_where(routing__queue_id__in=queue_ids))

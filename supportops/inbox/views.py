@@ -16,13 +16,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect
 
 from supportops import flows
 from supportops.accounts.access import workspace_view
 from supportops.accounts.models import Role, Workspace
 from supportops.conversations.models import Conversation
 from supportops.conversations.selectors import (
-    conversation_get_for_member,
     conversation_transcript,
     customer_earlier_conversations,
 )
@@ -37,6 +37,8 @@ from .models import AgentStatus, Handoff, Priority, Queue
 from .selectors import (
     agent_status_get,
     business_hours_get,
+    conversation_get_for_agent,
+    conversations_for_member,
     inbox_list,
     queues_for_workspace,
     routing_setup,
@@ -343,8 +345,9 @@ def _conversation_url(request: HttpRequest, conversation: Conversation) -> str:
 @vary_on_headers("HX-Request")
 @require_GET
 def conversation_detail(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    conversation = conversation_get_for_member(
-        workspace=_workspace(request), conversation_id=conversation_id
+    conversation = conversation_get_for_agent(
+        membership=request.membership,  # type: ignore[attr-defined]
+        conversation_id=conversation_id,
     )
     if wants_fragment(request) and request.GET.get("region") == "transcript":
         # The live transcript: polled every few seconds without touching the reply box.
@@ -361,8 +364,9 @@ def conversation_detail(request: HttpRequest, conversation_id: int) -> HttpRespo
 @workspace_view(*INBOX_ROLES)
 @require_POST
 def conversation_reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    conversation = conversation_get_for_member(
-        workspace=_workspace(request), conversation_id=conversation_id
+    conversation = conversation_get_for_agent(
+        membership=request.membership,  # type: ignore[attr-defined]
+        conversation_id=conversation_id,
     )
     text = request.POST.get("text", "")
     if conversation.status == Conversation.Status.RESOLVED:
@@ -396,8 +400,9 @@ def conversation_reply(request: HttpRequest, conversation_id: int) -> HttpRespon
 @workspace_view(*INBOX_ROLES)
 @require_POST
 def conversation_resolve(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    conversation = conversation_get_for_member(
-        workspace=_workspace(request), conversation_id=conversation_id
+    conversation = conversation_get_for_agent(
+        membership=request.membership,  # type: ignore[attr-defined]
+        conversation_id=conversation_id,
     )
     already = conversation.status == Conversation.Status.RESOLVED
     resolution = request.POST.get("resolution") or Conversation.Resolution.SOLVED
@@ -421,7 +426,10 @@ def gap_draft(request: HttpRequest, conversation_id: int) -> HttpResponse:
     """An agent turns their answer to a conversation the bot could not answer into a draft
     article (or adds it to an existing gap draft) for a manager's review."""
     workspace = _workspace(request)
-    conversation = conversation_get_for_member(workspace=workspace, conversation_id=conversation_id)
+    conversation = conversation_get_for_agent(
+        membership=request.membership,  # type: ignore[attr-defined]
+        conversation_id=conversation_id,
+    )
     back = _conversation_url(request, conversation)
     target = None
     chosen = request.POST.get("article", "").strip()
@@ -474,8 +482,9 @@ def _done(
 @workspace_view(*INBOX_ROLES)
 @require_POST
 def claim(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    conversation = conversation_get_for_member(
-        workspace=_workspace(request), conversation_id=conversation_id
+    conversation = conversation_get_for_agent(
+        membership=request.membership,  # type: ignore[attr-defined]
+        conversation_id=conversation_id,
     )
     try:
         services.handoff_claim(handoff=_open_handoff(conversation), agent=_user(request))
@@ -488,7 +497,10 @@ def claim(request: HttpRequest, conversation_id: int) -> HttpResponse:
 @require_POST
 def transfer(request: HttpRequest, conversation_id: int) -> HttpResponse:
     workspace = _workspace(request)
-    conversation = conversation_get_for_member(workspace=workspace, conversation_id=conversation_id)
+    conversation = conversation_get_for_agent(
+        membership=request.membership,  # type: ignore[attr-defined]
+        conversation_id=conversation_id,
+    )
     # Both ids are looked up inside this workspace only; others simply do not exist here.
     agent_id = int_or_none(request.POST.get("agent"))
     queue_id = int_or_none(request.POST.get("queue"))
@@ -508,14 +520,24 @@ def transfer(request: HttpRequest, conversation_id: int) -> HttpResponse:
         )
     except services.InboxError as exc:
         return _done(request, conversation, ok="", error=str(exc))
+    membership = request.membership  # type: ignore[attr-defined]
+    if not conversations_for_member(membership=membership).filter(pk=conversation.pk).exists():
+        # Sent to a queue this agent does not work: the conversation is no longer theirs to
+        # open, so go back to the inbox instead of a page that would now be 404.
+        messages.success(request, "Transferred.")
+        inbox_url = reverse("inbox:index", kwargs={"workspace_slug": workspace.slug})
+        if wants_fragment(request):
+            return HttpResponseClientRedirect(inbox_url)
+        return redirect(inbox_url)
     return _done(request, conversation, ok="Transferred.")
 
 
 @workspace_view(*INBOX_ROLES)
 @require_POST
 def note(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    conversation = conversation_get_for_member(
-        workspace=_workspace(request), conversation_id=conversation_id
+    conversation = conversation_get_for_agent(
+        membership=request.membership,  # type: ignore[attr-defined]
+        conversation_id=conversation_id,
     )
     text = request.POST.get("note", "")
     try:
@@ -531,8 +553,9 @@ def note(request: HttpRequest, conversation_id: int) -> HttpResponse:
 
 
 def _copilot_conversation(request: HttpRequest, conversation_id: int) -> Conversation:
-    conversation = conversation_get_for_member(
-        workspace=_workspace(request), conversation_id=conversation_id
+    conversation = conversation_get_for_agent(
+        membership=request.membership,  # type: ignore[attr-defined]
+        conversation_id=conversation_id,
     )
     if conversation.status == Conversation.Status.RESOLVED:
         raise Http404("the conversation is resolved")
