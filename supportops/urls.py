@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
@@ -12,6 +13,10 @@ from supportops.knowledge.public import help_article
 def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
+
+# The Django admin signs in through allauth: the same form, rate limits, two-factor step and
+# audit rows as the app; only staff accounts (operators) get past it.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
     path("", home, name="home"),
@@ -27,6 +32,8 @@ urlpatterns = [
     path("w/<slug:workspace_slug>/knowledge/", include("supportops.knowledge.urls")),
     path("w/<slug:workspace_slug>/bot/", include("supportops.bot.urls")),
     path("w/<slug:workspace_slug>/inbox/", include("supportops.inbox.urls")),
+    path("w/<slug:workspace_slug>/settings/widget/", include("supportops.widget.settings_urls")),
+    path("w/<slug:workspace_slug>/settings/", include("supportops.accounts.urls")),
     path("", include("supportops.widget.urls")),  # /widget.js, /widget/demo/, /api/widget/v1/
 ]
 

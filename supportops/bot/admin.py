@@ -2,23 +2,25 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from supportops.accounts.admin import AuditedModelAdmin
+
 from .models import BotSettings, BotTurn, CategoryExample, IssueCategory
 
 
 @admin.register(BotSettings)
-class BotSettingsAdmin(admin.ModelAdmin):
+class BotSettingsAdmin(AuditedModelAdmin):
     list_display = ["workspace", "persona_name", "enabled", "updated_at"]
 
 
 @admin.register(IssueCategory)
-class IssueCategoryAdmin(admin.ModelAdmin):
+class IssueCategoryAdmin(AuditedModelAdmin):
     list_display = ["name", "workspace", "is_high_stakes", "created_at"]
     list_filter = ["is_high_stakes"]
     search_fields = ["name"]
 
 
 @admin.register(CategoryExample)
-class CategoryExampleAdmin(admin.ModelAdmin):
+class CategoryExampleAdmin(AuditedModelAdmin):
     list_display = ["text", "category", "source", "created_at"]
     list_filter = ["source"]
     list_select_related = ["category"]
@@ -27,7 +29,7 @@ class CategoryExampleAdmin(admin.ModelAdmin):
 
 
 @admin.register(BotTurn)
-class BotTurnAdmin(admin.ModelAdmin):
+class BotTurnAdmin(AuditedModelAdmin):
     list_display = ["pk", "workspace", "action", "trigger", "category", "created_at"]
     list_filter = ["action", "trigger"]
     raw_id_fields = ["conversation", "message", "reply"]

@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 
+from supportops.accounts.admin import AuditedModelAdmin
 from supportops.conversations.services import ConversationError
 
 from .models import WidgetSettings
@@ -35,7 +36,7 @@ class WidgetSettingsForm(forms.ModelForm):
 
 
 @admin.register(WidgetSettings)
-class WidgetSettingsAdmin(admin.ModelAdmin):
+class WidgetSettingsAdmin(AuditedModelAdmin):
     form = WidgetSettingsForm
     list_display = ["workspace", "title", "origins", "updated_at"]
     search_fields = ["workspace__name", "workspace__slug"]

@@ -71,9 +71,9 @@ class Command(BaseCommand):
                 user = User.objects.filter(email=email).first()
                 if user is None:
                     user = User.objects.create_user(username=email, email=email, password=password)
-                    if role == Role.ADMIN:
-                        user.is_staff = user.is_superuser = True
-                        user.save(update_fields=["is_staff", "is_superuser"])
+                # The Django admin is for operators only (`manage.py createsuperuser`); a demo
+                # login printed on the console never gets in there, also on older demo data.
+                User.objects.filter(pk=user.pk).update(is_staff=False, is_superuser=False)
                 Membership.objects.get_or_create(
                     user=user, workspace=workspace, defaults={"role": role}
                 )
