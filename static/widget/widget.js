@@ -3,10 +3,12 @@
  *
  *   <script src="https://support.example.com/widget.js" data-workspace="pk_..." async></script>
  *
- * Signed-in customers: add data-customer-id, data-customer-name, data-customer-email and
- * data-signature (hex HMAC-SHA256 of the customer id with the workspace secret, computed on
- * the host site's server). Plain JavaScript, no build step; it talks only to the origin it was
- * loaded from, and everything it draws lives in a shadow root with its own stylesheet.
+ * Signed-in customers: add data-customer-id, data-customer-email, data-customer-name,
+ * data-signature-expires (Unix seconds) and data-signature: hex HMAC-SHA256, with the
+ * workspace secret, of id, email, name and expiry joined by newlines, computed on the host
+ * site's server (README: "Signed-in customers"). Plain JavaScript, no build step; it talks
+ * only to the origin it was loaded from, and everything it draws lives in a shadow root with
+ * its own stylesheet.
  */
 (() => {
   "use strict";
@@ -43,6 +45,7 @@
         id: data.customerId,
         name: data.customerName || "",
         email: data.customerEmail || "",
+        expires: Number(data.signatureExpires) || null,
         signature: data.signature || "",
       }
     : null;
@@ -349,6 +352,8 @@
     if ("csat_score" in conversation) state.csatScore = conversation.csat_score;
     subtitle.textContent = STATUS_TEXT[state.status] || "";
     endButton.hidden = state.status === "resolved";
+    // An ended chat can be rated or reopened by writing; a person is asked for in a new one.
+    handoffButton.hidden = state.status === "resolved";
     if ("wait" in conversation) renderWait(conversation.wait, conversation.followup_email);
   }
 
@@ -662,6 +667,7 @@
           customer_id: customer.id,
           customer_name: customer.name,
           customer_email: customer.email,
+          signature_expires: customer.expires,
           signature: customer.signature,
         }
       : { visitor_id: visitorId };

@@ -42,6 +42,7 @@ from .selectors import conversation_csat_score, widget_messages_after
 from .services import (
     IdentityRefused,
     widget_customer_identify,
+    widget_rate_limit_audit,
 )
 
 PAGE_SIZE = 100
@@ -54,13 +55,18 @@ api = NinjaAPI(
         "workspace's public key (`pk_...`). Browsers may call it only from the workspace's "
         "allowed origins. Starting a conversation returns a token; every later call sends it "
         f"in the `{TOKEN_HEADER}` header (a wrong token is answered like an unknown "
-        'conversation: 404). Errors are `{"detail": "..."}`; over a rate limit the answer '
+        "conversation: 404). A token expires some hours after the start; once the chat has "
+        "ended it only reads the chat, rates it or reopens it with a message, for a short "
+        'grace period. Errors are `{"detail": "..."}`; over a rate limit the answer '
         "is 429 with `Retry-After`."
     ),
     urls_namespace="widget_api",
     docs_url="/docs",
 )
 conversation_token = ConversationToken()
+# What an ended chat still shows (its transcript, the rating, a message that reopens it, and
+# a repeated "End chat", which changes nothing).
+ended_chat_token = ConversationToken(after_end=True)
 
 
 # --- Schemas -------------------------------------------------------------------------------
@@ -85,10 +91,15 @@ class StartIn(Schema):
         "", description="the host site's id of a signed-in customer (needs `signature`)"
     )
     signature: str = Field(
-        "", description="hex HMAC-SHA256 of `customer_id` with the workspace secret"
+        "",
+        description="hex HMAC-SHA256, with the workspace secret, of `customer_id`, "
+        "`customer_email`, `customer_name` and `signature_expires` joined by newlines",
     )
-    customer_name: str = ""
-    customer_email: str = ""
+    signature_expires: int | None = Field(
+        None, description="Unix time (seconds) after which the signature is refused"
+    )
+    customer_name: str = Field("", description="signed: part of `signature`")
+    customer_email: str = Field("", description="signed: part of `signature`")
 
 
 class SourceOut(Schema):
@@ -351,6 +362,9 @@ def _identity_refused(request: HttpRequest, exc: IdentityRefused) -> HttpRespons
 
 @api.exception_handler(RateLimited)
 def _rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    widget_rate_limit_audit(
+        workspace=widget_context(request).workspace, what=exc.what, request=request
+    )
     response = api.create_response(request, {"detail": str(exc)}, status=429)
     response["Retry-After"] = str(exc.retry_after)
     return response
@@ -398,6 +412,8 @@ def conversation_create(request: HttpRequest, key: str, payload: StartIn) -> Sta
         signature=payload.signature,
         name=payload.customer_name,
         email=payload.customer_email,
+        signature_expires=payload.signature_expires,
+        request=request,
     )
     widget_rate_limit(context=context, customer_id=customer.pk)
     started = flows.do_conversation_start(workspace=context.workspace, customer=customer)
@@ -407,7 +423,7 @@ def conversation_create(request: HttpRequest, key: str, payload: StartIn) -> Sta
 @api.get(
     CONVERSATION + "/messages",
     response={200: ConversationOut, **ERRORS},
-    auth=conversation_token,
+    auth=ended_chat_token,
     summary="Messages after a cursor",
     description="Poll this about once a second while the chat is open.",
     tags=["conversations"],
@@ -428,7 +444,7 @@ def messages_list(
 @api.post(
     CONVERSATION + "/messages",
     response={200: MessageOut, 201: MessageOut, **ERRORS},
-    auth=conversation_token,
+    auth=ended_chat_token,
     summary="Post the customer's message",
     description="201 when stored, 200 when the idempotency key matched an earlier post.",
     tags=["conversations"],
@@ -486,7 +502,7 @@ def feedback_create(
 @api.post(
     CONVERSATION + "/csat",
     response={200: StateOut, **ERRORS},
-    auth=conversation_token,
+    auth=ended_chat_token,
     summary="Rate the conversation (1-5)",
     description="A second rating replaces the first.",
     tags=["conversations"],
@@ -502,7 +518,7 @@ def csat_create(
 @api.post(
     CONVERSATION + "/end",
     response={200: StateOut, **ERRORS},
-    auth=conversation_token,
+    auth=ended_chat_token,
     summary="End the chat",
     description="Closes the conversation and asks for a rating (once).",
     tags=["conversations"],

@@ -6,8 +6,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+import re
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,9 +17,11 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.utils import timezone
 from ninja.security import APIKeyHeader
 
 from supportops.accounts.models import Workspace
+from supportops.accounts.selectors import workspace_secrets_valid
 from supportops.conversations.models import Conversation
 from supportops.conversations.selectors import conversation_get_for_token
 
@@ -128,30 +132,116 @@ def widget_context(request: HttpRequest) -> WidgetContext:
 
 
 # --- Identity ------------------------------------------------------------------------------
+# The host site's server signs who the customer is and until when: hex HMAC-SHA256, with the
+# workspace secret, of the customer id, email, name and expiry (Unix seconds), joined by
+# newlines (none of the four may contain one). The README shows the host-side code.
+
+SIGNATURE_RE = re.compile(r"[0-9a-f]{64}")
 
 
-def customer_signature(*, workspace: Workspace, external_id: str) -> str:
-    """What the host site's server computes: hex HMAC-SHA256 of the external id."""
-    return hmac.new(
-        workspace.secret.encode(), external_id.encode(), digestmod=hashlib.sha256
-    ).hexdigest()
+class SignatureRefused(Exception):
+    """Why a customer signature was refused (said to the audit log, never to the caller)."""
 
 
-def customer_signature_valid(*, workspace: Workspace, external_id: str, signature: str) -> bool:
-    expected = customer_signature(workspace=workspace, external_id=external_id)
-    return hmac.compare_digest(expected, (signature or "").strip().lower())
+def signature_message(*, external_id: str, email: str, name: str, expires: int) -> bytes:
+    return "\n".join((external_id, email, name, str(expires))).encode("utf-8")
+
+
+def customer_signature(
+    *, secret: str, external_id: str, email: str = "", name: str = "", expires: int
+) -> str:
+    """What the host site's server computes."""
+    message = signature_message(external_id=external_id, email=email, name=name, expires=expires)
+    return hmac.new(secret.encode(), message, digestmod=hashlib.sha256).hexdigest()
+
+
+def customer_identity_signed(
+    *, workspace: Workspace, external_id: str, email: str = "", name: str = "", ttl_s: int = 3600
+) -> dict[str, Any]:
+    """The signed-customer fields of a conversation start, signed with the current secret (the
+    demo page and tests; a real host site computes this on its own server)."""
+    expires = int(time.time()) + ttl_s
+    return {
+        "customer_id": external_id,
+        "customer_email": email,
+        "customer_name": name,
+        "signature_expires": expires,
+        "signature": customer_signature(
+            secret=workspace.secret,
+            external_id=external_id,
+            email=email,
+            name=name,
+            expires=expires,
+        ),
+    }
+
+
+def customer_signature_check(
+    *,
+    workspace: Workspace,
+    external_id: str,
+    email: str,
+    name: str,
+    expires: int | None,
+    signature: str,
+    now: float | None = None,
+) -> None:
+    """Raise SignatureRefused unless `signature` vouches for exactly these fields, now."""
+    now = time.time() if now is None else now
+    signature = (signature or "").strip().lower()
+    # Checked before any comparison: compare_digest raises on non-ASCII text (a 500).
+    if not SIGNATURE_RE.fullmatch(signature):
+        raise SignatureRefused("malformed")
+    if any(ch in value for value in (external_id, email, name) for ch in "\r\n\x00"):
+        raise SignatureRefused("line break in a signed field")
+    if expires is None:
+        raise SignatureRefused("no expiry")
+    if expires <= now:
+        raise SignatureRefused("expired")
+    if expires > now + settings.WIDGET_SIGNATURE_MAX_AGE_HOURS * 3600:
+        raise SignatureRefused("expiry too far ahead")
+    given = signature.encode("ascii")
+    for secret in workspace_secrets_valid(workspace=workspace):
+        expected = customer_signature(
+            secret=secret, external_id=external_id, email=email, name=name, expires=expires
+        )
+        if hmac.compare_digest(expected.encode("ascii"), given):
+            return
+    raise SignatureRefused("does not match")
 
 
 # --- Conversation token --------------------------------------------------------------------
 
 
+def token_usable(
+    *, conversation: Conversation, after_end: bool, now: datetime | None = None
+) -> bool:
+    """A token opens its chat for WIDGET_TOKEN_TTL_HOURS after the start. Once the chat has
+    ended, only what the ended chat still shows (the transcript, the rating, a message that
+    reopens it) works, for WIDGET_TOKEN_ENDED_GRACE_MINUTES; then nothing (a new chat starts)."""
+    now = now or timezone.now()
+    if conversation.created_at + timedelta(hours=settings.WIDGET_TOKEN_TTL_HOURS) <= now:
+        return False
+    if conversation.status != Conversation.Status.RESOLVED:
+        return True
+    if not after_end or conversation.resolved_at is None:
+        return False
+    grace = timedelta(minutes=settings.WIDGET_TOKEN_ENDED_GRACE_MINUTES)
+    return conversation.resolved_at + grace > now
+
+
 class ConversationToken(APIKeyHeader):
     """The secret the browser got when it started the conversation; the id alone opens nothing.
 
-    Any failure (missing, wrong, someone else's, unknown id) is the same 404.
+    Any failure (missing, wrong, someone else's, unknown id, expired) is the same 404.
+    `after_end`: the endpoint serves an ended chat too, within the grace period.
     """
 
     param_name = TOKEN_HEADER
+
+    def __init__(self, *, after_end: bool = False) -> None:
+        super().__init__()
+        self.after_end = after_end
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Conversation | None:
         context: WidgetContext | None = getattr(request, "widget", None)
@@ -164,8 +254,15 @@ class ConversationToken(APIKeyHeader):
             return None
         if not 0 < conversation_id < 2**63:
             return None
-        return conversation_get_for_token(
+        conversation = conversation_get_for_token(
             workspace=context.workspace, conversation_id=conversation_id, token=key
+        )
+        if conversation is None:
+            return None
+        return (
+            conversation
+            if token_usable(conversation=conversation, after_end=self.after_end)
+            else None
         )
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+import time
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.http import HttpRequest
 
 from supportops.accounts.models import Workspace
-from supportops.accounts.services import Actor, audit_log_write
+from supportops.accounts.services import Actor, audit_log_write, request_details
 from supportops.conversations.models import Customer
 from supportops.conversations.services import (
     ConversationError,
@@ -18,7 +21,7 @@ from supportops.conversations.services import (
 )
 
 from .models import WidgetSettings
-from .security import customer_signature_valid, origin_normalize
+from .security import SignatureRefused, customer_signature_check, origin_normalize
 
 MAX_ORIGINS = 50
 ACCENT_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -36,20 +39,33 @@ def widget_customer_identify(
     signature: str = "",
     name: str = "",
     email: str = "",
+    signature_expires: int | None = None,
+    request: HttpRequest | None = None,
 ) -> Customer:
-    """A verified customer (id signed by the host site) or an anonymous visitor.
+    """A verified customer (id, email, name and expiry signed by the host site) or an
+    anonymous visitor.
 
-    An id without a matching signature is refused rather than downgraded, so a broken
-    integration shows up at once instead of quietly serving customers as strangers.
+    An id without a matching, unexpired signature is refused rather than downgraded, so a
+    broken integration shows up at once instead of quietly serving customers as strangers.
+    Name and email are part of what is signed, so nobody can rewrite a verified customer's
+    record by sending other ones.
     """
     customer_id = (customer_id or "").strip()
     if customer_id:
-        if not customer_signature_valid(
-            workspace=workspace, external_id=customer_id, signature=signature
-        ):
-            raise IdentityRefused("The customer signature does not match.")
         name = (name or "").strip()
         email = (email or "").strip()
+        try:
+            customer_signature_check(
+                workspace=workspace,
+                external_id=customer_id,
+                email=email,
+                name=name,
+                expires=signature_expires,
+                signature=signature,
+            )
+        except SignatureRefused as exc:
+            _signature_refusal_audit(workspace=workspace, reason=str(exc), request=request)
+            raise IdentityRefused("The customer signature does not match.") from exc
         if len(name) > 200:
             raise ConversationError("The customer name is over 200 characters.")
         if email:
@@ -65,6 +81,45 @@ def widget_customer_identify(
     if not re.fullmatch(r"[A-Za-z0-9_-]+", visitor_id.strip()):
         raise ConversationError("The visitor id may contain only letters, digits, _ and -.")
     return customer_get_or_create_visitor(workspace=workspace, visitor_id=visitor_id)
+
+
+def _audit_once_a_minute(*, workspace: Workspace, kind: str) -> bool:
+    """True the first time in this minute: anyone can send refused requests by the thousand,
+    and the audit log must not become the way to fill the database."""
+    window = int(time.time() // 60)
+    key = "audit:" + re.sub(r"[^a-z0-9:]+", "-", kind.lower())
+    return bool(cache.add(f"{key}:{workspace.pk}:{window}", 1, timeout=90))
+
+
+def _signature_refusal_audit(
+    *, workspace: Workspace, reason: str, request: HttpRequest | None
+) -> None:
+    if _audit_once_a_minute(workspace=workspace, kind=f"signature:{reason}"):
+        audit_log_write(
+            workspace=workspace,
+            actor=None,
+            actor_label="widget",
+            action="widget.signature_refused",
+            details={
+                "reason": reason,
+                **request_details(request),
+                "note": "one row per reason and minute",
+            },
+        )
+
+
+def widget_rate_limit_audit(
+    *, workspace: Workspace, what: str, request: HttpRequest | None
+) -> None:
+    """A widget client went over a rate limit (one row per limit and minute)."""
+    if _audit_once_a_minute(workspace=workspace, kind=f"rate:{what}"):
+        audit_log_write(
+            workspace=workspace,
+            actor=None,
+            actor_label="widget",
+            action="widget.rate_limited",
+            details={"limit": what, **request_details(request), "note": "one row per minute"},
+        )
 
 
 def widget_origins_clean(values: list[str]) -> list[str]:

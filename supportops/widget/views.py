@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET
 from supportops.accounts.demo import DEMO_SLUG
 from supportops.accounts.selectors import membership_get, workspace_get_by_slug
 
-from .security import customer_signature
+from .security import customer_identity_signed
 
 ASSET_TYPES = {
     "widget.js": "text/javascript; charset=utf-8",
@@ -51,8 +51,8 @@ def widget_asset(request: HttpRequest, name: str) -> HttpResponse:
 
 def demo_signing_allowed(slug: str) -> bool:
     """Signing any customer id lets whoever opens the page act as that customer, so it is
-    only for local development and for the demo workspace, whose customers are made up."""
-    return settings.DEBUG or slug == DEMO_SLUG
+    only for the demo workspace, whose customers are made up, on a development machine."""
+    return settings.DEBUG and slug == DEMO_SLUG
 
 
 @require_GET
@@ -72,18 +72,20 @@ def widget_demo(request: HttpRequest) -> HttpResponse:
     customer_id = request.GET.get("customer", "").strip()[:120]
     customer_name = request.GET.get("name", "").strip()[:200]
     signing = demo_signing_allowed(slug)
-    signature = ""
+    identity: dict[str, object] = {}
     if customer_id and signing:
-        signature = customer_signature(workspace=workspace, external_id=customer_id)
+        identity = customer_identity_signed(
+            workspace=workspace, external_id=customer_id, name=customer_name
+        )
     return render(
         request,
         "widget/demo.html",
         {
             "workspace": workspace,
             "widget_src": request.build_absolute_uri("/widget.js"),
-            "customer_id": customer_id if signature else "",
-            "customer_name": customer_name if signature else "",
-            "signature": signature,
+            "customer_id": customer_id if identity else "",
+            "customer_name": customer_name if identity else "",
+            "identity": identity,
             "signing_refused": bool(customer_id and not signing),
             "signing_allowed": signing,
         },

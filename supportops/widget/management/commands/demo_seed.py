@@ -10,7 +10,7 @@ from django.db import transaction
 
 from supportops import flows
 from supportops.accounts.demo import DEMO_NAME, DEMO_SLUG, DEMO_USERS, demo_password
-from supportops.accounts.models import Membership, Role, Workspace
+from supportops.accounts.models import Membership, Workspace
 from supportops.accounts.services import workspace_create
 from supportops.conversations.demo import CUSTOMERS, HISTORY, demo_customers_seed
 from supportops.conversations.models import Conversation, Customer
