@@ -20,7 +20,7 @@ from supportops.conversations.models import Conversation, Message, Order
 from supportops.inbox.models import Handoff
 from supportops.lib.commands import http_server, quiet_files
 from supportops.widget.models import WidgetSettings
-from supportops.widget.security import customer_signature
+from supportops.widget.security import customer_identity_signed
 from tests.conftest import wait_for
 from tests.e2e.conftest import CHROMIUM
 
@@ -86,10 +86,17 @@ def host_site(tmp_path: Path) -> Iterator[Callable[[str, str], str]]:
 def embed_tag(live_server, workspace, *, customer_id: str = "") -> str:
     attrs = f'src="{live_server.url}/widget.js" data-workspace="{workspace.public_key}"'
     if customer_id:
-        signature = customer_signature(workspace=workspace, external_id=customer_id)
+        identity = customer_identity_signed(
+            workspace=workspace,
+            external_id=customer_id,
+            name="Dana Reyes",
+            email="dana@example.com",
+        )
         attrs += (
             f' data-customer-id="{customer_id}" data-customer-name="Dana Reyes"'
-            f' data-customer-email="dana@example.com" data-signature="{signature}"'
+            f' data-customer-email="dana@example.com"'
+            f' data-signature-expires="{identity["signature_expires"]}"'
+            f' data-signature="{identity["signature"]}"'
         )
     return f"<script {attrs} async></script>"
 

@@ -13,7 +13,7 @@ from django.test import Client
 
 from supportops.accounts.models import Workspace
 from supportops.widget.models import WidgetSettings
-from supportops.widget.security import customer_signature
+from supportops.widget.security import customer_identity_signed
 
 SHOP = "https://shop.example"
 
@@ -102,8 +102,10 @@ def new_visitor_id() -> str:
     return secrets.token_hex(16)
 
 
-def sign(workspace: Workspace, external_id: str) -> str:
-    return customer_signature(workspace=workspace, external_id=external_id)
+def signed(workspace: Workspace, external_id: str, **fields: Any) -> dict[str, Any]:
+    """The signed-customer fields of a conversation start, as the host site's server makes
+    them (`email`, `name`, `ttl_s` optional)."""
+    return customer_identity_signed(workspace=workspace, external_id=external_id, **fields)
 
 
 @pytest.fixture

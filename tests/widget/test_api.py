@@ -10,7 +10,7 @@ from supportops.flows import do_agent_reply
 from supportops.inbox.models import Handoff
 from supportops.widget.models import WidgetSettings
 
-from .conftest import SHOP, WidgetClient, new_visitor_id, sign
+from .conftest import SHOP, WidgetClient, new_visitor_id, signed
 
 pytestmark = pytest.mark.django_db
 
@@ -136,12 +136,7 @@ def test_the_same_visitor_is_one_customer_across_conversations(shop):
 
 
 def test_a_verified_customer_is_linked_to_their_record(shop, workspace):
-    started = shop.start(
-        customer_id="C-1001",
-        signature=sign(workspace, "C-1001"),
-        customer_name="Dana Reyes",
-        customer_email="dana@example.com",
-    )
+    started = shop.start(**signed(workspace, "C-1001", name="Dana Reyes", email="dana@example.com"))
     customer = conversation_row(started).customer
     assert (customer.external_id, customer.name, customer.email) == (
         "C-1001",
@@ -151,7 +146,8 @@ def test_a_verified_customer_is_linked_to_their_record(shop, workspace):
 
 
 def test_an_uppercase_signature_is_accepted(shop, workspace):
-    shop.start(customer_id="C-1001", signature=sign(workspace, "C-1001").upper())
+    identity = signed(workspace, "C-1001")
+    shop.start(**{**identity, "signature": identity["signature"].upper()})
 
 
 @pytest.mark.parametrize(
@@ -159,9 +155,10 @@ def test_an_uppercase_signature_is_accepted(shop, workspace):
     ["", "deadbeef", "not hex at all", "SIGNATURE-OF-ANOTHER-ID"],
 )
 def test_a_customer_id_without_its_signature_is_refused(shop, workspace, signature):
+    identity = signed(workspace, "C-1001")
     if signature == "SIGNATURE-OF-ANOTHER-ID":
-        signature = sign(workspace, "C-2002")
-    response = shop.post("/conversations", {"customer_id": "C-1001", "signature": signature})
+        signature = signed(workspace, "C-2002")["signature"]
+    response = shop.post("/conversations", {**identity, "signature": signature})
     assert response.status_code == 403
     assert response.json() == {"detail": "The signature does not match."}
     # The refusal still carries CORS headers, so the widget can read and report it.
@@ -173,9 +170,7 @@ def test_a_signature_from_another_workspace_is_refused(shop, outsider):
     from supportops.accounts.models import Workspace
 
     other = Workspace.objects.get(slug="other")
-    response = shop.post(
-        "/conversations", {"customer_id": "C-1001", "signature": sign(other, "C-1001")}
-    )
+    response = shop.post("/conversations", signed(other, "C-1001"))
     assert response.status_code == 403
 
 
@@ -198,7 +193,7 @@ def test_starting_without_a_usable_identity_is_400(shop, body, message):
 def test_a_verified_customer_with_a_bad_email_is_400(shop, workspace):
     response = shop.post(
         "/conversations",
-        {"customer_id": "C-1", "signature": sign(workspace, "C-1"), "customer_email": "nope"},
+        signed(workspace, "C-1", email="nope"),
     )
     assert response.status_code == 400
     assert response.json()["detail"] == "The customer email is not a valid address."
@@ -258,11 +253,7 @@ def test_a_token_works_only_under_its_own_workspace_key(client, shop, outsider):
 
 
 def test_knowing_a_customers_email_opens_nothing(shop, workspace):
-    shop.start(
-        customer_id="C-7",
-        signature=sign(workspace, "C-7"),
-        customer_email="victim@example.com",
-    )
+    shop.start(**signed(workspace, "C-7", email="victim@example.com"))
     # Anything the attacker can send about the victim still starts a fresh anonymous chat.
     response = shop.post(
         "/conversations",

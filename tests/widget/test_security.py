@@ -8,8 +8,6 @@ from supportops.accounts.models import AuditLog
 from supportops.conversations.services import ConversationError
 from supportops.widget.security import (
     RateLimited,
-    customer_signature,
-    customer_signature_valid,
     origin_normalize,
     rate_limit_take,
 )
@@ -35,17 +33,6 @@ from supportops.widget.services import widget_settings_update
 )
 def test_origins_are_compared_in_canonical_form(value, expected):
     assert origin_normalize(value) == expected
-
-
-def test_a_signature_is_the_hex_hmac_of_the_external_id(workspace):
-    import hashlib
-    import hmac
-
-    expected = hmac.new(workspace.secret.encode(), b"C-1", hashlib.sha256).hexdigest()
-    assert customer_signature(workspace=workspace, external_id="C-1") == expected
-    assert customer_signature_valid(workspace=workspace, external_id="C-1", signature=expected)
-    assert not customer_signature_valid(workspace=workspace, external_id="C-2", signature=expected)
-    assert not customer_signature_valid(workspace=workspace, external_id="C-1", signature="")
 
 
 def test_widget_settings_keep_clean_origins_and_are_audited(workspace, owner):

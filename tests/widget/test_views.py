@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -97,13 +98,39 @@ def test_the_demo_page_embeds_the_widget_for_the_demo_workspace(client, demo_wor
     assert "data-signature" not in page
 
 
-def test_the_demo_page_signs_a_demo_customer_of_the_demo_workspace(client, demo_workspace):
+def test_the_demo_page_signs_a_demo_customer_of_the_demo_workspace(
+    client, demo_workspace, settings
+):
+    settings.DEBUG = True  # a development machine (tests run with DEBUG off)
     response = client.get("/widget/demo/?customer=C-1001&name=Dana")
     page = response.content.decode()
-    signature = customer_signature(workspace=demo_workspace, external_id="C-1001")
-    assert 'data-customer-id="C-1001"' in page
+    expires = int(re.search(r'data-signature-expires="(\d+)"', page).group(1))
+    signature = customer_signature(
+        secret=demo_workspace.secret, external_id="C-1001", name="Dana", expires=expires
+    )
+    assert 'data-customer-id="C-1001"' in page and 'data-customer-name="Dana"' in page
     assert f'data-signature="{signature}"' in page
+    assert 0 < expires - time.time() <= 3600
     assert demo_workspace.secret not in page
+
+
+def test_the_demo_page_signs_nothing_with_debug_off(client, demo_workspace, settings):
+    # Finding 4: with DEBUG off the helper is gone even for the demo workspace.
+    settings.DEBUG = False
+    page = client.get("/widget/demo/?customer=C-1001").content.decode()
+    assert "data-signature" not in page and "data-customer-id" not in page
+    assert "Not signed" in page
+    assert 'name="customer"' not in page  # no sign-in form either
+
+
+def test_the_demo_page_never_signs_for_another_workspace_even_with_debug_on(
+    client, owner, workspace, settings
+):
+    settings.DEBUG = True
+    client.login(username=owner.email, password=PASSWORD)
+    page = client.get("/widget/demo/?workspace=acme&customer=C-1001").content.decode()
+    assert "data-signature" not in page and "data-customer-id" not in page
+    assert "Not signed" in page
 
 
 def test_the_demo_page_never_signs_for_a_real_workspace_in_production(
