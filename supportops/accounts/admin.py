@@ -32,7 +32,7 @@ def _admin_audit(request: HttpRequest, obj: Model, action: str, change: Any = No
         action=action,
         target=obj,
         details={
-            "model": obj._meta.label,
+            "model": obj._meta.label_lower,
             "object": str(obj)[:200],
             "change": change if isinstance(change, list | str) else "",
             "via": "django admin",

@@ -14,6 +14,6 @@ class ArticleAdmin(AuditedModelAdmin):
     search_fields = ["title", "external_id"]
 
 
-admin.site.register(Category)
-admin.site.register(ArticleVersion)
-admin.site.register(ImportJob)
+admin.site.register(Category, AuditedModelAdmin)
+admin.site.register(ArticleVersion, AuditedModelAdmin)
+admin.site.register(ImportJob, AuditedModelAdmin)

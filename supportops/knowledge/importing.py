@@ -265,8 +265,13 @@ def _zip_markdown_files(filename: str, data: bytes) -> list[tuple[str, bytes]]:
         raise ImportFileError(
             filename, None, f"the archive holds {len(infos)} entries; at most {max_entries}"
         )
-    budget = settings.KB_IMPORT_ZIP_MAX_UNPACKED_BYTES
+    total = settings.KB_IMPORT_ZIP_MAX_UNPACKED_BYTES
+    budget = total
     files = []
+    mismatch = (
+        "the archive is damaged or its sizes do not match its contents; "
+        "create the zip again and retry"
+    )
     for info in infos:
         if info.is_dir() or PurePosixPath(info.filename).suffix.lower() not in MARKDOWN_SUFFIXES:
             continue
@@ -276,23 +281,20 @@ def _zip_markdown_files(filename: str, data: bytes) -> list[tuple[str, bytes]]:
         try:
             body = _zip_entry_read(archive, info, limit)
         except ZIP_ERRORS:
-            raise ImportFileError(
-                info.filename,
-                None,
-                "the archive is damaged or its sizes do not match its contents; "
-                "create the zip again and retry",
-            ) from None
+            raise ImportFileError(info.filename, None, mismatch) from None
         if body is None:
             if limit < settings.KB_IMPORT_MAX_BYTES:
                 raise ImportFileError(
                     filename,
                     None,
-                    f"the archive unpacks to more than {budget // (1024 * 1024)} MiB in all; "
+                    f"the archive unpacks to more than {total // (1024 * 1024)} MiB in all; "
                     "split it into smaller zips",
                 )
             raise ImportFileError(
                 info.filename, None, f"unpacks to more than {settings.KB_IMPORT_MAX_BYTES} bytes"
             )
+        if len(body) != info.file_size:
+            raise ImportFileError(info.filename, None, mismatch)
         budget -= len(body)
         files.append((info.filename, body))
     return files

@@ -95,12 +95,38 @@ def test_production_mode_passes_the_deploy_check():
         DEBUG="false",
         SECRET_KEY="p9!v-" + "x7Qk2mZr8Lw3Nt6Yb1Hc4Jd5Fg0Se" * 2,
         ALLOWED_HOSTS="support.example.com",
+        TRUSTED_PROXY_COUNT="1",
     )
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
 
 
+def test_the_app_refuses_to_start_without_debug_set():
+    # Finding 4: DEBUG used to default to on, with a public secret key.
+    for value in (None, "", "  "):
+        env = {} if value is None else {"DEBUG": value}
+        result = _manage("check", **env)
+        assert result.returncode != 0
+        assert "ImproperlyConfigured: DEBUG is not set" in result.stderr
+
+
+def test_production_mode_refuses_the_public_development_key():
+    result = _manage(
+        "check",
+        DEBUG="false",
+        ALLOWED_HOSTS="support.example.com",
+        SECRET_KEY="django-insecure-supportops-local-development-only",
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_runstack_sets_debug_for_the_local_stack():
+    result = _manage("runstack", "--help")
+    assert result.returncode == 0, result.stderr
+
+
 def test_a_malformed_setting_names_the_variable():
-    result = _manage("check", DB_CONN_MAX_AGE="soon")
+    result = _manage("check", DEBUG="true", DB_CONN_MAX_AGE="soon")
     assert result.returncode != 0
     assert "DB_CONN_MAX_AGE" in result.stderr

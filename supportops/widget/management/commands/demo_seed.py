@@ -12,6 +12,7 @@ from supportops import flows
 from supportops.accounts.demo import DEMO_NAME, DEMO_SLUG, DEMO_USERS, demo_password
 from supportops.accounts.models import Membership, Workspace
 from supportops.accounts.services import workspace_create
+from supportops.bot.demo import demo_categories_seed
 from supportops.conversations.demo import CUSTOMERS, HISTORY, demo_customers_seed
 from supportops.conversations.models import Conversation, Customer
 from supportops.knowledge.importing import items_write, parse_path
@@ -54,6 +55,19 @@ def demo_history_seed(*, workspace: Workspace) -> int:
     return len(HISTORY)
 
 
+def demo_users_seed(*, workspace: Workspace, password: str) -> None:
+    """The demo's members, one per role. None of them is staff: the Django admin is for
+    operators only (`manage.py createsuperuser`), never for a login printed on the console,
+    also on demo data seeded by an older version."""
+    User = get_user_model()
+    for email, role in DEMO_USERS:
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User.objects.create_user(username=email, email=email, password=password)
+        User.objects.filter(pk=user.pk).update(is_staff=False, is_superuser=False)
+        Membership.objects.get_or_create(user=user, workspace=workspace, defaults={"role": role})
+
+
 class Command(BaseCommand):
     help = "Create the demo workspace, its users and help-centre articles (idempotent)."
 
@@ -66,17 +80,7 @@ class Command(BaseCommand):
             workspace = Workspace.objects.filter(slug=DEMO_SLUG).first()
             if workspace is None:
                 workspace = workspace_create(name=DEMO_NAME, slug=DEMO_SLUG)
-            User = get_user_model()
-            for email, role in DEMO_USERS:
-                user = User.objects.filter(email=email).first()
-                if user is None:
-                    user = User.objects.create_user(username=email, email=email, password=password)
-                # The Django admin is for operators only (`manage.py createsuperuser`); a demo
-                # login printed on the console never gets in there, also on older demo data.
-                User.objects.filter(pk=user.pk).update(is_staff=False, is_superuser=False)
-                Membership.objects.get_or_create(
-                    user=user, workspace=workspace, defaults={"role": role}
-                )
+            demo_users_seed(workspace=workspace, password=password)
         imported = 0
         if not Article.objects.filter(workspace=workspace).exists() and CONTENT.exists():
             items = parse_path(CONTENT)
@@ -84,11 +88,7 @@ class Command(BaseCommand):
             imported = len(items)
         orders = demo_customers_seed(workspace=workspace)
         _widget_defaults(workspace)
-        # Imported here, not at the top: the demo command wires the apps together, and the
-        # bot app sits above accounts. Categories come before the history, so its
-        # conversations are routed by them.
-        from supportops.bot.demo import demo_categories_seed
-
+        # Categories come before the history, so its conversations are routed by them.
         categories = demo_categories_seed(workspace=workspace)
         conversations = demo_history_seed(workspace=workspace)
         result = {
