@@ -7,69 +7,46 @@ from typing import Any
 
 from allauth.account import signals as account_signals
 from allauth.mfa import signals as mfa_signals
-from django.dispatch import receiver
+from django.dispatch import Signal
 
 from .services import security_event_write
 
-
-def _type(authenticator: Any) -> str:
-    return str(getattr(authenticator, "type", "") or "")
-
-
-@receiver(account_signals.password_changed)
-def _password_changed(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    security_event_write(action="password.change", user=user, actor=user, request=request)
-
-
-@receiver(account_signals.password_set)
-def _password_set(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    security_event_write(action="password.set", user=user, actor=user, request=request)
+# The person did it themselves, signed in: they are the actor.
+OWN_CHANGES: dict[Signal, str] = {
+    account_signals.password_changed: "password.change",
+    account_signals.password_set: "password.set",
+    account_signals.password_reset: "password.reset",
+    mfa_signals.authenticator_added: "mfa.add",
+    mfa_signals.authenticator_removed: "mfa.remove",
+    mfa_signals.authenticator_reset: "mfa.reset",
+}
 
 
-@receiver(account_signals.password_reset)
-def _password_reset(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    security_event_write(action="password.reset", user=user, actor=user, request=request)
+def _authenticator_type(kwargs: dict[str, Any]) -> dict[str, str]:
+    authenticator = kwargs.get("authenticator")
+    return {"type": str(getattr(authenticator, "type", ""))} if authenticator else {}
 
 
-@receiver(mfa_signals.authenticator_added)
-def _mfa_added(sender: Any, request: Any, user: Any, authenticator: Any, **kwargs: Any) -> None:
+def _own_change(sender: Any, signal: Signal, request: Any, user: Any, **kwargs: Any) -> None:
     security_event_write(
-        action="mfa.add",
+        action=OWN_CHANGES[signal],
         user=user,
         actor=user,
         request=request,
-        details={"type": _type(authenticator)},
+        details=_authenticator_type(kwargs),
     )
 
 
-@receiver(mfa_signals.authenticator_removed)
-def _mfa_removed(sender: Any, request: Any, user: Any, authenticator: Any, **kwargs: Any) -> None:
-    security_event_write(
-        action="mfa.remove",
-        user=user,
-        actor=user,
-        request=request,
-        details={"type": _type(authenticator)},
-    )
-
-
-@receiver(mfa_signals.authenticator_reset)
-def _mfa_reset(sender: Any, request: Any, user: Any, authenticator: Any, **kwargs: Any) -> None:
-    security_event_write(
-        action="mfa.reset",
-        user=user,
-        actor=user,
-        request=request,
-        details={"type": _type(authenticator)},
-    )
-
-
-@receiver(mfa_signals.authentication_failed)
 def _mfa_failed(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     security_event_write(
         action="login.mfa_failed",
         user=user,
         request=request,
-        details={"type": _type(kwargs.get("authenticator"))},
+        details=_authenticator_type(kwargs),
         actor_label="sign-in attempt",
     )
+
+
+for _signal, _action in OWN_CHANGES.items():
+    _signal.connect(_own_change, dispatch_uid=f"supportops-audit-{_action}")
+mfa_signals.authentication_failed.connect(_mfa_failed, dispatch_uid="supportops-audit-mfa-failed")

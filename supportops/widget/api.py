@@ -42,7 +42,7 @@ from .selectors import conversation_csat_score, widget_messages_after
 from .services import (
     IdentityRefused,
     widget_customer_identify,
-    widget_rate_limit_audit,
+    widget_refusal_audit,
 )
 
 PAGE_SIZE = 100
@@ -362,8 +362,11 @@ def _identity_refused(request: HttpRequest, exc: IdentityRefused) -> HttpRespons
 
 @api.exception_handler(RateLimited)
 def _rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
-    widget_rate_limit_audit(
-        workspace=widget_context(request).workspace, what=exc.what, request=request
+    widget_refusal_audit(
+        workspace=widget_context(request).workspace,
+        action="widget.rate_limited",
+        details={"limit": exc.what},
+        request=request,
     )
     response = api.create_response(request, {"detail": str(exc)}, status=429)
     response["Retry-After"] = str(exc.retry_after)

@@ -64,7 +64,12 @@ def widget_customer_identify(
                 signature=signature,
             )
         except SignatureRefused as exc:
-            _signature_refusal_audit(workspace=workspace, reason=str(exc), request=request)
+            widget_refusal_audit(
+                workspace=workspace,
+                action="widget.signature_refused",
+                details={"reason": str(exc)},
+                request=request,
+            )
             raise IdentityRefused("The customer signature does not match.") from exc
         if len(name) > 200:
             raise ConversationError("The customer name is over 200 characters.")
@@ -83,42 +88,21 @@ def widget_customer_identify(
     return customer_get_or_create_visitor(workspace=workspace, visitor_id=visitor_id)
 
 
-def _audit_once_a_minute(*, workspace: Workspace, kind: str) -> bool:
-    """True the first time in this minute: anyone can send refused requests by the thousand,
-    and the audit log must not become the way to fill the database."""
+def widget_refusal_audit(
+    *, workspace: Workspace, action: str, details: dict[str, str], request: HttpRequest | None
+) -> None:
+    """An audit row for a refused widget request (a bad signature, a rate limit): at most one
+    per kind and minute, because anyone can send refused requests by the thousand and the
+    audit log must not become the way to fill the database."""
     window = int(time.time() // 60)
-    key = "audit:" + re.sub(r"[^a-z0-9:]+", "-", kind.lower())
-    return bool(cache.add(f"{key}:{workspace.pk}:{window}", 1, timeout=90))
-
-
-def _signature_refusal_audit(
-    *, workspace: Workspace, reason: str, request: HttpRequest | None
-) -> None:
-    if _audit_once_a_minute(workspace=workspace, kind=f"signature:{reason}"):
+    kind = re.sub(r"[^a-z0-9]+", "-", f"{action}:{sorted(details.items())}".lower())
+    if cache.add(f"audit:{kind}:{workspace.pk}:{window}", 1, timeout=90):
         audit_log_write(
             workspace=workspace,
             actor=None,
             actor_label="widget",
-            action="widget.signature_refused",
-            details={
-                "reason": reason,
-                **request_details(request),
-                "note": "one row per reason and minute",
-            },
-        )
-
-
-def widget_rate_limit_audit(
-    *, workspace: Workspace, what: str, request: HttpRequest | None
-) -> None:
-    """A widget client went over a rate limit (one row per limit and minute)."""
-    if _audit_once_a_minute(workspace=workspace, kind=f"rate:{what}"):
-        audit_log_write(
-            workspace=workspace,
-            actor=None,
-            actor_label="widget",
-            action="widget.rate_limited",
-            details={"limit": what, **request_details(request), "note": "one row per minute"},
+            action=action,
+            details={**details, **request_details(request), "note": "one row a minute"},
         )
 
 
