@@ -43,6 +43,13 @@ def widget_context_get(*, public_key: str) -> WidgetContext | None:
     )
 
 
+def widget_settings_get(*, workspace: Workspace) -> WidgetSettings:
+    """Saved settings, or unsaved defaults."""
+    return WidgetSettings.objects.filter(workspace=workspace).first() or WidgetSettings(
+        workspace=workspace
+    )
+
+
 def widget_messages_after(
     *, conversation: Conversation, after_id: int = 0, limit: int = 100
 ) -> list[Message]:

@@ -126,6 +126,14 @@ def test_runstack_sets_debug_for_the_local_stack():
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.parametrize("command", ["kb_eval", "bot_eval", "pii_eval", "demo_seed"])
+def test_the_contract_commands_run_without_debug_set(command):
+    """Evaluation, benchmark and demo commands serve no requests: the README's commands
+    work as written, with development settings unless DEBUG says otherwise."""
+    result = _manage(command, "--help")
+    assert result.returncode == 0, result.stderr
+
+
 def test_a_malformed_setting_names_the_variable():
     result = _manage("check", DEBUG="true", DB_CONN_MAX_AGE="soon")
     assert result.returncode != 0
