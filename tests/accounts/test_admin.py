@@ -87,7 +87,8 @@ def test_repeated_wrong_passwords_are_throttled_even_for_the_admin(
 
 
 def test_the_demo_seed_makes_no_superuser(workspace):
-    from supportops.accounts.management.commands.demo_seed import DEMO_USERS, demo_users_seed
+    from supportops.accounts.demo import DEMO_USERS
+    from supportops.widget.management.commands.demo_seed import demo_users_seed
 
     User = get_user_model()
     # Older demo data made admin@ a superuser; seeding again takes that away.

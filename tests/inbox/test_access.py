@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from supportops.accounts.models import Membership
 from supportops.conversations.models import Conversation
-from supportops.conversations.services import agent_reply, conversation_resolve
+from supportops.flows import do_agent_reply, do_resolve
 from supportops.inbox.models import Queue
 from supportops.inbox.selectors import conversation_get_for_agent, inbox_list
 from supportops.inbox.services import agent_status_set, handoff_transfer, note_add
@@ -28,7 +28,7 @@ def legal(workspace):
 
 
 def detail(conversation_id: int) -> str:
-    return reverse("conversations:conversation-detail", args=["acme", conversation_id])
+    return reverse("inbox:conversation", args=["acme", conversation_id])
 
 
 def test_an_agent_cannot_open_a_conversation_outside_their_queues(client, teammate, legal):
@@ -39,7 +39,7 @@ def test_an_agent_cannot_open_a_conversation_outside_their_queues(client, teamma
     for action in ("claim", "note"):
         response = client.post(reverse(f"inbox:{action}", args=["acme", conversation_id]))
         assert response.status_code == 404, action
-    reply = reverse("conversations:conversation-reply", args=["acme", conversation_id])
+    reply = reverse("inbox:reply", args=["acme", conversation_id])
     assert client.post(reply, {"text": "peek"}).status_code == 404
     assert not Conversation.objects.get(pk=conversation_id).messages.filter(author="agent")
 
@@ -59,8 +59,8 @@ def test_an_agent_opens_what_is_assigned_to_them_or_what_they_took_part_in(
     handoff_transfer(handoff=legal, actor=owner, to_agent=teammate)
     assert conversation_get_for_agent(membership=membership, conversation_id=legal.conversation_id)
     conversation = legal.conversation
-    agent_reply(conversation=conversation, agent=teammate, text="On it.")
-    conversation_resolve(conversation=conversation, actor=teammate)
+    do_agent_reply(conversation=conversation, agent=teammate, text="On it.")
+    do_resolve(conversation=conversation, actor=teammate)
     # Resolved and no longer assigned: taking part still counts (their own history).
     legal.refresh_from_db()
     legal.assignee = None
@@ -87,13 +87,6 @@ def test_the_unassigned_tab_lists_only_what_the_agent_may_open(workspace, teamma
     assert [c.last_customer_text for c in listed] == ["General question"]
     everything = inbox_list(workspace=workspace, user=owner, view="unassigned")
     assert len(everything) == 2
-
-
-def test_the_classic_queue_lists_only_what_the_agent_may_open(client, workspace, teammate, legal):
-    hand_off(workspace, text="General question")
-    client.force_login(teammate)
-    page = client.get(reverse("conversations:queue", args=["acme"])).content.decode()
-    assert "General question" in page and "Secret legal matter" not in page
 
 
 def test_an_agent_transferring_away_from_their_queues_lands_on_the_inbox(
