@@ -25,21 +25,20 @@ the training set happens to contain.
 
 from __future__ import annotations
 
-import csv
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import torch
 
+from supportops.text.examples import DATA_DIR, read_examples
+
 logger = logging.getLogger(__name__)
 
 OUT_OF_SCOPE = "out_of_scope"
-DATA_DIR = Path(__file__).resolve().parent / "data"
 HIGH_STAKES_FILE = DATA_DIR / "high_stakes_intents.csv"
 HIGH_STAKES_CATEGORIES = (
     "billing_dispute",
@@ -330,12 +329,7 @@ def load_high_stakes_examples() -> tuple[list[str], list[str]]:
     """(texts, labels) from supportops/text/data/: the four high-stakes categories, plus
     ordinary support requests labelled out_of_scope so that the classifier learns what a
     high-stakes message is not."""
-    texts, labels = [], []
-    with HIGH_STAKES_FILE.open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            texts.append(row["text"])
-            labels.append(row["label"])
-    return texts, labels
+    return read_examples(HIGH_STAKES_FILE, label_column="label")
 
 
 @lru_cache(maxsize=1)

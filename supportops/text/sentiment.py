@@ -4,16 +4,14 @@ A logistic regression over the message's embedding (all-MiniLM-L6-v2), tf-idf wo
 and bigrams fitted on the training examples (min_df 2), plus cheap lexical signals:
 exclamation marks, question mark, share of words in capitals, counts of complaint and thanks
 words, length, and a small hand-written valence lexicon (words, emoji and emoticons, with
-negation scope, intensifiers, "but" clauses and shouted words) in the manner of social-media
-sentiment lexicons. It is trained on first use from the examples the project wrote in
-supportops/text/data/sentiment_examples.csv (support messages to airlines, shops, banks, telcos
-and apps: negative / neutral / positive, with @handles, hashtags, emoji, sarcasm, capitals and
-"third time asking"), in about a second once they are embedded, and kept in memory; nothing is
-persisted. The regularisation was chosen by 5-fold cross-validation on those examples.
-Negative examples weigh 2.5 in training (CLASS_WEIGHT): the file holds a smaller share of
-complaints than real support traffic. On the airline-tweet dev set (evaluation only, never
-training data): accuracy 0.810, macro F1 0.750, negative recall 0.908 (the aim of 0.82 accuracy
-is not reached); 5-fold cross-validated accuracy on the 2,454 examples is 0.921.
+negation scope, intensifiers, "but" clauses and shouted words). It is trained on first use
+from supportops/text/data/sentiment_examples.csv, which the project wrote
+(scripts/make_text_examples.py: messages to shops, subscriptions, software, banks, telecoms,
+travel booking, utilities, delivery and local services; complaints, calm questions and
+reports of a problem, thanks and praise, sarcasm and mixed feelings), and kept in memory;
+nothing is persisted. The regularisation and the weight of negative examples (CLASS_WEIGHT)
+were checked by 5-fold cross-validation on those examples
+(scripts/crossvalidate_text_models.py --grid); figures are in docs/benchmarks.md.
 
 `frustration` is the signal the bot's handoff trigger reads: a clearly negative message
 (probability at or above FRUSTRATION_PROBABILITY), or a negative one that shouts, repeats
@@ -22,20 +20,20 @@ itself or says it has waited. A calm question about a problem is not frustration
 
 from __future__ import annotations
 
-import csv
 import math
 import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-EXAMPLES_FILE = Path(__file__).resolve().parent / "data" / "sentiment_examples.csv"
+from supportops.text.examples import DATA_DIR, read_examples
+
+EXAMPLES_FILE = DATA_DIR / "sentiment_examples.csv"
 LABELS = ("negative", "neutral", "positive")
 REGULARIZATION = 3.0
 # The written examples hold fewer negatives than support traffic does (most messages to a
@@ -292,12 +290,7 @@ def intensity_cues(text: str) -> tuple[str, ...]:
 
 
 def load_examples() -> tuple[list[str], list[str]]:
-    texts, labels = [], []
-    with EXAMPLES_FILE.open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            texts.append(row["text"])
-            labels.append(row["sentiment"])
-    return texts, labels
+    return read_examples(EXAMPLES_FILE, label_column="sentiment")
 
 
 class SentimentModel:
