@@ -475,7 +475,7 @@ def _check_sentiment(
         len(history) == 2 and history[0] < history[1] < negative and negative >= 0.6
     ) and upset_words > 0
     if is_rejection:
-        # "That didn't work" is disappointment, not anger: it counts towards the turn limit
+        # "Nope, not working" is disappointment, not anger: it counts towards the turn limit
         # and only hands off as frustration with clear signs of anger.
         angry = (
             negative >= max(settings.frustration_threshold, 0.9)

@@ -327,7 +327,7 @@ def test_the_classifier_learns_the_workspace_categories_and_keeps_high_stakes(wo
         [
             "I can't remember my password, how do I get back in?",
             "Has my parcel been sent yet?",
-            "Someone hacked my account and changed my email",
+            "A stranger broke into my account and changed the password",
         ]
     )
     assert password.label == "reset_password"

@@ -94,8 +94,8 @@ def test_it_answers_from_the_help_centre_with_the_source(visitor_conversation, h
     "text",
     [
         "agent",
-        "HUMAN PLEASE",
-        "Can I speak to someone from your team?",
+        "REAL PERSON NOW",
+        "Could I chat with somebody on your staff?",
         "Ich möchte mit einem Mitarbeiter sprechen",
     ],
 )
@@ -114,7 +114,7 @@ def test_it_hands_off_on_an_explicit_request(visitor_conversation, text):
 def test_it_hands_off_on_frustration_with_the_score(visitor_conversation):
     turn = say(
         visitor_conversation,
-        "This is ridiculous!!! I have asked three times and nobody helps me. Worst service ever",
+        "Unbelievable!!! Fourth message about this and still nobody has fixed it. Terrible service",
     )
     assert turn.trigger == "frustration"
     fired = {t["name"]: t for t in turn.triggers}
@@ -124,9 +124,9 @@ def test_it_hands_off_on_frustration_with_the_score(visitor_conversation):
 @pytest.mark.parametrize(
     "text",
     [
-        "I was charged twice for the same order and I want the second charge reversed.",
-        "Someone logged into my account and changed my email address.",
-        "My lawyer will be in touch about this.",
+        "You billed me two times for one purchase, please refund the extra payment.",
+        "Somebody got into my account and swapped the email address for theirs.",
+        "I have instructed a solicitor to deal with this.",
     ],
 )
 def test_it_hands_off_on_a_high_stakes_topic(visitor_conversation, text):
@@ -140,10 +140,10 @@ def test_it_hands_off_on_a_high_stakes_topic(visitor_conversation, text):
 def test_it_hands_off_after_answers_that_did_not_help(visitor_conversation):
     first = say(visitor_conversation, "How do I reset my password?")
     assert first.action == BotTurn.Action.ANSWER
-    second = say(visitor_conversation, "That didn't work")
+    second = say(visitor_conversation, "Nope, not working")
     assert second.action == BotTurn.Action.CLARIFY  # asks for detail, offers a person
     assert "person" in second.reply.text
-    third = say(visitor_conversation, "It still doesn't work, same error")
+    third = say(visitor_conversation, "Still broken, I get the identical message")
     assert third.action == BotTurn.Action.ESCALATE
     assert third.trigger == "turn_limit"
 

@@ -145,7 +145,7 @@ def test_a_frustration_packet_has_the_score_a_rising_trend_and_an_apology(visito
     say(visitor_conversation, "How do I reset my password?")
     turn = say(
         visitor_conversation,
-        "This is ridiculous!!! I have asked three times and nobody helps me. Worst service ever",
+        "Unbelievable!!! Fourth message about this and still nobody has fixed it. Terrible service",
     )
     assert turn.trigger == "frustration"
 
@@ -166,7 +166,7 @@ def test_a_frustration_packet_has_the_score_a_rising_trend_and_an_apology(visito
 
 
 def test_a_high_stakes_packet_names_the_category_and_has_no_apology(visitor_conversation):
-    text = "I was charged twice for the same order and I want the second charge reversed."
+    text = "You billed me two times for one purchase, please refund the extra payment."
     turn = say(visitor_conversation, text)
     assert turn.trigger == "high_stakes"
 
@@ -185,8 +185,11 @@ def test_a_turn_limit_packet_lists_the_rejected_answer_and_apologises(
     visitor_conversation, help_centre
 ):
     say(visitor_conversation, "How do I reset my password?")
-    say(visitor_conversation, "That didn't work")
-    assert say(visitor_conversation, "It still doesn't work, same error").trigger == "turn_limit"
+    say(visitor_conversation, "Nope, not working")
+    assert (
+        say(visitor_conversation, "Still broken, I get the identical message").trigger
+        == "turn_limit"
+    )
 
     packet = packet_of(visitor_conversation)
     assert packet["trigger"]["name"] == "turn_limit"
@@ -194,9 +197,12 @@ def test_a_turn_limit_packet_lists_the_rejected_answer_and_apologises(
     [rejected] = packet["bot_tried"]["rejected"]
     assert rejected["sources"][0]["title"] == "How do I reset my password?"
     assert "Forgot password" in rejected["text"]
-    assert rejected["customer_replies"] == ["That didn't work", "It still doesn't work, same error"]
+    assert rejected["customer_replies"] == [
+        "Nope, not working",
+        "Still broken, I get the identical message",
+    ]
     assert "said 2 times that it did not help" in packet["summary"]
-    # The real question is searched, not "it still doesn't work".
+    # The real question is searched, not "still broken".
     reply = packet["suggested_reply"]
     assert [s["title"] for s in reply["sources"]] == ["How do I reset my password?"]
     assert "didn't solve it" in reply["text"]
@@ -372,7 +378,7 @@ def test_building_the_packet_takes_a_few_queries_whatever_the_history(
         order(verified, f"TW-2000{n}", Order.Status.DELIVERED)
     conversation = do_conversation_start(workspace=workspace, customer=verified).conversation
     say(conversation, "How do I return an item?")
-    say(conversation, "That didn't work")
+    say(conversation, "Nope, not working")
     do_customer_message(conversation=conversation, text="agent", queue_bot=False)
 
     # As the handoff loads it: workspace and customer come with the locked conversation.

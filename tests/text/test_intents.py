@@ -38,7 +38,7 @@ SMALL_SET = {
         "Send me a password reset link",
         "I need to change my password",
         "Locked out of my account, need a new password",
-        "The password reset email never came",
+        "Your reset link hasn't shown up in my inbox",
     ],
     "opening_hours": [
         "What time do you open?",

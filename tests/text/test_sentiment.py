@@ -44,7 +44,7 @@ def test_a_plain_question_is_neutral():
 
 
 def test_a_calm_question_about_an_order_is_neutral_not_frustrated():
-    for text in ("Where is my order?", "@shopfast can I change my flight to tomorrow?"):
+    for text in ("Where is my order?", "@tidewell can I move my delivery to tomorrow?"):
         result = score(text)
         assert result.label == "neutral", text
         assert not result.frustration, text
@@ -61,7 +61,7 @@ def test_negation_and_mixed_feelings():
     unhappy, mixed, emoji = score_many(
         [
             "Not happy at all with the service",
-            "The delay was long but the crew was lovely, thank you",
+            "The parcel took ages but the driver was lovely, thank you",
             "@shopfast thanks so much, the parcel arrived early 😊",
         ]
     )
@@ -160,8 +160,7 @@ def test_sentiment_eval_names_the_file_and_line_of_a_bad_row(tmp_path, capsys):
 def test_airline_tweets_meet_the_measured_figures():
     result = run_json("sentiment_eval", "--dataset", str(AIRLINE))
     assert result["n"] == 4328
-    # Measured 0.810 accuracy, 0.908 negative recall, 0.750 macro F1. The aim of 0.82
-    # accuracy is NOT reached; these are the measured figures minus a small margin.
+    # Floors a little under the figures in docs/benchmarks.md, which says how they were made.
     assert result["accuracy"] >= 0.80
     assert result["negative_recall"] >= 0.90  # the target, reached
     assert result["macro_f1"] >= 0.74
