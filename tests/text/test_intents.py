@@ -220,7 +220,7 @@ def test_banking77_held_out_split_meets_its_target(tmp_path):
         str(write_csv(tmp_path / "test.csv", test)),
     )
     assert result["n"] == 2001
-    assert result["accuracy"] >= 0.92  # logistic regression alone: 0.9185 on this split
+    assert result["accuracy"] >= 0.92
 
 
 @pytest.mark.eval
