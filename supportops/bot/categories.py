@@ -74,6 +74,27 @@ DEFAULT_DESCRIPTIONS = {
 }
 
 
+# A workspace teaches a category with a few dozen examples; each shipped high-stakes category
+# brings at most as many, so that it does not outweigh the workspace's own small categories.
+SHIPPED_EXAMPLES_PER_CATEGORY = 40
+
+
+def shipped_category_examples() -> tuple[list[str], list[str]]:
+    """The shipped examples a workspace's categories use: the first
+    SHIPPED_EXAMPLES_PER_CATEGORY of each high-stakes category, and every ordinary
+    (`out_of_scope`) one."""
+    texts, labels = [], []
+    counts: Counter[str] = Counter()
+    for text, label in zip(*load_high_stakes_examples(), strict=True):
+        if label in HIGH_STAKES_CATEGORIES:
+            if counts[label] >= SHIPPED_EXAMPLES_PER_CATEGORY:
+                continue
+            counts[label] += 1
+        texts.append(text)
+        labels.append(label)
+    return texts, labels
+
+
 class CategoryError(ValueError):
     """A change to categories or examples was refused; the message says what to fix."""
 
@@ -339,7 +360,7 @@ def categories_install_defaults(*, workspace: Workspace, actor: Actor = None) ->
     Idempotent: a category that exists keeps its name, description and high-stakes mark, and
     only shipped examples it lacks are added, so a second call changes nothing.
     """
-    texts, labels = load_high_stakes_examples()
+    texts, labels = shipped_category_examples()
     by_label: dict[str, list[str]] = {name: [] for name in HIGH_STAKES_CATEGORIES}
     for text, label in zip(texts, labels, strict=True):
         if label in by_label:
@@ -581,7 +602,7 @@ def category_training_data(*, workspace: Workspace) -> tuple[list[str], list[str
         )
     )
     only_high_stakes = own <= marked | set(HIGH_STAKES_CATEGORIES)
-    default_texts, default_labels = load_high_stakes_examples()
+    default_texts, default_labels = shipped_category_examples()
     for text, label in zip(default_texts, default_labels, strict=True):
         is_negative = label not in HIGH_STAKES_CATEGORIES  # labelled out_of_scope
         if only_high_stakes if is_negative else label not in own:

@@ -22,10 +22,11 @@ from supportops.bot.categories import (
     category_tickets_import,
     category_try,
     category_update,
+    shipped_category_examples,
 )
 from supportops.bot.models import CategoryExample, IssueCategory
 from supportops.bot.services import bot_settings_get
-from supportops.text.intents import HIGH_STAKES_CATEGORIES, load_high_stakes_examples
+from supportops.text.intents import HIGH_STAKES_CATEGORIES
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +64,7 @@ def audit_actions(workspace) -> list[str]:
 
 
 def shipped_counts() -> dict[str, int]:
-    _, labels = load_high_stakes_examples()
+    _, labels = shipped_category_examples()
     return {name: labels.count(name) for name in HIGH_STAKES_CATEGORIES}
 
 
