@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import transaction
 
 from supportops.accounts.models import Workspace
 from supportops.accounts.services import Actor
@@ -55,6 +55,7 @@ from supportops.inbox.services import (
 from supportops.inbox.tasks import handoff_packet_enrich
 from supportops.integrations.embeddings import EmbeddingError
 from supportops.integrations.llm import get_chat_provider
+from supportops.lib.outage import DATABASE_UNAVAILABLE
 
 WAIT_RETRY_S = 0.5  # an earlier message of the conversation is still being decided
 WAIT_RETRIES = 60
@@ -136,11 +137,14 @@ def do_customer_message(
 # --- The bot's turn -----------------------------------------------------------------------------
 
 
+# A customer waits on this one: retries ride out a database restart or failover (waits of up
+# to 1, 2, 4, ... s, at most 5 minutes apart, about 13 minutes in all) before it gives up.
 @shared_task(
     bind=True,
-    autoretry_for=(EmbeddingError, ConnectionError, OperationalError, InterfaceError),
+    autoretry_for=(EmbeddingError, ConnectionError, *DATABASE_UNAVAILABLE),
     retry_backoff=True,
-    max_retries=5,
+    retry_backoff_max=300,
+    max_retries=10,
     acks_late=True,
     time_limit=120,
 )

@@ -87,6 +87,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "supportops.accounts.errors.ErrorPageMiddleware",
+    # Last, so its process_exception sees a view's database outage first: a 503, not a 500.
+    "supportops.lib.outage.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "supportops.urls"
@@ -227,6 +229,11 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+# Uploaded files (none yet: imports are read in memory); `manage.py backup` archives this folder.
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media"))).resolve()
+# Where `manage.py backup` writes and PostgreSQL client programs for backup and restore.
+BACKUP_DIR = Path(env_str("BACKUP_DIR", str(VAR_DIR / "backups"))).resolve()
+PG_BIN_DIR = env_str("PG_BIN_DIR")
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 KB_IMPORT_MAX_BYTES = env_int("KB_IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)

@@ -18,6 +18,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
 # audit rows as the app; only staff accounts (operators) get past it.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
+# A database outage that surfaced outside a view is a 503 too (see lib.outage).
+handler500 = "supportops.lib.outage.server_error"
+
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),

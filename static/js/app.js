@@ -17,7 +17,9 @@
     box.textContent =
       status === 403
         ? "Your role does not allow this action."
-        : "Something went wrong (HTTP " + status + "). Please reload the page and try again.";
+        : status === 503
+          ? "SupportOps is briefly unavailable and nothing was saved. Try again in a few seconds."
+          : "Something went wrong (HTTP " + status + "). Please reload the page and try again.";
     box.hidden = false;
   });
 

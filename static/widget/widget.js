@@ -33,6 +33,7 @@
   const POLL_OPEN_MS = 1000;
   const POLL_CLOSED_MS = 15000;
   const MAX_BACKOFF_MS = 30000;
+  const RECONNECTING = "Reconnecting\u2026";
   const STATUS_TEXT = {
     bot: "AI assistant \u00b7 a person can take over at any time",
     handed_off: "Waiting for a person from our team",
@@ -114,6 +115,20 @@
       this.status = status; // 0: the network failed
       this.retryAfter = retryAfter;
     }
+
+    // The server or the way to it is down for now (503 while its database restarts): the
+    // same request is sent again later, and the customer sees "Reconnecting...".
+    get transient() {
+      return this.status === 0 || this.status >= 500;
+    }
+  }
+
+  // Exponential backoff with jitter (so that many open chats do not come back in step), never
+  // sooner than the server's Retry-After.
+  function backoff(attempt, retryAfter) {
+    const ceiling = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(Math.max(attempt, 0), 5));
+    const jittered = ceiling / 2 + Math.random() * (ceiling / 2);
+    return Math.max((retryAfter || 0) * 1000, jittered);
   }
 
   async function call(method, path, { body, token, idempotencyKey } = {}) {
@@ -132,8 +147,11 @@
         cache: "no-store",
       });
     } catch (_) {
+      connectionLost();
       throw new ApiError(0, "The chat server could not be reached.", 0);
     }
+    if (response.status >= 500) connectionLost();
+    else connectionBack();
     let payload = null;
     try {
       payload = await response.json();
@@ -324,6 +342,9 @@
     pollTimer: null,
     failures: 0,
     starting: null,
+    reconnecting: false,
+    startAttempts: 0,
+    startTimer: null,
   };
 
   function save() {
@@ -344,6 +365,22 @@
   function showNotice(text) {
     notice.textContent = text || "";
     notice.hidden = !text;
+  }
+
+  function connectionLost() {
+    state.reconnecting = true;
+    showNotice(RECONNECTING);
+  }
+
+  function connectionBack() {
+    if (!state.reconnecting) return;
+    state.reconnecting = false;
+    if (notice.textContent.startsWith(RECONNECTING)) showNotice("");
+  }
+
+  // What a button's request failed with: during an outage, that it will work again soon.
+  function failedNotice(err, again) {
+    showNotice(err.transient ? `${RECONNECTING} ${again}` : err.message);
   }
 
   function setStatus(conversation) {
@@ -413,8 +450,9 @@
       input.focus();
       pollSoon(0);
     } catch (err) {
-      emailError.textContent =
-        err.status === 0 ? "The chat server could not be reached. Try again." : err.message;
+      emailError.textContent = err.transient
+        ? "The chat server could not be reached. Try again in a moment."
+        : err.message;
       emailInput.setAttribute("aria-invalid", "true");
       emailInput.focus();
     }
@@ -621,7 +659,7 @@
     } catch (err) {
       state.feedbackGiven = 0;
       refreshPrompts();
-      showNotice(err.message);
+      failedNotice(err, "Answer again in a moment.");
     }
   }
 
@@ -646,7 +684,7 @@
       attach(thanks, ask);
       endButton.focus();
     } catch (err) {
-      showNotice(err.message);
+      failedNotice(err, "Send your rating again in a moment.");
     }
   });
 
@@ -704,10 +742,7 @@
   }
 
   function pollDelay(retryAfter) {
-    if (retryAfter) return retryAfter * 1000;
-    if (state.failures) {
-      return Math.min(MAX_BACKOFF_MS, POLL_OPEN_MS * 2 ** Math.min(state.failures, 5));
-    }
+    if (state.failures || retryAfter) return backoff(state.failures, retryAfter);
     return state.open && !document.hidden ? POLL_OPEN_MS : POLL_CLOSED_MS;
   }
 
@@ -726,7 +761,6 @@
         applyConversation(page);
         more = Boolean(page.more);
       }
-      if (state.failures) showNotice("");
       state.failures = 0;
     } catch (err) {
       if (err.status === 404) {
@@ -735,7 +769,6 @@
       } else {
         state.failures += 1;
         retryAfter = err.retryAfter;
-        if (err.status === 0 && state.open) showNotice("Connection lost. Reconnecting\u2026");
       }
     } finally {
       state.polling = false;
@@ -822,12 +855,12 @@
         for (const p of state.pending) list.append(p.el);
         retryIn = 100;
       } else {
+        // Kept (with its key, also across a reload) and sent again: stored at most once.
         item.attempts = (item.attempts || 0) + 1;
-        retryIn = err.retryAfter
-          ? err.retryAfter * 1000
-          : Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(item.attempts, 5));
-        item.statusEl.textContent =
-          err.status === 0 ? "Not sent yet \u2013 waiting for the connection\u2026" : "Retrying\u2026";
+        retryIn = backoff(item.attempts, err.retryAfter);
+        item.statusEl.textContent = err.transient
+          ? "Not sent yet \u2013 reconnecting\u2026"
+          : "Retrying\u2026";
       }
     } finally {
       state.sending = false;
@@ -839,6 +872,23 @@
 
   // ---------------------------------------------------------------- events
   function reportStartError(err) {
+    if (err.transient || err.status === 429) {
+      // Keep trying while the panel is open; "Reconnecting..." is already showing for 5xx.
+      state.startAttempts += 1;
+      clearTimeout(state.startTimer);
+      state.startTimer = setTimeout(() => {
+        if (state.open && !state.conversation) {
+          ensureConversation()
+            .then(() => {
+              state.startAttempts = 0;
+              pollSoon(0);
+            })
+            .catch(reportStartError);
+        }
+      }, backoff(state.startAttempts, err.retryAfter));
+      if (err.status === 429) showNotice(err.message);
+      return;
+    }
     if (err.status === 403) {
       log(err.message);
       showNotice(
@@ -847,7 +897,7 @@
           : "The chat is not available on this website.",
       );
     } else {
-      showNotice(err.status === 0 ? "The chat server could not be reached." : err.message);
+      showNotice(err.message);
     }
   }
 
@@ -915,7 +965,7 @@
       showNotice(already ? "A person from our team has already been asked to join." : "");
       pollSoon(0);
     } catch (err) {
-      showNotice(err.status === 0 ? "The chat server could not be reached." : err.message);
+      failedNotice(err, "Press \u201cTalk to a person\u201d again in a moment.");
     } finally {
       handoffButton.removeAttribute("aria-disabled");
     }
@@ -927,7 +977,7 @@
       setStatus(result);
       pollSoon(0);
     } catch (err) {
-      showNotice(err.message);
+      failedNotice(err, "Press \u201cEnd chat\u201d again in a moment.");
     }
   });
 
@@ -939,7 +989,7 @@
         return config;
       } catch (err) {
         if (err.status === 403 || err.status === 404) throw err;
-        await new Promise((r) => setTimeout(r, Math.min(60000, 2000 * 2 ** attempt)));
+        await new Promise((r) => setTimeout(r, backoff(attempt + 1, err.retryAfter)));
       }
     }
   }

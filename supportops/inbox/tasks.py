@@ -2,19 +2,30 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from supportops.lib.outage import DATABASE_UNAVAILABLE
+
 from . import followup, generated
 
 
-@shared_task(acks_late=True, time_limit=120, soft_time_limit=100)
+@shared_task(
+    autoretry_for=DATABASE_UNAVAILABLE,
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=8,
+    acks_late=True,
+    time_limit=120,
+    soft_time_limit=100,
+)
 def handoff_packet_enrich(handoff_id: int) -> str:
     """The chat model's summary and suggested reply for a handoff packet (LLM provider)."""
     return "enriched" if generated.handoff_packet_enrich(handoff_id=handoff_id) else "nothing to do"
 
 
 @shared_task(
-    autoretry_for=(OSError,),  # SMTP and connection errors
+    autoretry_for=(OSError, *DATABASE_UNAVAILABLE),  # SMTP, connection and database errors
     retry_backoff=True,
-    max_retries=5,
+    retry_backoff_max=300,
+    max_retries=10,
     acks_late=True,
     time_limit=60,
 )

@@ -10,9 +10,11 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Header, NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.openapi.schema import OpenAPISchema
 
 from supportops import flows
 from supportops.conversations.followup import (
@@ -28,6 +30,7 @@ from supportops.conversations.services import (
     csat_submit,
 )
 from supportops.inbox.selectors import wait_estimate
+from supportops.lib.outage import DATABASE_UNAVAILABLE, RETRY_AFTER_S, UNAVAILABLE_DETAIL
 
 from .security import (
     IDEMPOTENCY_HEADER,
@@ -46,8 +49,27 @@ from .services import (
 )
 
 PAGE_SIZE = 100
+RETRY_AFTER = {
+    "description": "seconds to wait before trying again",
+    "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    "required": True,
+}
 
-api = NinjaAPI(
+
+class WidgetAPI(NinjaAPI):
+    def get_openapi_schema(self, **kwargs: Any) -> OpenAPISchema:
+        """Every 429 and 503 answer carries `Retry-After`: say so in the schema (ninja's
+        response declarations have no headers)."""
+        schema = super().get_openapi_schema(**kwargs)
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                for status, response in operation.get("responses", {}).items():
+                    if str(status) in ("429", "503"):
+                        response.setdefault("headers", {})["Retry-After"] = RETRY_AFTER
+        return schema
+
+
+api = WidgetAPI(
     title="SupportOps widget API",
     version="1",
     description=(
@@ -58,7 +80,9 @@ api = NinjaAPI(
         "conversation: 404). A token expires some hours after the start; once the chat has "
         "ended it only reads the chat, rates it or reopens it with a message, for a short "
         'grace period. Errors are `{"detail": "..."}`; over a rate limit the answer '
-        "is 429 with `Retry-After`."
+        "is 429 with `Retry-After`; while the service is briefly unavailable (its database "
+        "is restarting) it is 503 with `Retry-After`: nothing was stored, so send the same "
+        "request again (a message with the same idempotency key is never stored twice)."
     ),
     urls_namespace="widget_api",
     docs_url="/docs",
@@ -373,16 +397,38 @@ def _rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
     return response
 
 
+def _database_unavailable(request: HttpRequest, exc: Exception | type[Exception]) -> HttpResponse:
+    response = api.create_response(request, {"detail": UNAVAILABLE_DETAIL}, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_S)
+    return response
+
+
+for _error in DATABASE_UNAVAILABLE:
+    api.add_exception_handler(_error, _database_unavailable)
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    return api.create_response(request, {"detail": "The request body is too large."}, status=413)
+
+
 # --- Endpoints -----------------------------------------------------------------------------
 
-ERRORS: dict[int, type[Schema]] = {400: Error, 403: Error, 404: Error, 429: Error}
+ERRORS: dict[int, type[Schema]] = {
+    400: Error,
+    403: Error,
+    404: Error,
+    429: Error,
+    503: Error,
+}
+BODY_ERRORS: dict[int, type[Schema]] = {**ERRORS, 413: Error}  # operations that read a body
 BASE = "/workspaces/{key}"
 CONVERSATION = BASE + "/conversations/{conversation_id}"
 
 
 @api.get(
     BASE + "/config",
-    response={200: WidgetConfigOut, 403: Error, 404: Error},
+    response={200: WidgetConfigOut, 403: Error, 404: Error, 503: Error},
     summary="Widget appearance",
     tags=["widget"],
 )
@@ -398,7 +444,7 @@ def config_get(request: HttpRequest, key: str, response: HttpResponse) -> dict[s
 
 @api.post(
     BASE + "/conversations",
-    response={201: StartedOut, **ERRORS},
+    response={201: StartedOut, **BODY_ERRORS},
     summary="Start a conversation",
     description="Identifies the visitor (anonymous `visitor_id`, or `customer_id` with its "
     "signature) and returns the conversation's token and its first messages: the AI "
@@ -446,7 +492,7 @@ def messages_list(
 
 @api.post(
     CONVERSATION + "/messages",
-    response={200: MessageOut, 201: MessageOut, **ERRORS},
+    response={200: MessageOut, 201: MessageOut, **BODY_ERRORS},
     auth=ended_chat_token,
     summary="Post the customer's message",
     description="201 when stored, 200 when the idempotency key matched an earlier post.",
@@ -489,7 +535,7 @@ def handoff_create(request: HttpRequest, key: str, conversation_id: int) -> dict
 
 @api.post(
     CONVERSATION + "/feedback",
-    response={200: StateOut, **ERRORS},
+    response={200: StateOut, **BODY_ERRORS},
     auth=conversation_token,
     summary="Did that solve it?",
     tags=["conversations"],
@@ -504,7 +550,7 @@ def feedback_create(
 
 @api.post(
     CONVERSATION + "/csat",
-    response={200: StateOut, **ERRORS},
+    response={200: StateOut, **BODY_ERRORS},
     auth=ended_chat_token,
     summary="Rate the conversation (1-5)",
     description="A second rating replaces the first.",
@@ -534,7 +580,7 @@ def conversation_end(request: HttpRequest, key: str, conversation_id: int) -> di
 
 @api.post(
     CONVERSATION + "/email",
-    response={200: StateOut, **ERRORS},
+    response={200: StateOut, **BODY_ERRORS},
     auth=conversation_token,
     summary="Answer me by email",
     description="Stores where to send the team's answer when the customer has left the chat; "

@@ -24,6 +24,7 @@ from supportops.accounts.models import Workspace
 from supportops.accounts.selectors import workspace_secrets_valid
 from supportops.conversations.models import Conversation
 from supportops.conversations.selectors import conversation_get_for_token
+from supportops.lib.outage import DATABASE_UNAVAILABLE, unavailable_json
 
 from .selectors import WidgetContext, widget_context_get
 
@@ -97,10 +98,19 @@ def widget_cors(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResp
         key = kwargs.get("key")
         if key is None:  # the schema and docs pages
             return view(request, *args, **kwargs)
-        context = widget_context_get(public_key=str(key))
+        origin = request.headers.get("Origin")
+        try:
+            context = widget_context_get(public_key=str(key))
+        except DATABASE_UNAVAILABLE:
+            # No allowed origins to check against. The answer holds no data, so any page may
+            # read it: the widget then sees the 503 and its Retry-After and waits, instead of
+            # an opaque network error. The preflight passes (uncached) for the same reason;
+            # the request after it meets the origin check once the database is back.
+            if request.method == "OPTIONS":
+                return _cors_headers(_preflight(cache=False), origin)
+            return _cors_headers(unavailable_json(), origin)
         if context is None:
             return _vary(JsonResponse({"detail": "Unknown workspace key."}, status=404))
-        origin = request.headers.get("Origin")
         if not origin_allowed(request=request, origin=origin, allowed=context.allowed_origins):
             return _vary(
                 JsonResponse(
@@ -109,16 +119,21 @@ def widget_cors(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResp
                 )
             )
         if request.method == "OPTIONS":
-            response = HttpResponse(status=204)
-            response["Access-Control-Allow-Methods"] = ", ".join(ALLOWED_METHODS)
-            response["Access-Control-Allow-Headers"] = ", ".join(ALLOWED_HEADERS)
-            response["Access-Control-Max-Age"] = str(PREFLIGHT_MAX_AGE_S)
-            return _cors_headers(response, origin)
+            return _cors_headers(_preflight(cache=True), origin)
         request.widget = context  # type: ignore[attr-defined]
         return _cors_headers(view(request, *args, **kwargs), origin)
 
     wrapper.csrf_exempt = True  # type: ignore[attr-defined]  # no cookies: nothing to forge
     return wrapper
+
+
+def _preflight(*, cache: bool) -> HttpResponse:
+    response = HttpResponse(status=204)
+    response["Access-Control-Allow-Methods"] = ", ".join(ALLOWED_METHODS)
+    response["Access-Control-Allow-Headers"] = ", ".join(ALLOWED_HEADERS)
+    if cache:
+        response["Access-Control-Max-Age"] = str(PREFLIGHT_MAX_AGE_S)
+    return response
 
 
 def _vary(response: HttpResponseBase) -> HttpResponseBase:
