@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format clean
+.PHONY: install run test lint format clean backup restore
 
 install: $(STAMP)
 
@@ -24,6 +24,17 @@ run: install
 # The test setup sets DEBUG itself (pyproject.toml, [tool.pytest.ini_options] env).
 test: install
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# A dump of the database and the uploaded files in var/backups/ (BACKUP_DIR).
+backup: install
+	HF_HUB_OFFLINE=1 $(BIN)/python manage.py backup
+
+# make restore FILE=var/backups/supportops-....tar [FORCE=1]: stop `make run` first. Replacing a
+# database that holds data takes FORCE=1 (or typing 'replace' at the question in a terminal).
+restore:
+	@test -n "$(FILE)" || { echo "usage: make restore FILE=var/backups/<name>.tar [FORCE=1]" >&2; exit 2; }
+	@$(MAKE) --no-print-directory install
+	HF_HUB_OFFLINE=1 $(BIN)/python manage.py restore "$(FILE)" $(if $(filter 1 yes true,$(FORCE)),--force,)
 
 lint: install
 	$(BIN)/ruff check .
