@@ -15,7 +15,8 @@ RUN DEBUG=false SECRET_KEY=build-only-build-only-build-only-build-only-build-onl
     ALLOWED_HOSTS=build DATABASE_URL=postgresql://build@localhost/build \
     REDIS_URL=redis://localhost:6379/0 python manage.py collectstatic --noinput
 
-RUN useradd --create-home supportops && chown -R supportops /app
+# The media and backups volumes take these folders' owner when first created.
+RUN mkdir -p var/media var/backups && useradd --create-home supportops && chown -R supportops /app
 USER supportops
 EXPOSE 8000
 CMD ["gunicorn", "supportops.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60"]
