@@ -2,20 +2,12 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from supportops.lib.outage import DATABASE_UNAVAILABLE
+from supportops.lib.outage import DATABASE_RETRY
 
 from . import followup, generated
 
 
-@shared_task(
-    autoretry_for=DATABASE_UNAVAILABLE,
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=8,
-    acks_late=True,
-    time_limit=120,
-    soft_time_limit=100,
-)
+@shared_task(**DATABASE_RETRY, acks_late=True, time_limit=120, soft_time_limit=100)
 def handoff_packet_enrich(handoff_id: int) -> str:
     """The chat model's summary and suggested reply for a handoff packet (LLM provider)."""
     return "enriched" if generated.handoff_packet_enrich(handoff_id=handoff_id) else "nothing to do"

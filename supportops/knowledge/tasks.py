@@ -3,7 +3,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from supportops.integrations.embeddings import EmbeddingError
-from supportops.lib.outage import DATABASE_UNAVAILABLE
+from supportops.lib.outage import DATABASE_RETRY, DATABASE_UNAVAILABLE
 
 from . import services
 
@@ -22,14 +22,7 @@ def article_embed(article_id: int) -> int:
 
 # The job is claimed by a conditional update: a retry after the claim does nothing, one before
 # it (the database was away when the task started) runs the import.
-@shared_task(
-    autoretry_for=DATABASE_UNAVAILABLE,
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=8,
-    acks_late=True,
-    time_limit=3600,
-)
+@shared_task(**DATABASE_RETRY, acks_late=True, time_limit=3600)
 def import_job_run(job_id: int) -> None:
     from .importing import import_job_run as run
 
@@ -45,14 +38,7 @@ def chunks_embed_sweep() -> int:
     return len(pending)
 
 
-@shared_task(
-    autoretry_for=DATABASE_UNAVAILABLE,
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=8,
-    acks_late=True,
-    time_limit=300,
-)
+@shared_task(**DATABASE_RETRY, acks_late=True, time_limit=300)
 def lexicon_refresh(workspace_id: int) -> int:
     from . import lexicon
 

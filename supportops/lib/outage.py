@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -21,6 +22,15 @@ logger = logging.getLogger(__name__)
 # cancelled the statement; InterfaceError: Django's connection object was already closed by an
 # earlier failure. Both pass once the database is back; neither says the request was wrong.
 DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
+
+# For a task whose only transient failure is the database: `@shared_task(**DATABASE_RETRY, ...)`.
+# Waits of up to 1, 2, 4, ... s (full jitter), at most 5 minutes apart, 8 times.
+DATABASE_RETRY: dict[str, Any] = {
+    "autoretry_for": DATABASE_UNAVAILABLE,
+    "retry_backoff": True,
+    "retry_backoff_max": 300,
+    "max_retries": 8,
+}
 
 RETRY_AFTER_S = 5
 API_PREFIX = "/api/"

@@ -111,7 +111,8 @@ def test_a_backup_restores_into_a_fresh_database_with_the_same_conversations(
     assert archive.parent == tmp_path / "backups"
     assert archive.name.startswith("supportops-") and archive.suffix == ".tar"
     assert archive.stat().st_mode & 0o777 == 0o600  # customers' personal data
-    names = tarfile.open(archive).getnames()
+    with tarfile.open(archive) as opened:
+        names = opened.getnames()
     assert names[0] == "manifest.json"
     assert {"database.dump", "media/imports/faq.csv", "var/demo-login.txt"} <= set(names)
 
