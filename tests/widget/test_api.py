@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from supportops.conversations.models import Conversation, CsatResponse, Customer, Message
@@ -360,6 +362,18 @@ def test_bad_request_bodies_are_400_with_a_readable_message(shop, raw, message):
     )
     assert response.status_code == 400  # never ninja's default 422
     assert response.json() == {"detail": message}
+
+
+def test_a_body_over_the_upload_limit_is_413_and_stores_nothing(shop, settings):
+    started = shop.start()
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2048
+    body = json.dumps({"text": "x" * 4000})
+    response = shop.post(
+        f"/conversations/{started['id']}/messages", raw=body, token=started["token"]
+    )
+    assert response.status_code == 413
+    assert response.json() == {"detail": "The request body is too large."}
+    assert not Message.objects.filter(author=Message.Author.CUSTOMER).exists()
 
 
 def test_reading_after_a_cursor_returns_only_newer_messages(shop):
