@@ -1,9 +1,10 @@
 """Schemathesis fuzzes the widget API from its own OpenAPI schema on the running test server.
 
-Every generated request (valid and deliberately invalid data) goes out four ways: from an allowed
-website into a real conversation with its token, from a foreign website, with an unknown
-workspace key, and with a made-up conversation and token. No answer may be a server error, and
-every answer must be one the schema documents: status code, content type, headers and body.
+Requests are generated for every operation (valid and deliberately invalid data, a fixed seed)
+and sent four ways: from an allowed website into a real conversation with its token, from a
+foreign website, with an unknown workspace key, and with a made-up conversation and token. No
+answer may be a server error, and every answer must be one the schema documents: status code,
+content type, headers and body.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -127,7 +129,7 @@ def test_every_generated_request_gets_a_documented_answer_and_never_a_server_err
             strategy = operation.as_strategy(mode, path_parameters=path, headers=headers)
 
             @given(case=strategy)
-            @settings(
+            @hypothesis_settings(
                 max_examples=EXAMPLES_PER_OPERATION,
                 derandomize=True,  # the same requests on every run
                 database=None,
