@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from supportops.lib.outage import DATABASE_RETRY
+from supportops.lib.outage import DATABASE_RETRY, DATABASE_UNAVAILABLE
 
 from . import followup, generated
 
