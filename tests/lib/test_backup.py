@@ -20,8 +20,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
+from supportops import flows
 from supportops.conversations.models import Customer, Message
-from supportops.conversations.services import conversation_start, message_post_customer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -43,8 +43,8 @@ def conversations(workspace) -> list[tuple[int, str, str]]:
     rows = []
     for n, text in enumerate(["Where is my parcel?", "Can I return boots? Größe 44 ✓"]):
         customer = Customer.objects.create(workspace=workspace, external_id=f"C-{n}")
-        started = conversation_start(workspace=workspace, customer=customer)
-        message_post_customer(
+        started = flows.do_conversation_start(workspace=workspace, customer=customer)
+        flows.do_customer_message(
             conversation=started.conversation, text=text, client_key=f"k{n}", queue_bot=False
         )
     for message in Message.objects.order_by("pk"):
