@@ -24,6 +24,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from .http import json_post
+from .modeltext import clear
 
 
 class EmbeddingError(RuntimeError):
@@ -107,7 +108,10 @@ class OpenAIEmbedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, settings.EMBEDDING_DIMENSIONS), dtype=np.float32)
-        payload: dict[str, object] = {"model": self.model, "input": list(texts)}
+        # Everything embedded by a provider outside the process is redacted first (articles,
+        # category examples and imported tickets, questions, answers): texts that are not
+        # already a ModelText pass the redaction function here.
+        payload: dict[str, object] = {"model": self.model, "input": [clear(t) for t in texts]}
         if settings.EMBEDDING_DIMENSIONS:
             payload["dimensions"] = settings.EMBEDDING_DIMENSIONS
         request = json_post(f"{self.base_url}/embeddings", payload, self.api_key)

@@ -12,19 +12,26 @@ import math
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeGuard
+from typing import Any, TypedDict, TypeGuard
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from .http import json_post
+from .modeltext import ModelText, require
 
 # Money is kept to a hundred-millionth of a dollar: one token at $0.10 per 1M is $0.0000001.
 COST_QUANTUM = Decimal("0.00000001")
 MAX_BACKOFF_S = 2.0
 _MILLION = Decimal(1_000_000)
+
+
+class ChatMessage(TypedDict):
+    role: str
+    content: ModelText  # only what passed the redaction function (modeltext)
 
 
 class ChatError(RuntimeError):
@@ -94,8 +101,16 @@ class OpenAIChatProvider:
         self.name = f"openai:{model}"
 
     def complete(
-        self, *, messages: list[dict[str, str]], max_tokens: int = 400, temperature: float = 0.0
+        self,
+        *,
+        messages: Sequence[ChatMessage],
+        max_tokens: int = 400,
+        temperature: float = 0.0,
     ) -> ChatCall:
+        # The one gate for personal data (modeltext): content that did not pass the
+        # redaction function is refused here, before anything is sent.
+        for index, message in enumerate(messages):
+            require(message.get("content"), f"messages[{index}].content")
         payload = {
             "model": self.model,
             "messages": messages,
@@ -198,7 +213,7 @@ def _read_choice(body: dict[str, Any]) -> tuple[str, str]:
 
 
 def _read_usage(
-    body: dict[str, Any], messages: list[dict[str, str]], text: str
+    body: dict[str, Any], messages: Sequence[ChatMessage], text: str
 ) -> tuple[int, int, bool]:
     usage = body.get("usage")
     if isinstance(usage, dict):

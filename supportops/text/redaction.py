@@ -31,6 +31,12 @@ UK_NINO = "UK_NINO"
 IP_ADDRESS = "IP_ADDRESS"
 PERSON = "PERSON"
 STREET_ADDRESS = "STREET_ADDRESS"
+# Secrets and identity documents (section "secrets and identity documents" below).
+PASSWORD = "PASSWORD"  # noqa: S105 - an entity type, not a password
+CARD_SECURITY_CODE = "CARD_SECURITY_CODE"
+DATE_OF_BIRTH = "DATE_OF_BIRTH"
+PASSPORT_NUMBER = "PASSPORT_NUMBER"
+ID_NUMBER = "ID_NUMBER"
 
 PLACEHOLDERS = {
     EMAIL_ADDRESS: "[EMAIL]",
@@ -42,16 +48,26 @@ PLACEHOLDERS = {
     IP_ADDRESS: "[IP]",
     PERSON: "[PERSON]",
     STREET_ADDRESS: "[ADDRESS]",
+    PASSWORD: "[PASSWORD]",
+    CARD_SECURITY_CODE: "[SECURITY_CODE]",
+    DATE_OF_BIRTH: "[DATE_OF_BIRTH]",
+    PASSPORT_NUMBER: "[PASSPORT]",
+    ID_NUMBER: "[ID_NUMBER]",
 }
 ENTITY_TYPES = tuple(PLACEHOLDERS)
 
 # Where two findings overlap, the better-validated one wins (lower number first).
 PRIORITY = {
+    PASSWORD: 0,  # a password may look like anything, an email address included
+    CARD_SECURITY_CODE: 0,
     EMAIL_ADDRESS: 0,
     IBAN_CODE: 1,
     CREDIT_CARD: 2,
     IP_ADDRESS: 3,
     US_SSN: 4,
+    PASSPORT_NUMBER: 4,
+    ID_NUMBER: 4,
+    DATE_OF_BIRTH: 4,
     UK_NINO: 5,
     PHONE_NUMBER: 6,
     STREET_ADDRESS: 7,
@@ -995,3 +1011,156 @@ DETECTORS: tuple[Callable[[str], Iterator[Span]], ...] = (
     _addresses,
     _persons,
 )
+
+
+# --- secrets and identity documents ---------------------------------------------------------
+
+# Passwords, PINs, one-time codes and card security codes are found by what the customer says
+# they are ("my password is ...", "CVV 123"): nothing else tells them from any other word or
+# number. Only the value is a span, so "my password is [PASSWORD]" still reads. They are also
+# kept out of the stored transcript (`mask_secrets`), not only out of what models read.
+_SECRET_CUE = re.compile(
+    r"(?i)\b(?:(?:new|old|current|temporary|temp|account|login|wifi|wi-fi)\s+)?"
+    r"(?:pass(?:word|wd|code|phrase|\s+word)|pwd|pw|"
+    r"pin(?:\s+(?:code|number|no\.?))?|one[\s\-]time\s+(?:code|password|passcode)|otp|"
+    r"(?:2fa|two[\s\-]factor|mfa|sms|login|sign[\s\-]?in|verification|authenti[cz]ation)\s+code|"
+    r"security\s+(?:answer|word|phrase)|secret\s+(?:answer|word|phrase|question\s+answer)|"
+    r"memorable\s+(?:word|answer|information)|mother['’]?s\s+maiden\s+name|"
+    r"api[\s\-_]?key|secret[\s\-_]?key|access[\s\-_]?token|auth[\s\-_]?token|private\s+key)\b"
+)
+# After the cue: "is", "was", ":", "=", "would be", "is now", "is still", a quote.
+_SECRET_LINK = re.compile(
+    r"(?i)[ \t]*(?:(?:is|was|are|were|would\s+be|should\s+be|will\s+be|to)"
+    r"(?:[ \t]+(?:now|still|currently|just|set\s+to|changed\s+to))?[ \t]*[:=]?|[:=]|\s-\s)"
+    r"[ \t]*"
+)
+_QUOTED_VALUE = re.compile(r"[\"'“‘`]([^\"'”’`\n]{1,80})[\"'”’`]")
+_BARE_VALUE = re.compile(r"[^\s\"'“‘`][^\s]{0,79}")
+_DIGITS_VALUE = re.compile(r"[ \t]*#?[ \t]*(\d{3,8})(?![\d\w])")
+# Words that say something about the secret rather than being it ("my password is wrong").
+_NOT_A_SECRET = _word_set(
+    """
+    a an the my your our their his her its this that it not no never wrong incorrect invalid
+    expired locked blocked forgotten lost correct right fine ok okay working broken too very
+    still now just being rejected changed reset case sensitive same different new old weak
+    strong long short required missing empty saved stored accepted allowed sent needed
+    asking asked requested there here something anything nothing what which where when why how
+    and or but so because if for on in at of to by with from up out off please probably maybe
+    definitely actually really sure ending starting beginning same also either neither only
+    """
+)
+
+
+def _secret_value(text: str, start: int, *, digits_only: bool) -> tuple[int, int] | None:
+    """The value that starts at `start` (after a cue and its link words), if it is one."""
+    quoted = _QUOTED_VALUE.match(text, start)
+    if quoted:
+        return quoted.start(1), quoted.end(1)
+    if digits_only:
+        m = _DIGITS_VALUE.match(text, start)
+        return (m.start(1), m.end(1)) if m else None
+    m = _BARE_VALUE.match(text, start)
+    if m is None:
+        return None
+    value = m.group().rstrip(".,;:!?)]}")
+    if not value or value.lower().strip("'’") in _NOT_A_SECRET or value.lower() in COMMON_WORDS:
+        return None
+    return m.start(), m.start() + len(value)
+
+
+_PIN_CUE = re.compile(r"(?i)^(?:pin|otp|.*\bcode)$")
+
+
+def _passwords(text: str) -> Iterator[Span]:
+    for cue in _SECRET_CUE.finditer(text):
+        link = _SECRET_LINK.match(text, cue.end())
+        linked = link is not None and link.end() > cue.end() and bool(link.group().strip())
+        after = link.end() if link is not None else cue.end()
+        numeric = bool(_PIN_CUE.match(cue.group().strip()))
+        if linked:
+            found = _secret_value(text, after, digits_only=False)
+        else:
+            # "PIN 4821", "pw: 'x'" or a quoted value right after the cue; a bare word right
+            # after "password" is usually not one ("password reset").
+            found = _secret_value(text, after, digits_only=True) if numeric else None
+            if found is None and _QUOTED_VALUE.match(text, after):
+                found = _secret_value(text, after, digits_only=False)
+        if found is not None:
+            yield Span(PASSWORD, *found)
+
+
+# Well-known shapes of API keys and tokens, pasted without a word about them.
+_KEY_SHAPES = re.compile(
+    r"(?<![\w\-])(?:sk-(?:proj-|live-|test-)?[A-Za-z0-9_\-]{20,200}|sk_(?:live|test)_[A-Za-z0-9]{16,200}|"
+    r"AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,100}|xox[abprs]-[A-Za-z0-9\-]{10,200}|"
+    r"AIza[0-9A-Za-z_\-]{35})(?![\w\-])"
+)
+
+
+def _key_shapes(text: str) -> Iterator[Span]:
+    for m in _KEY_SHAPES.finditer(text):
+        yield Span(PASSWORD, m.start(), m.end())
+
+
+_CVV_CUE = re.compile(
+    r"(?i)\b(?:cvv2?|cvc2?|cvn|cid|csc|card\s+(?:security|verification)\s+(?:code|number|value)|"
+    r"security\s+code|(?:three|3|four|4)[\s\-]digit\s+(?:security\s+)?code|"
+    r"(?=(?:(?:three|3|four|4)[\s\-])?digits\s+(?:on|at)\s+the\s+back)[\w\s\-]*?digits)"
+    r"(?:\s+(?:on|at)\s+the\s+back(?:\s+of\s+(?:the|my|your)\s+card)?)?\b"
+)
+_CVV_VALUE = re.compile(
+    r"(?i)[ \t]*(?:(?:is|are|was|were|reads?|says?)[ \t]*)?[:=#\-]?[ \t]*"
+    r"(\d{3,4})(?![\d\w/.,:\-]\d|\w|[ \t]\d)"
+)
+
+
+def _security_codes(text: str) -> Iterator[Span]:
+    for cue in _CVV_CUE.finditer(text):
+        m = _CVV_VALUE.match(text, cue.end())
+        if m is not None:
+            yield Span(CARD_SECURITY_CODE, m.start(1), m.end(1))
+
+
+_MONTHS = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?"
+_DATE = (
+    rf"(?i:\d{{1,2}}[./\-]\d{{1,2}}[./\-](?:\d{{4}}|\d{{2}})(?!\d)|\d{{4}}[./\-]\d{{1,2}}[./\-]\d{{1,2}}(?!\d)|"
+    rf"{_DAY}[ \t]+(?:of[ \t]+)?{_MONTHS},?[ \t]+\d{{4}}|{_MONTHS}[ \t]+{_DAY},?[ \t]+\d{{4}})"
+)
+_DOB_CUE = re.compile(
+    r"(?i)\b(?:date\s+of\s+birth|birth\s*date|birthday|d\.?o\.?b\.?|born(?:\s+on)?)"
+    r"(?:\s+(?:is|was|:|=|-))?[ \t:]*"
+)
+_DOB_DATE = re.compile(_DATE)
+
+
+def _dates_of_birth(text: str) -> Iterator[Span]:
+    for cue in _DOB_CUE.finditer(text):
+        m = _DOB_DATE.match(text, cue.end())
+        if m is not None:
+            yield Span(DATE_OF_BIRTH, m.start(), m.end())
+
+
+_DOCUMENT_CUE = re.compile(
+    r"(?i)\b(?:(passport)|driv(?:er['’]?s|ing)\s+licen[cs]e|national\s+id(?:entity)?(?:\s+card)?|"
+    r"id\s+card|identity\s+card|residence\s+permit|tax\s+(?:id|number|code)|personal\s+id)"
+    r"(?:\s+(?:number|no\.?|num|nr|#|id))?(?:\s+(?:is|was|:|=|-))?[ \t:#]*"
+)
+_DOCUMENT_VALUE = re.compile(
+    r"(?=[A-Za-z0-9\- ]{0,19}\d)([A-Za-z0-9](?:[A-Za-z0-9\-]|[ ](?=\d)){4,19})(?![\w\-])"
+)
+
+
+def _documents(text: str) -> Iterator[Span]:
+    for cue in _DOCUMENT_CUE.finditer(text):
+        m = _DOCUMENT_VALUE.match(text, cue.end())
+        if m is None or m.group(1).lower() in COMMON_WORDS:
+            continue
+        kind = PASSPORT_NUMBER if cue.group(1) else ID_NUMBER
+        yield Span(kind, m.start(1), m.end(1))
+
+
+DETECTORS += (_passwords, _key_shapes, _security_codes, _dates_of_birth, _documents)

@@ -17,14 +17,16 @@ from supportops.integrations.llm import (
     call_cost,
     get_chat_provider,
 )
+from supportops.integrations.modeltext import fixed
+from supportops.text.clearing import for_model
 from tests.standins import fixtures
 from tests.standins.chat_completions import ChatCompletionsStandIn, Reply
 
 chat_server = fixtures.chat_server  # bound here so pytest finds the shared fixture
 
 MESSAGES = [
-    {"role": "system", "content": "You are a support assistant."},
-    {"role": "user", "content": "Where is my parcel?"},
+    {"role": "system", "content": fixed("You are a support assistant.")},
+    {"role": "user", "content": for_model("Where is my parcel?")},
 ]
 
 
