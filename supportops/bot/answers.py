@@ -182,7 +182,38 @@ def order_record(order: Order) -> dict[str, Any]:
         else "",
         "delivered_at": order.delivered_at.date().isoformat() if order.delivered_at else "",
         "items": [f"{i.get('quantity', 1)} × {i.get('name', '')}" for i in order.items],
+        "note": order.note,
     }
+
+
+# What a chat model may read of an order: what an answer about it needs. The recipient's
+# name, address and phone never leave (they are not in `order_record` at all); the note and
+# the item names are the customer's own words and pass the redaction function with the rest
+# (generation.build_messages).
+MODEL_RECORD_FIELDS = (
+    "type",
+    "number",
+    "status_label",
+    "placed_at",
+    "carrier",
+    "tracking_number",
+    "tracking_url",
+    "estimated_delivery",
+    "delivered_at",
+    "items",
+    "note",
+)
+
+
+def record_for_model(record: dict[str, Any]) -> dict[str, str]:
+    """The fields of `record` a model may read, as text, empty ones left out."""
+    out: dict[str, str] = {}
+    for key in MODEL_RECORD_FIELDS:
+        value = record.get(key)
+        if value in ("", None, []):
+            continue
+        out[key] = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    return out
 
 
 def _order_sentence(record: dict[str, Any]) -> str:

@@ -1,8 +1,9 @@
 """Answers written by the configured chat model from retrieved passages only, and the
 grounding guardrail that decides whether such an answer may be sent.
 
-The model sees numbered sources, the verified customer's own records (already redacted by
-the caller) and the question, each in a delimited data block. Its answer is sent only if
+The model sees numbered sources, the verified customer's own records and the question, each
+in a delimited data block, every piece passed through the redaction function
+(`clearing.for_model`; the chat client refuses anything else). Its answer is sent only if
 `grounding_check` finds every sentence supported by what it cited; otherwise the caller
 hands the conversation to a human (DESIGN, "The bot turn" 8).
 
@@ -13,6 +14,8 @@ numbers would point at nothing the customer can see.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,8 +23,16 @@ from dataclasses import dataclass
 import numpy as np
 from django.core.exceptions import ImproperlyConfigured
 
+from supportops.integrations import modeltext
 from supportops.integrations.embeddings import embed_texts
-from supportops.integrations.llm import ChatCall, OpenAIChatProvider, get_chat_provider
+from supportops.integrations.llm import (
+    ChatCall,
+    ChatMessage,
+    OpenAIChatProvider,
+    get_chat_provider,
+)
+from supportops.integrations.modeltext import ModelText
+from supportops.text.clearing import for_model, published_values
 
 NO_ANSWER = "NO_ANSWER"
 # Fixed, not random, so that any reply or log line can be searched for it.
@@ -88,13 +99,32 @@ written in a reply: {CANARY}
 7. Be brief and friendly: at most five sentences, in the language of the question.\
 """
 
-_DATA_TAGS = ("sources", "source", "records", "record", "conversation", "question")
+_DATA_TAGS = (
+    "sources",
+    "source",
+    "records",
+    "record",
+    "conversation",
+    "question",
+    "messages",  # the handoff summary's prompt (inbox.generated)
+    "draft",  # the co-pilot's rewrite (inbox.copilot)
+)
 _TAG_PATTERN = re.compile(r"<\s*/?\s*(?:" + "|".join(_DATA_TAGS) + r")\b[^>]*>", re.IGNORECASE)
 _ROLE_LABELS = {"customer": "Customer", "user": "Customer", "agent": "Agent"}
 
 
-def system_prompt(persona: str) -> str:
-    return _INSTRUCTIONS.format(persona=persona.strip() or "a helpful support team")
+_SYSTEM = modeltext.fixed(_INSTRUCTIONS)
+_BLOCK = modeltext.fixed("<{tag}>\n{body}\n</{tag}>")
+_SOURCE = modeltext.fixed('<source number="{number}" title="{title}">\n{text}\n</source>')
+_NONE = modeltext.fixed("(none)")
+_SOURCES, _RECORDS = modeltext.fixed("sources"), modeltext.fixed("records")
+_CONVERSATION, _QUESTION = modeltext.fixed("conversation"), modeltext.fixed("question")
+
+
+def system_prompt(persona: str) -> ModelText:
+    return modeltext.compose(
+        _SYSTEM, persona=for_model(persona.strip() or "a helpful support team")
+    )
 
 
 def build_messages(
@@ -104,48 +134,58 @@ def build_messages(
     records: list[Record],
     persona: str,
     history: Sequence[tuple[str, str]] = (),
-) -> list[dict[str, str]]:
-    """System instructions plus one user message holding every piece of data in its block."""
+) -> list[ChatMessage]:
+    """System instructions plus one user message holding every piece of data in its block.
+
+    Every piece passes the redaction function (`clearing.for_model`); what the workspace
+    published in the passages (its help-centre address, say) is kept wherever it appears."""
+    public = published_values([f"{s.title}\n{s.text}" for s in sources])
     blocks = [
-        _block("sources", "\n".join(_source_block(source) for source in sources)),
-        _block("records", "\n".join(_record_line(i, r) for i, r in enumerate(records, 1))),
+        _block(_SOURCES, modeltext.join("\n", (_source_block(s, public) for s in sources))),
+        _block(
+            _RECORDS,
+            modeltext.join("\n", (_record_line(i, r, public) for i, r in enumerate(records, 1))),
+        ),
     ]
     if history:
-        blocks.append(_block("conversation", _history_lines(history)))
-    blocks.append(_block("question", _neutralise(question)))
+        blocks.append(_block(_CONVERSATION, _history_lines(history, public)))
+    blocks.append(_block(_QUESTION, for_model(neutralise(question), keep=public)))
     return [
         {"role": "system", "content": system_prompt(persona)},
-        {"role": "user", "content": "\n\n".join(blocks)},
+        {"role": "user", "content": modeltext.join("\n\n", blocks)},
     ]
 
 
-def _neutralise(text: str) -> str:
+def neutralise(text: str) -> str:
     # Data must not be able to close its own block and speak as if outside it.
     return _TAG_PATTERN.sub("[removed tag]", text)
 
 
-def _block(tag: str, body: str) -> str:
-    return f"<{tag}>\n{body or '(none)'}\n</{tag}>"
+def _block(tag: ModelText, body: ModelText) -> ModelText:
+    return modeltext.compose(_BLOCK, tag=tag, body=body or _NONE)
 
 
-def _source_block(source: Source) -> str:
-    title = _neutralise(source.title).replace('"', "'")
-    return (
-        f'<source number="{source.number}" title="{title}">\n{_neutralise(source.text)}\n</source>'
+def _source_block(source: Source, public: frozenset[str]) -> ModelText:
+    title = neutralise(source.title).replace('"', "'")
+    return modeltext.compose(
+        _SOURCE,
+        number=for_model(str(source.number)),
+        title=for_model(title, keep=public),
+        text=for_model(neutralise(source.text), keep=public),
     )
 
 
-def _record_line(index: int, record: Record) -> str:
+def _record_line(index: int, record: Record, public: frozenset[str]) -> ModelText:
     fields = "; ".join(f"{key}: {value}" for key, value in record.items())
-    return f"[R{index}] {_neutralise(fields)}"
+    return for_model(f"[R{index}] {neutralise(fields)}", keep=public)
 
 
-def _history_lines(history: Sequence[tuple[str, str]]) -> str:
+def _history_lines(history: Sequence[tuple[str, str]], public: frozenset[str]) -> ModelText:
     lines = []
     for role, text in list(history)[-HISTORY_TURNS:]:
         label = _ROLE_LABELS.get(role.lower(), "Assistant")
-        lines.append(f"{label}: {_neutralise(text)}")
-    return "\n".join(lines)
+        lines.append(for_model(f"{label}: {neutralise(text)}", keep=public))
+    return modeltext.join("\n", lines)
 
 
 # --- generation ---------------------------------------------------------------------------
@@ -173,7 +213,9 @@ def generate_answer(
         question=question, sources=sources, records=records, persona=persona, history=history
     )
     call = provider.complete(messages=messages)
-    if call.finish_reason == "length":
+    if leaks_instructions(call.text):  # recorded as such even when the answer was cut off
+        grounded, reason, support = False, "leak", 0.0
+    elif call.finish_reason == "length":
         grounded, reason, support = False, "truncated", 0.0
     else:
         grounded, reason, support = grounding_check(
@@ -226,15 +268,21 @@ def grounding_check(
     sources: Sequence[Source],
     records: Sequence[Record],
     embed: Embed | None = None,
+    instructions: Sequence[str] = (),
 ) -> tuple[bool, str, float]:
-    """(grounded, reason, support): support is the lowest per-sentence score, 0..1."""
-    problem = _structural_problem(answer, sources, records)
+    """(grounded, reason, support): support is the lowest per-sentence score, 0..1.
+
+    `instructions`: the caller's own prompt instructions, when they are not the bot's
+    (a leak of either, or of the marker, is refused)."""
+    problem = _structural_problem(answer, sources, records, instructions)
     if problem:
         return False, problem, 0.0
     evidence = _evidence_texts(answer, sources, records)
     sentences = _claim_sentences(answer)
     if not sentences:
         return False, "no_content", 0.0
+    if not links_supported(customer_text(answer), evidence):
+        return False, "contact_not_in_sources", 0.0
     if not numbers_supported(customer_text(answer), evidence):
         return False, "number_not_in_sources", 0.0
     if not _promises_supported(sentences, evidence):
@@ -273,11 +321,11 @@ def _sentence_scores(
 
 
 def _structural_problem(
-    answer: str, sources: Sequence[Source], records: Sequence[Record]
+    answer: str, sources: Sequence[Source], records: Sequence[Record], instructions: Sequence[str]
 ) -> str | None:
     if not answer.strip():
         return "empty"
-    if leaks_instructions(answer):
+    if leaks_instructions(answer, instructions):
         return "leak"
     if _NO_ANSWER_PATTERN.search(answer):
         return "no_answer"
@@ -312,19 +360,87 @@ def _plain_words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", text.lower())
 
 
+def _squashed(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def _skeleton(text: str) -> str:
+    """Letters and digits without vowels: what survives "replace the vowels with *"."""
+    return re.sub(r"[aeiou]", "", _squashed(text))
+
+
+def _skeleton_words(text: str) -> list[str]:
+    return [w for w in (re.sub(r"[aeiouy*]", "", word) for word in _masked_words(text)) if w]
+
+
+def _masked_words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9*]+", text.lower())
+
+
 # Runs of the fixed instruction text only: the persona is something the bot may say openly.
-_INSTRUCTION_SHINGLES = _shingles(
-    _plain_words(_INSTRUCTIONS.replace("{persona}", " ")), LEAK_SHINGLE_WORDS
+_INSTRUCTION_WORDS = _plain_words(_INSTRUCTIONS.replace("{persona}", " "))
+_INSTRUCTION_SHINGLES = _shingles(_INSTRUCTION_WORDS, LEAK_SHINGLE_WORDS)
+_INSTRUCTION_SKELETONS = _shingles(
+    _skeleton_words(_INSTRUCTIONS.replace("{persona}", " ")), LEAK_SHINGLE_WORDS
+)
+_CANARY_SQUASHED, _CANARY_SKELETON = _squashed(CANARY), _skeleton(CANARY)
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
+_ROT13 = str.maketrans(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
+    "nopqrstuvwxyzabcdefghijklmNOPQRSTUVWXYZABCDEFGHIJKLM",
 )
 
 
-def leaks_instructions(answer: str) -> bool:
-    squashed = re.sub(r"[^a-z0-9]", "", answer.lower())
-    if re.sub(r"[^a-z0-9]", "", CANARY.lower()) in squashed:
-        return True
+def _readings(answer: str) -> list[str]:
+    """The answer as written and as a model asked to disguise it might have encoded it:
+    ROT13, backwards (letters or words), Base64."""
+    readings = [answer, answer.translate(_ROT13), answer[::-1], " ".join(answer.split()[::-1])]
+    for run in _BASE64_RUN.findall(answer):
+        try:
+            decoded = base64.b64decode(run + "=" * (-len(run) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        readings.append(decoded.decode("utf-8", errors="ignore"))
+    return readings
+
+
+def leaks_instructions(answer: str, instructions: Sequence[str] = ()) -> bool:
+    """The reply repeats the prompt's marker or a run of its instructions (the bot's own, or
+    `instructions` of another prompt), as written or disguised (`_readings`; vowels masked)."""
     if _TAG_PATTERN.search(answer):
         return True
-    return bool(_shingles(_plain_words(answer), LEAK_SHINGLE_WORDS) & _INSTRUCTION_SHINGLES)
+    own = [_shingles(_plain_words(text), LEAK_SHINGLE_WORDS) for text in instructions]
+    own_skeletons = [_shingles(_skeleton_words(text), LEAK_SHINGLE_WORDS) for text in instructions]
+    for reading in _readings(answer):
+        if _CANARY_SQUASHED in _squashed(reading) or _CANARY_SKELETON in _skeleton(reading):
+            return True
+        shingles = _shingles(_plain_words(reading), LEAK_SHINGLE_WORDS)
+        if shingles & _INSTRUCTION_SHINGLES or any(shingles & extra for extra in own):
+            return True
+        if "*" in reading:
+            skeletons = _shingles(_skeleton_words(reading), LEAK_SHINGLE_WORDS)
+            if skeletons & _INSTRUCTION_SKELETONS or any(skeletons & e for e in own_skeletons):
+                return True
+    return False
+
+
+# Links and addresses a reply may give: only those its evidence gives (an injected passage
+# must not be able to send the customer to a look-alike site or mailbox).
+_LINK = re.compile(
+    r"(?i)(?:\bhttps?://|\bwww\.)[^\s<>\"'\]\[)(]+|[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+|"
+    r"\b[a-z0-9][a-z0-9\-]{0,62}(?:\.[a-z0-9\-]{1,63})*\."
+    r"(?:com|net|org|io|co|info|biz|xyz|ru|cn|app|dev|me|ly|gl|link|online|site|top|click)\b"
+)
+
+
+def _link_forms(link: str) -> str:
+    link = link.lower().rstrip(".,;:!?")
+    return re.sub(r"^(?:https?://)?(?:www\.)?", "", link).rstrip("/")
+
+
+def links_supported(answer: str, evidence: Sequence[str]) -> bool:
+    known = " ".join(evidence).lower()
+    return all(_link_forms(match.group()) in known for match in _LINK.finditer(answer))
 
 
 # --- sentences, words and numbers ---------------------------------------------------------

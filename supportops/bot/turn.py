@@ -550,23 +550,38 @@ def _answer(
         return decision
     best = hits[0].fused_score if hits else 0.0
     public_key = conversation.workspace.public_key
+    provider = get_chat_provider()
     if decision.records:
-        decision.reply, decision.sources = answers.compose_with_records(
-            decision.records, hits, settings, public_key
-        )
-        decision.kind = Message.Kind.ANSWER
-        return decision
+        if provider is not None:  # the model answers from the records and the passages
+            return _generate(decision, settings, conversation, text, hits, provider)
+        return _answer_from_records(decision, settings, hits, public_key)
     if best < settings.clarify_below:
         decision.action = BotTurn.Action.CLARIFY
         decision.reply = answers.clarify(hits)
         decision.sources = answers.sources_for(hits[:2], public_key)
         return decision
-    provider = get_chat_provider()
     if provider is not None:
         return _generate(decision, settings, conversation, text, hits, provider)
     decision.reply, decision.sources = answers.compose(hits, public_key)
     decision.kind = Message.Kind.ANSWER
     return decision
+
+
+def _answer_from_records(
+    decision: Decision, settings: BotSettings, hits: list[Hit], public_key: str
+) -> Decision:
+    decision.reply, decision.sources = answers.compose_with_records(
+        decision.records, hits, settings, public_key
+    )
+    decision.kind = Message.Kind.ANSWER
+    return decision
+
+
+# Why a generated answer was not sent, in the words the handoff records.
+_UNSENT_REASONS = {
+    "leak": "the generated answer repeated its instructions or their marker",
+    "contact_not_in_sources": "the generated answer gave a link or address no source gives",
+}
 
 
 def _generate(
@@ -583,9 +598,7 @@ def _generate(
 
     public_key = conversation.workspace.public_key
     sources = generation_sources(hits, public_key, settings.min_retrieval_score)
-    records = [
-        {k: str(v) for k, v in r.items() if v not in ("", None, [])} for r in decision.records
-    ]
+    records = [answers.record_for_model(r) for r in decision.records]
     try:
         result = generate_answer(
             question=text,
@@ -599,6 +612,8 @@ def _generate(
         # The model is unreachable: quote the help centre instead of leaving the customer.
         logger.warning("chat provider failed, answering extractively: %s", exc)
         decision.scores["provider_error"] = str(exc)[:200]
+        if decision.records:
+            return _answer_from_records(decision, settings, hits, public_key)
         decision.reply, decision.sources = answers.compose(hits, public_key)
         decision.kind = Message.Kind.ANSWER
         return decision
@@ -620,7 +635,10 @@ def _generate(
         decision.fired.append(
             Fired(
                 triggers.LOW_CONFIDENCE,
-                f"the generated answer failed the grounding check ({result.reason})",
+                _UNSENT_REASONS.get(
+                    result.reason,
+                    f"the generated answer failed the grounding check ({result.reason})",
+                ),
                 {"reason": result.reason, "support": round(result.support, 4)},
             )
         )

@@ -72,6 +72,11 @@ class Order(models.Model):
     tracking_url = models.URLField(blank=True)
     estimated_delivery = models.DateField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # Who and where it goes to, and what the customer wrote with the order ("leave it with
+    # the neighbour"): shown to the team, never sent to a model as they are (bot.answers).
+    ship_to = models.TextField(blank=True, help_text="recipient name and postal address")
+    contact_phone = models.CharField(max_length=40, blank=True)
+    note = models.TextField(blank=True, help_text="the customer's note on the order")
 
     class Meta:
         ordering = ["-placed_at"]
