@@ -4,12 +4,14 @@ drafts with sources, and what became of each draft."""
 from __future__ import annotations
 
 import itertools
+from decimal import Decimal
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
-from supportops.conversations.models import Conversation
+from supportops.conversations.models import Conversation, Order
 from supportops.conversations.services import customer_get_or_create_verified
 from supportops.flows import (
     do_agent_reply,
@@ -384,3 +386,98 @@ def test_the_transcript_region_refreshes_on_its_own(workspace, teammate):
     assert "It is for a trip on Friday" in fragment
     assert 'hx-trigger="every 3s"' in fragment
     assert 'name="text"' not in fragment  # the reply box the agent is typing in is left alone
+
+
+def test_a_draft_never_quotes_another_customers_details(workspace, teammate):
+    """The canary: a customer whose agent reply named everything about them."""
+    canary = customer_get_or_create_verified(
+        workspace=workspace,
+        external_id="canary-7731",
+        name="Ottoline Brackwater",
+        email="ottoline.b@brackwater.example",
+    )
+    Order.objects.create(
+        workspace=workspace,
+        customer=canary,
+        number="TW-5520184",
+        status=Order.Status.RETURNED,
+        placed_at=timezone.now(),
+        total=Decimal("89.00"),
+        tracking_number="JD0146009931",
+        ship_to="Ottoline Brackwater\n7 Gullhaven Terrace\nMardle Cross 55201",
+        contact_phone="+44 7700 900388",
+    )
+    conversation = do_conversation_start(workspace=workspace, customer=canary).conversation
+    do_customer_message(
+        conversation=conversation,
+        text="My refund for the returned rain jacket has not arrived yet (TW-5520184)",
+        queue_bot=False,
+    )
+    do_hand_off(conversation=conversation, trigger="explicit_request", reason="asked")
+    do_agent_reply(
+        conversation=conversation,
+        agent=teammate,
+        text=(
+            "Hi Ottoline, the refund for TW-5520184 left us today. The return was collected "
+            "from 7 Gullhaven Terrace (tracking JD0146009931) and we emailed "
+            "ottoline.b@brackwater.example; call 0770 090 0388 if it is not on your card "
+            "within 5 working days.\n\nBest regards"
+        ),
+    )
+    do_resolve(conversation=conversation, actor=teammate)
+    current = conversation_with(
+        workspace,
+        teammate,
+        "I returned a rain jacket two weeks ago and the refund is missing",
+        resolve=False,
+    )
+
+    draft = copilot.draft_reply(conversation=current)
+
+    assert any(s.get("conversation_id") == conversation.pk for s in draft.sources)
+    assert "5 working days" in draft.text  # what helps is quoted...
+    for detail in (
+        "Ottoline",
+        "Brackwater",
+        "TW-5520184",
+        "Gullhaven",
+        "JD0146009931",
+        "ottoline.b@brackwater.example",
+        "0388",
+    ):
+        assert detail not in draft.text, detail  # ...nothing that says whose it was
+
+
+def test_an_answer_whose_customer_details_survive_stripping_is_not_offered(workspace, teammate):
+    canary = customer_get_or_create_verified(
+        workspace=workspace, external_id="canary-7732", name="Peregrine Yallop"
+    )
+    Order.objects.create(
+        workspace=workspace,
+        customer=canary,
+        number="TW-5520185",
+        status=Order.Status.SHIPPED,
+        placed_at=timezone.now(),
+        total=Decimal("19.00"),
+    )
+    conversation = do_conversation_start(workspace=workspace, customer=canary).conversation
+    do_customer_message(
+        conversation=conversation,
+        text="My refund for the returned rain jacket has not arrived yet",
+        queue_bot=False,
+    )
+    do_hand_off(conversation=conversation, trigger="explicit_request", reason="asked")
+    # The order number written another way: no longer the stored value, still theirs.
+    do_agent_reply(
+        conversation=conversation,
+        agent=teammate,
+        text="Refunds take 5 working days; the return for TW 5520185 has arrived.",
+    )
+    do_resolve(conversation=conversation, actor=teammate)
+    current = conversation_with(
+        workspace, teammate, "My refund for the returned rain jacket is missing", resolve=False
+    )
+
+    cases = copilot.similar_resolved(conversation=current, question="refund for my rain jacket")
+
+    assert conversation.pk not in [case.conversation_id for case in cases]
