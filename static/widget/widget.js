@@ -282,7 +282,13 @@
     rows: "2",
     maxlength: String(MAX_CHARS),
     placeholder: "Write a message\u2026",
-    "aria-describedby": "so-hint",
+    "aria-describedby": "so-hint so-privacy",
+  });
+  // Secrets are masked before the message is stored (the transcript shows the mask).
+  const privacyNote = h("p", {
+    class: "privacy",
+    id: "so-privacy",
+    text: "Never share passwords, security codes or card numbers here: we hide them if you do.",
   });
   const sendButton = h("button", { type: "submit", class: "send", text: "Send" });
   const composer = h(
@@ -319,7 +325,7 @@
     waitBox,
     notice,
     composer,
-    h("footer", { class: "foot" }, endButton),
+    h("footer", { class: "foot" }, privacyNote, endButton),
   );
   const root = h("div", { class: "root", hidden: true }, launcher, panel);
   shadow.append(stylesheet, root);
@@ -807,6 +813,9 @@
     el.dataset.id = message.id;
     el.dataset.kind = message.kind;
     if (item.statusEl) item.statusEl.remove();
+    // The stored text, which may differ from what was typed: secrets come back masked.
+    const bubble = el.querySelector(".bubble");
+    if (bubble && typeof message.text === "string") bubble.textContent = message.text;
     el.remove();
     state.messages.set(message.id, { data: message, el });
     place(el, message.id);

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from supportops.accounts.models import Workspace
 from supportops.accounts.services import Actor, audit_log_write, real_user
+from supportops.text.clearing import mask_secrets
 from supportops.text.redaction import redact
 
 from .models import Conversation, CsatResponse, Customer, Message
@@ -139,8 +140,9 @@ def message_post_customer(
 ) -> PostedMessage:
     """Store what the customer wrote, once per client key. Writing to a resolved
     conversation reopens it (with the assistant again; `supportops.flows` decides whether a
-    person takes it back)."""
-    text = clean_text(text)
+    person takes it back). Passwords, security codes and card numbers are masked before
+    anything is stored (`clearing.mask_secrets`): the customer sees the mask too."""
+    text = mask_secrets(clean_text(text))
     client_key = (client_key or "")[:64]
     if client_key:
         earlier = Message.objects.filter(conversation=conversation, client_key=client_key).first()

@@ -219,6 +219,15 @@ def test_a_signed_in_customer_chats_and_asks_for_a_person(
     )
     assert page.locator("supportops-widget li.msg b, supportops-widget li.msg img").count() == 0
     assert page.evaluate("window.pwned") is None
+
+    # A password typed into the chat: the widget says not to, and shows only the mask.
+    assert page.locator("supportops-widget .privacy").is_visible()
+    box.fill("my password is Heathrow-Kestrel-7")
+    box.press("Enter")
+    masked = page.locator("supportops-widget li.msg-customer:not(.pending)", has_text="password")
+    masked.first.wait_for()
+    assert masked.first.locator(".bubble").inner_text() == "my password is " + "\u2022" * 6
+    assert "Heathrow-Kestrel-7" not in page.locator("supportops-widget .messages").inner_text()
     stored = wait_for(
         lambda: Message.objects.filter(conversation=conversation, author="customer").first()
     )
