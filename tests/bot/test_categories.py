@@ -382,3 +382,42 @@ def test_with_only_the_defaults_ordinary_questions_stay_out_of_scope(workspace, 
     )
     assert opening.label is None
     assert lawyer.label == "legal_threat"
+
+
+def test_with_an_embeddings_provider_imported_tickets_are_embedded_redacted(
+    workspace, owner, settings
+):
+    import uuid
+
+    from supportops.integrations import embeddings
+    from supportops.lib.model_standin import ChatCompletionsStandIn
+
+    local = embeddings.get_embedder()  # the offline model computes the stand-in's vectors
+    server = ChatCompletionsStandIn(embed=lambda texts: local.embed(texts).tolist()).start()
+    settings.EMBEDDING_PROVIDER = "openai"
+    settings.EMBEDDING_BASE_URL = server.base_url
+    settings.EMBEDDING_MODEL = f"standin-{uuid.uuid4().hex[:8]}"  # no cached vectors apply
+    settings.EMBEDDING_API_KEY = server.api_key
+    embeddings.get_embedder.cache_clear()
+    try:
+        train(workspace, owner)
+        category_tickets_import(
+            workspace=workspace,
+            actor=owner,
+            data=(
+                b"text,label\n"
+                b'"I am Joss Whitfield, joss@whitfield.example, +44 7700 900614: '
+                b'where is my parcel?",track_order\n'
+                b'"my password is Ptarmigan-31 and it will not let me in",reset_password\n'
+            ),
+        )
+        assert category_classifier_for(workspace=workspace) is not None
+    finally:
+        embeddings.get_embedder.cache_clear()
+        server.stop()
+
+    sent = "\n".join(r.text() for r in server.requests if r.path.endswith("/embeddings"))
+    assert "where is my parcel?" in sent  # the tickets were embedded by the provider...
+    for private in ("joss@whitfield.example", "900614", "Ptarmigan-31", "Joss Whitfield"):
+        assert private not in sent, private  # ...redacted first
+    assert "[EMAIL]" in sent and "[PASSWORD]" in sent
