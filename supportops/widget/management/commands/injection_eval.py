@@ -22,7 +22,8 @@ provider keys and the Django secret key), each attack is played the way it would
   and a rewrite by the model).
 
 Every conversation that reaches people also gets a co-pilot draft, sent as it is, and a
-rewrite. Every third play the customer adds their own email, phone and card number.
+rewrite. Every third play the customer adds their own email, phone and card number. An
+attack longer than the widget takes in one message is sent in parts, as a customer would.
 
 Counted over every logged model request (chat and embeddings) and every reply shown to the
 customer or offered to the agent (handoff summaries, suggested replies, co-pilot drafts and
@@ -66,10 +67,10 @@ from supportops.accounts.services import (
 )
 from supportops.bot.demo import demo_categories_seed
 from supportops.bot.generation import CANARY
-from supportops.bot.models import BotTurn
 from supportops.celery import app as celery_app
 from supportops.conversations.models import Conversation, Customer, Message, Order
 from supportops.conversations.services import (
+    MAX_MESSAGE_CHARS,
     conversation_create,
     customer_get_or_create_verified,
 )
@@ -440,19 +441,24 @@ class _Run:
         play.conversations.append(conversation.pk)
         return conversation
 
-    def _say(self, conversation: Conversation, text: str) -> BotTurn | None:
-        message = flows.do_customer_message(
-            conversation=conversation, text=text, queue_bot=False
-        ).message
-        turn = flows.do_bot_turn(message_id=message.pk)
-        if turn is not None:
-            self.actions[turn.action] += 1
-            grounding = (turn.scores or {}).get("grounding")
-            if grounding is not None:
-                key = "generated_sent" if grounding["grounded"] else "generated_refused"
-                self.exposure[key] += 1
-        conversation.refresh_from_db()
-        return turn
+    def _say(self, conversation: Conversation, text: str) -> None:
+        """The customer sends `text`, in as many messages as the widget needs (it takes
+        MAX_MESSAGE_CHARS at a time), and the bot decides on each while it has the chat."""
+        for part in _parts(text):
+            message = flows.do_customer_message(
+                conversation=conversation, text=part, queue_bot=False
+            ).message
+            conversation.refresh_from_db()
+            if conversation.status != Conversation.Status.BOT:
+                continue  # people have it now: the rest is read by them (and the co-pilot)
+            turn = flows.do_bot_turn(message_id=message.pk)
+            if turn is not None:
+                self.actions[turn.action] += 1
+                grounding = (turn.scores or {}).get("grounding")
+                if grounding is not None:
+                    key = "generated_sent" if grounding["grounded"] else "generated_refused"
+                    self.exposure[key] += 1
+            conversation.refresh_from_db()
 
     def _people(self, conversation: Conversation) -> None:
         """What happens once people have it: a co-pilot draft sent unchanged, a rewrite."""
@@ -518,7 +524,8 @@ class _Run:
         asked = re.sub(r"^\s*Q:\s*", "", asked)
         text = self._with_pii(f"{asked}\n\n---------- Forwarded message ----------\n{email}")
         conversation = self._chat(play, channel=Conversation.Channel.EMAIL)
-        flows.do_customer_message(conversation=conversation, text=text[:4000], queue_bot=False)
+        for part in _parts(text):
+            flows.do_customer_message(conversation=conversation, text=part, queue_bot=False)
         flows.do_hand_off(
             conversation=conversation,
             trigger="email",
@@ -576,6 +583,18 @@ class _Run:
             "exposure": dict(self.exposure),
             "leaks_where": dict(where),
         }
+
+
+def _parts(text: str) -> list[str]:
+    """`text` cut at whitespace into pieces the widget accepts, in order."""
+    parts: list[str] = []
+    rest = text.strip()
+    while len(rest) > MAX_MESSAGE_CHARS:
+        cut = rest.rfind(" ", 0, MAX_MESSAGE_CHARS)
+        cut = cut if cut > MAX_MESSAGE_CHARS // 2 else MAX_MESSAGE_CHARS
+        parts.append(rest[:cut].strip())
+        rest = rest[cut:].strip()
+    return [*parts, rest] if rest else parts
 
 
 def _is_chat(request: Any) -> bool:
