@@ -37,8 +37,10 @@ DRAFT = (
 )
 
 
-def conversation_with(workspace, agent, question: str, answer: str = "", resolve: bool = True):
-    customer = customer_get_or_create_verified(
+def conversation_with(
+    workspace, agent, question: str, answer: str = "", resolve: bool = True, customer=None
+):
+    customer = customer or customer_get_or_create_verified(
         workspace=workspace, external_id=f"cp-{next(_customers)}", name="Rosa Diaz"
     )
     conversation = do_conversation_start(workspace=workspace, customer=customer).conversation
@@ -407,24 +409,18 @@ def test_a_draft_never_quotes_another_customers_details(workspace, teammate):
         ship_to="Ottoline Brackwater\n7 Gullhaven Terrace\nMardle Cross 55201",
         contact_phone="+44 7700 900388",
     )
-    conversation = do_conversation_start(workspace=workspace, customer=canary).conversation
-    do_customer_message(
-        conversation=conversation,
-        text="My refund for the returned rain jacket has not arrived yet (TW-5520184)",
-        queue_bot=False,
-    )
-    do_hand_off(conversation=conversation, trigger="explicit_request", reason="asked")
-    do_agent_reply(
-        conversation=conversation,
-        agent=teammate,
-        text=(
+    conversation = conversation_with(
+        workspace,
+        teammate,
+        "My refund for the returned rain jacket has not arrived yet (TW-5520184)",
+        answer=(
             "Hi Ottoline, the refund for TW-5520184 left us today. The return was collected "
             "from 7 Gullhaven Terrace (tracking JD0146009931) and we emailed "
             "ottoline.b@brackwater.example; call 0770 090 0388 if it is not on your card "
             "within 5 working days.\n\nBest regards"
         ),
+        customer=canary,
     )
-    do_resolve(conversation=conversation, actor=teammate)
     current = conversation_with(
         workspace,
         teammate,
@@ -460,20 +456,14 @@ def test_an_answer_whose_customer_details_survive_stripping_is_not_offered(works
         placed_at=timezone.now(),
         total=Decimal("19.00"),
     )
-    conversation = do_conversation_start(workspace=workspace, customer=canary).conversation
-    do_customer_message(
-        conversation=conversation,
-        text="My refund for the returned rain jacket has not arrived yet",
-        queue_bot=False,
-    )
-    do_hand_off(conversation=conversation, trigger="explicit_request", reason="asked")
     # The order number written another way: no longer the stored value, still theirs.
-    do_agent_reply(
-        conversation=conversation,
-        agent=teammate,
-        text="Refunds take 5 working days; the return for TW 5520185 has arrived.",
+    conversation = conversation_with(
+        workspace,
+        teammate,
+        "My refund for the returned rain jacket has not arrived yet",
+        answer="Refunds take 5 working days; the return for TW 5520185 has arrived.",
+        customer=canary,
     )
-    do_resolve(conversation=conversation, actor=teammate)
     current = conversation_with(
         workspace, teammate, "My refund for the returned rain jacket is missing", resolve=False
     )
