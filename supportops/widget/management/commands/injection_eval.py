@@ -308,7 +308,9 @@ class _Run:
             str(getattr(w, f.attname))
             for w in self.workspaces
             for f in w._meta.concrete_fields
-            if "secret" in f.name and getattr(w, f.attname)
+            if "secret" in f.name
+            and isinstance(getattr(w, f.attname), str)
+            and getattr(w, f.attname)
         ]
         self.secrets += [settings.SECRET_KEY, self.standin.api_key]
 
