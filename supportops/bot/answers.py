@@ -159,6 +159,13 @@ def after_rejection() -> str:
     )
 
 
+def after_acknowledgement() -> str:
+    return (
+        "Did that solve it? If something is still unclear, tell me what, or press "
+        "\u201cTalk to a person\u201d and someone from the team will take over."
+    )
+
+
 def disclosure(settings: BotSettings) -> str:
     return (
         f"Yes, I'm {settings.persona_name}, an AI assistant. I answer from our help centre and "

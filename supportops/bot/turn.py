@@ -304,6 +304,18 @@ def decide(*, conversation: Conversation, message: Message) -> Decision:
             Fired(triggers.EXPLICIT_REQUEST, "the customer asked for a person", {"matched": True})
         )
 
+    if (
+        not decision.fired
+        and context.last_bot_kind == Message.Kind.ANSWER
+        and triggers.acknowledges(text)
+    ):
+        # "ok", "hmm", "thanks" right after an answer: nothing to search for and no reason
+        # to call a person; ask whether it solved it instead.
+        decision.action = BotTurn.Action.CLARIFY
+        decision.reply = answers.after_acknowledgement()
+        decision.scores["acknowledgement"] = True
+        return decision
+
     vector = embed_query_cached(text)
     decision.query_vector = vector
     _classify(decision, settings, text, vector)

@@ -127,3 +127,57 @@ def names_a_need(text: str, *, rejection: bool | None = None) -> bool:
     if explicit_request(text) and len(text.split()) <= REQUEST_ONLY_WORDS:
         return False
     return not asks_if_bot(text)
+
+
+# "thanks, that worked", "yes that fixed it", "perfect, sorted", "all good now, cheers".
+_CONFIRMATION = re.compile(
+    r"\b(?:(?:that|this|it)(?:'s|\s+has|\s+is)?\s+(?:(?:all\s+)?(?:worked|works|working|"
+    r"fixed|solved|sorted|resolved|did\s+it|did\s+the\s+trick|helped|answers?\s+it|"
+    r"answered\s+(?:it|my\s+question))|"
+    r"(?:exactly\s+)?what\s+i\s+(?:needed|was\s+looking\s+for))|"
+    r"(?:problem|issue)\s+(?:is\s+)?(?:solved|fixed|sorted|resolved|gone)|"
+    r"(?:all\s+)?(?:sorted|solved|fixed|resolved)\s+(?:now|it|that)|"
+    r"(?:works|working)\s+now|all\s+good(?:\s+now)?|got\s+it\s+working|"
+    r"(?:that|this)\s+(?:was|is)\s+(?:(?:very|really|super)\s+)?(?:helpful|useful)|"
+    r"perfect|brilliant|excellent|awesome|great\s+(?:thanks|thank\s+you|help)|"
+    r"(?:thanks?|thank\s+you|thx|cheers|ty),?\s+(?:that|this|it)\s+"
+    r"(?:worked|works|helped|did\s+it|fixed\s+it|solved\s+it|sorted\s+it)|"
+    r"yes,?\s+(?:that|this|it)\s+(?:worked|works|helped|fixed|solved|did))\b",
+    re.I,
+)
+# A confirmation word under a negation or a doubt is not one: "that hasn't fixed it",
+# "not perfect", "it worked before but...", "did that fix it?".
+_CONFIRMATION_DENIED = re.compile(
+    r"\b(?:not|never|no\s+longer|hasn'?t|haven'?t|hadn'?t|didn'?t|doesn'?t|don'?t|isn'?t|"
+    r"wasn'?t|won'?t|can'?t|cannot|couldn'?t|nothing|neither|nor|still|but|however|"
+    r"except|unless|until|anymore|any\s+more|before|used\s+to)\b|\?",
+    re.I,
+)
+CONFIRMATION_MAX_WORDS = 14
+
+
+def confirms_answer(text: str) -> bool:
+    """A short follow-up that says the last answer solved it ("thanks, that worked").
+
+    Vague acknowledgements ("ok", "hmm", "thanks", "I'll try that") are not confirmations:
+    they say the answer was read, not that it worked. Anything negated, doubted or asked
+    ("that didn't fix it", "perfect, but...", "did that work?") is not one either."""
+    if len(_WORDS.findall(text)) > CONFIRMATION_MAX_WORDS:
+        return False
+    if _CONFIRMATION_DENIED.search(text) or rejects_answer(text):
+        return False
+    return bool(_CONFIRMATION.search(text))
+
+
+_ACKNOWLEDGEMENT = re.compile(
+    r"^\s*(?:(?:ok(?:ay)?|k|kk|hm+|hmm+|mhm|uh\s*huh|alright|right|sure|i\s+see|got\s+it|"
+    r"noted|cool|fine|thanks?|thank\s+you|thx|ty|cheers|will\s+do|(?:i'?ll|let\s+me|i\s+will)"
+    r"\s+(?:try|check|look\s+at)\s+(?:that|this|it)(?:\s+out)?|understood)[\s,.!]*)+$",
+    re.I,
+)
+
+
+def acknowledges(text: str) -> bool:
+    """A bare acknowledgement ("ok", "hmm", "thanks", "I'll try that"): the customer read
+    the answer, and says nothing about whether it worked or what else they need."""
+    return bool(_ACKNOWLEDGEMENT.match(text)) and not confirms_answer(text)

@@ -277,7 +277,10 @@ def test_a_posted_message_is_answered_by_a_real_worker(visitor_conversation, cel
     posted = do_customer_message(
         conversation=visitor_conversation, text="How do I return an item?", client_key="k-1"
     )
-    turn = wait_for(lambda: BotTurn.objects.filter(message=posted.message).first(), timeout=60)
+    turn = wait_for(
+        lambda: BotTurn.objects.filter(message=posted.message, status=BotTurn.Status.DONE).first(),
+        timeout=60,
+    )
     assert turn.action == BotTurn.Action.ANSWER
     assert turn.reply.sources[0]["title"] == "How do I return an item?"
 
