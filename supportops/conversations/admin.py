@@ -3,8 +3,18 @@ from __future__ import annotations
 from django.contrib import admin
 
 from supportops.accounts.admin import AuditedModelAdmin
+from supportops.accounts.selectors import secret_masked
 
-from .models import Conversation, CsatResponse, Customer, Message, Order
+from .models import (
+    Conversation,
+    ConversationEvent,
+    CsatRequest,
+    CsatResponse,
+    Customer,
+    EmailChannel,
+    Message,
+    Order,
+)
 
 
 @admin.register(Customer)
@@ -41,3 +51,38 @@ class MessageAdmin(AuditedModelAdmin):
 class CsatResponseAdmin(AuditedModelAdmin):
     list_display = ["conversation", "score", "created_at"]
     raw_id_fields = ["conversation"]
+
+
+@admin.register(EmailChannel)
+class EmailChannelAdmin(AuditedModelAdmin):
+    list_display = ["workspace", "address", "updated_at"]
+    search_fields = ["address"]
+    # The inbound secret authenticates the webhook: shown masked, like the widget secrets.
+    exclude = ["inbound_secret"]
+    readonly_fields = ["inbound_secret_masked"]
+
+    @admin.display(description="inbound secret")
+    def inbound_secret_masked(self, obj: EmailChannel) -> str:
+        return secret_masked(obj.inbound_secret) if obj.pk else "(made when saved)"
+
+
+@admin.register(CsatRequest)
+class CsatRequestAdmin(AuditedModelAdmin):
+    list_display = ["conversation", "channel", "asked_at", "answered_at", "score"]
+    list_filter = ["channel"]
+    raw_id_fields = ["conversation"]
+
+
+@admin.register(ConversationEvent)
+class ConversationEventAdmin(admin.ModelAdmin):
+    """Read-only: the event log is append-only."""
+
+    list_display = ["conversation", "kind", "at"]
+    list_filter = ["kind"]
+    raw_id_fields = ["conversation"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 
 from supportops.accounts.models import Workspace
 
@@ -39,6 +40,14 @@ class Customer(models.Model):
                 condition=Q(external_id="") & ~Q(visitor_id=""),
                 name="customer_unique_visitor",
             ),
+            # A customer known only by the address they emailed from (no id from the host
+            # site, no widget visitor): one per address.
+            models.UniqueConstraint(
+                Lower("email"),
+                "workspace",
+                condition=Q(external_id="", visitor_id="") & ~Q(email=""),
+                name="customer_unique_email_only",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -47,6 +56,10 @@ class Customer(models.Model):
     @property
     def is_verified(self) -> bool:
         return bool(self.external_id)
+
+    @property
+    def is_email_only(self) -> bool:
+        return not self.external_id and not self.visitor_id and bool(self.email)
 
 
 class Order(models.Model):
@@ -133,6 +146,8 @@ class Conversation(models.Model):
     followup_page_url = models.URLField(max_length=500, blank=True)
     # The widget's last poll, saved at most every PRESENCE_SAVE_EVERY (widget API).
     customer_seen_at = models.DateTimeField(null=True, blank=True)
+    # The email channel: the subject of the customer's first email (replies keep it).
+    subject = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -181,6 +196,10 @@ class Message(models.Model):
     # An agent reply also sent to the conversation's follow-up email; set when claimed for
     # sending, so a retried task never sends it twice.
     emailed_at = models.DateTimeField(null=True, blank=True)
+    # The email channel: the Message-ID of the customer's email, or of ours that carried an
+    # agent reply (threads continue by In-Reply-To / References to either). Unique per
+    # workspace, so a webhook delivered twice stores the message once.
+    email_message_id = models.CharField(max_length=300, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -190,7 +209,12 @@ class Message(models.Model):
                 fields=["conversation", "client_key"],
                 condition=~Q(client_key=""),
                 name="message_unique_client_key",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["workspace", "email_message_id"],
+                condition=~Q(email_message_id=""),
+                name="message_unique_email_id",
+            ),
         ]
         indexes = [models.Index(fields=["conversation", "id"])]
 
@@ -214,3 +238,93 @@ class CsatResponse(models.Model):
 
     def __str__(self) -> str:
         return f"CSAT {self.score} for conversation {self.conversation_id}"
+
+
+class CsatRequest(models.Model):
+    """One request for a rating: where and when it was asked and whether it was answered, so
+    response rates can be compared between channels and arms (the score itself is the
+    conversation's CsatResponse; a later answer replaces it)."""
+
+    class Channel(models.TextChoices):
+        WIDGET = "widget", "Chat widget"
+        EMAIL = "email", "Email"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="csat_requests"
+    )
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    asked_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+    score = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Set once the rating email went out (claimed before sending, like Message.emailed_at).
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["asked_at", "id"]
+        indexes = [models.Index(fields=["workspace", "asked_at"])]
+
+    def __str__(self) -> str:
+        return f"CSAT request {self.pk} ({self.channel})"
+
+
+class ConversationEvent(models.Model):
+    """Append-only log of a conversation's state changes that are not plain messages
+    (messages are events too: they carry `created_at`). Written by the services that make the
+    change, with `at` from `timezone.now()`, so a replayed clock replays history. The outcome
+    ledger (`supportops.analytics.ledger`) is computed from these rows and the messages.
+
+    `data` by kind:
+      started      {"channel", "arm"}
+      handed_off   {"trigger", "reason", "by": "bot" | "customer" | "system"}
+      claimed      {"user_id", "via": "route" | "claim" | "transfer" | "reply"}
+      feedback     {"solved": bool, "via": "button" | "typed", "message_id"?}
+      resolved     {"resolution", "by": "person" | "customer", "user_id"?}
+      reopened     {"message_id"}
+      csat_asked   {"request_id", "channel"}
+      csat_answered {"request_id", "channel", "score"}
+    """
+
+    class Kind(models.TextChoices):
+        STARTED = "started", "Started"
+        HANDED_OFF = "handed_off", "Handed off"
+        CLAIMED = "claimed", "Claimed"
+        FEEDBACK = "feedback", "Feedback"
+        RESOLVED = "resolved", "Resolved"
+        REOPENED = "reopened", "Reopened"
+        CSAT_ASKED = "csat_asked", "Rating asked"
+        CSAT_ANSWERED = "csat_answered", "Rating given"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    at = models.DateTimeField()
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["conversation", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of conversation {self.conversation_id}"
+
+
+def _inbound_secret() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(32)
+
+
+class EmailChannel(models.Model):
+    """A workspace's email channel: the support address customers write to (replies go out
+    from it) and the secret the inbound webhook is authenticated with."""
+
+    workspace = models.OneToOneField(
+        Workspace, on_delete=models.CASCADE, related_name="email_channel"
+    )
+    address = models.EmailField(help_text="the support address customers write to")
+    inbound_secret = models.CharField(max_length=64, default=_inbound_secret)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"email channel of {self.workspace}"

@@ -18,11 +18,18 @@ from supportops.accounts.models import Membership, Role, Workspace
 from supportops.accounts.services import Actor, audit_log_write, real_user
 from supportops.bot.models import BotTurn, IssueCategory
 from supportops.bot.services import bot_settings_get
-from supportops.conversations.models import Conversation, Customer, Message
+from supportops.conversations.models import (
+    Conversation,
+    ConversationEvent,
+    CsatRequest,
+    Customer,
+    Message,
+)
 from supportops.conversations.services import (
     ConversationError,
     clean_text,
     conversation_close,
+    conversation_event_add,
     conversation_status_set,
     message_add,
 )
@@ -42,7 +49,7 @@ from .models import (
     Routing,
     SlaPolicy,
 )
-from .tasks import followup_email_send
+from .tasks import csat_email_send, followup_email_send
 
 INBOX_ROLES = (Role.ADMIN, Role.MANAGER, Role.AGENT)
 MANAGING_ROLES = (Role.ADMIN, Role.MANAGER)
@@ -213,8 +220,9 @@ def _least_busy(workspace: Workspace, queue: Queue | None, exclude: set[int]) ->
     return best
 
 
-def _assign(handoff: Handoff, user_id: int, *, only_if_free: bool) -> bool:
-    """One conditional UPDATE: with `only_if_free`, it succeeds for exactly one caller."""
+def _assign(handoff: Handoff, user_id: int, *, only_if_free: bool, via: str) -> bool:
+    """One conditional UPDATE: with `only_if_free`, it succeeds for exactly one caller.
+    `via` (route, claim, transfer) goes into the conversation's event log."""
     now = timezone.now()
     rows = Handoff.objects.filter(pk=handoff.pk).exclude(status=Handoff.Status.RESOLVED)
     if only_if_free:
@@ -224,6 +232,13 @@ def _assign(handoff: Handoff, user_id: int, *, only_if_free: bool) -> bool:
     Routing.objects.filter(handoff=handoff).update(assigned_at=now)
     handoff.assignee_id = user_id
     handoff.status = Handoff.Status.ASSIGNED
+    ConversationEvent.objects.create(
+        workspace_id=handoff.workspace_id,
+        conversation_id=handoff.conversation_id,
+        kind=ConversationEvent.Kind.CLAIMED,
+        at=now,
+        data={"user_id": user_id, "via": via, "handoff_id": handoff.pk},
+    )
     return True
 
 
@@ -268,7 +283,7 @@ def handoff_route(*, handoff: Handoff) -> Routing:
         resolution_due=handoff.created_at + timedelta(minutes=policy.resolution_minutes),
     )
     agent_id = _previous_agent_online(handoff) or _least_busy(workspace, routing.queue, set())
-    if agent_id is not None and _assign(handoff, agent_id, only_if_free=True):
+    if agent_id is not None and _assign(handoff, agent_id, only_if_free=True, via="route"):
         routing.assigned_at = timezone.now()
     audit_log_write(
         workspace=workspace,
@@ -317,11 +332,13 @@ def handoff_create(
     packet: dict[str, Any] | None = None,
     notice: str | None = None,
     notify: bool = True,
+    by: str = "bot",
 ) -> Handoff | None:
     """The conversation goes to people: it waits in a queue (and with an agent, if one is
     free) and, with `notify`, the customer is told (`notice`, else the workspace's handoff
-    message). Call with the conversation locked (`conversation_lock`); returns None when a
-    person already has it or it already waits for one."""
+    message). `by` says who sent it there (bot, customer or system) for the event log.
+    Call with the conversation locked (`conversation_lock`); returns None when a person
+    already has it or it already waits for one."""
     if conversation.status == Conversation.Status.WITH_AGENT or (
         handoff_open_get(conversation=conversation) is not None
     ):
@@ -335,6 +352,14 @@ def handoff_create(
         packet=packet or {},
     )
     conversation_status_set(conversation=conversation, status=Conversation.Status.HANDED_OFF)
+    conversation_event_add(
+        conversation=conversation,
+        kind=ConversationEvent.Kind.HANDED_OFF,
+        trigger=trigger,
+        reason=reason[:300],
+        by=by,
+        handoff_id=handoff.pk,
+    )
     if notify:
         message_add(
             conversation=conversation,
@@ -364,6 +389,14 @@ def agent_reply(
     text = clean_text(text)
     user = real_user(agent)
     with transaction.atomic():
+        if conversation.status == Conversation.Status.BOT and user is not None:
+            # A person takes the conversation straight from the assistant.
+            conversation_event_add(
+                conversation=conversation,
+                kind=ConversationEvent.Kind.CLAIMED,
+                user_id=user.pk,
+                via="reply",
+            )
         message = message_add(
             conversation=conversation,
             author=Message.Author.AGENT,
@@ -404,6 +437,10 @@ def conversation_resolve(
         status=Handoff.Status.RESOLVED
     ).update(status=Handoff.Status.RESOLVED, resolved_at=timezone.now())
     copilot_drafts_settle(conversation=conversation, sent_text=None)
+    if conversation.channel == Conversation.Channel.EMAIL:
+        request = CsatRequest.objects.filter(conversation=conversation).order_by("-pk").first()
+        if request is not None:
+            transaction.on_commit(partial(csat_email_send.delay, request.pk))
     return message
 
 
@@ -417,7 +454,7 @@ def handoff_claim(*, handoff: Handoff, agent: Actor) -> Handoff:
     at once, exactly one gets it and the other is told who did."""
     person = _require_inbox_member(handoff.workspace, agent)
     _routing_get(handoff)
-    if not _assign(handoff, person.pk, only_if_free=True):
+    if not _assign(handoff, person.pk, only_if_free=True, via="claim"):
         current = Handoff.objects.select_related("assignee").get(pk=handoff.pk)
         if current.status == Handoff.Status.RESOLVED:
             raise InboxError("This conversation is already resolved.")
@@ -464,7 +501,7 @@ def handoff_transfer(
         routing.queue = to_queue
     if to_agent is not None:
         target = _require_inbox_member(handoff.workspace, to_agent)
-        _assign(handoff, target.pk, only_if_free=False)
+        _assign(handoff, target.pk, only_if_free=False, via="transfer")
     else:
         Handoff.objects.filter(pk=handoff.pk).update(assignee=None, status=Handoff.Status.QUEUED)
         Routing.objects.filter(pk=routing.pk).update(assigned_at=None)
@@ -472,7 +509,7 @@ def handoff_transfer(
         exclude = {previous} if previous else set()
         agent_id = _least_busy(handoff.workspace, to_queue, exclude)
         if agent_id is not None:
-            _assign(handoff, agent_id, only_if_free=True)
+            _assign(handoff, agent_id, only_if_free=True, via="transfer")
     audit_log_write(
         workspace=handoff.workspace,
         actor=person,
@@ -558,7 +595,7 @@ def _pick_up_waiting(workspace: Workspace, row: AgentStatus) -> None:
         queue = getattr(handoff, "routing", None) and handoff.routing.queue
         if queue and queue.required_skill and queue.required_skill not in row.skills:
             continue
-        if _assign(handoff, row.user_id, only_if_free=True):
+        if _assign(handoff, row.user_id, only_if_free=True, via="route"):
             room -= 1
             if room == 0:
                 return

@@ -23,3 +23,15 @@ def handoff_packet_enrich(handoff_id: int) -> str:
 )
 def followup_email_send(message_id: int) -> str:
     return "sent" if followup.message_email_send(message_id=message_id) else "nothing to do"
+
+
+@shared_task(
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=5,
+    acks_late=True,
+    time_limit=60,
+)
+def csat_email_send(request_id: int) -> str:
+    """The resolve email with one-click rating links (email conversations)."""
+    return "sent" if followup.csat_email_send(request_id=request_id) else "nothing to do"
