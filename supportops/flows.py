@@ -12,6 +12,7 @@ only once the transaction that stored their input has committed.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -20,6 +21,7 @@ from django.db import transaction
 
 from supportops.accounts.models import Workspace
 from supportops.accounts.services import Actor
+from supportops.analytics.tasks import outcome_refresh_task
 from supportops.bot.models import BotTurn
 from supportops.bot.services import bot_greeting, bot_settings_get
 from supportops.bot.turn import (
@@ -33,12 +35,18 @@ from supportops.bot.turn import (
 )
 from supportops.conversations.models import Conversation, Customer, Message
 from supportops.conversations.services import (
+    MAX_EMAIL_CHARS,
+    FeedbackVia,
+    InboundEmail,
     PostedMessage,
     StartedConversation,
+    answer_awaiting_verdict,
     conversation_categorize,
     conversation_create,
     conversation_feedback,
     conversation_lock,
+    customer_for_email,
+    email_conversation_find,
     message_add,
     message_post_bot,
     message_post_customer,
@@ -56,11 +64,24 @@ from supportops.inbox.tasks import handoff_packet_enrich
 from supportops.integrations.embeddings import EmbeddingError
 from supportops.integrations.llm import get_chat_provider
 from supportops.lib.outage import DATABASE_UNAVAILABLE
+from supportops.text.triggers import confirms_answer, rejects_answer
 
 WAIT_RETRY_S = 0.5  # an earlier message of the conversation is still being decided
 WAIT_RETRIES = 60
 HUMAN_ONLY_NOTICE = "Thanks for getting in touch. A person from our team will reply here."
 REOPEN_NOTICE = "Thanks for writing again. A person from our team will reply here."
+CONTROL_TRIGGER = "control"  # the conversation's arm is human_only: the bot never answers
+CHANNEL_TRIGGER = "channel"  # a channel the bot does not serve (email)
+
+
+# --- The outcome ledger -------------------------------------------------------------------------
+
+
+def _ledger_refresh(conversation: Conversation, *, earlier: bool = False) -> None:
+    """Recompute the conversation's outcome once this transaction commits; `earlier`: also
+    the customer's earlier conversations whose window it falls in (a new conversation may
+    be a repeat contact of them)."""
+    transaction.on_commit(partial(outcome_refresh_task.delay, conversation.pk, earlier))
 
 
 # --- A conversation starts ----------------------------------------------------------------------
@@ -68,12 +89,19 @@ REOPEN_NOTICE = "Thanks for writing again. A person from our team will reply her
 
 @transaction.atomic
 def do_conversation_start(
-    *, workspace: Workspace, customer: Customer, channel: str = Conversation.Channel.WIDGET
+    *,
+    workspace: Workspace,
+    customer: Customer,
+    channel: str = Conversation.Channel.WIDGET,
+    arm: str = Conversation.Arm.AI_FIRST,
 ) -> StartedConversation:
     """The assistant greets the customer and says it is an AI; with the assistant switched
-    off, the customer is told a person will reply."""
-    if bot_settings_get(workspace=workspace).enabled:
-        started = conversation_create(workspace=workspace, customer=customer, channel=channel)
+    off, or in the control arm (`human_only`: the bot never answers), the customer is told a
+    person will reply."""
+    if bot_settings_get(workspace=workspace).enabled and arm != Conversation.Arm.HUMAN_ONLY:
+        started = conversation_create(
+            workspace=workspace, customer=customer, channel=channel, arm=arm
+        )
         message_add(
             conversation=started.conversation,
             author=Message.Author.BOT,
@@ -85,6 +113,7 @@ def do_conversation_start(
             workspace=workspace,
             customer=customer,
             channel=channel,
+            arm=arm,
             status=Conversation.Status.HANDED_OFF,
         )
         message_add(
@@ -103,13 +132,35 @@ def do_customer_message(
 ) -> PostedMessage:
     """Store the message first; then, on commit, queue the bot's turn if the conversation is
     with the assistant. A customer writing again after a person resolved the conversation
-    goes back to people (to the same agent if they are online), never to the bot.
+    goes back to people (to the same agent if they are online), never to the bot. A reply
+    to the bot's answer that confirms it ("thanks, that worked") is the customer's "Yes" to
+    "Did that solve it?", typed; one that rejects it is a typed "No" (the bot's turn then
+    answers it). A conversation of the control arm goes to people.
 
     `queue_bot=False` is for callers that run the turn themselves (the eval commands)."""
     with transaction.atomic():
+        first = not conversation.messages.filter(author=Message.Author.CUSTOMER).exists()
         posted = message_post_customer(conversation=conversation, text=text, client_key=client_key)
         if not posted.created:
             return posted
+        _ledger_refresh(conversation, earlier=first)
+        verdict = _typed_verdict(conversation, posted)
+        if verdict is True:
+            conversation_feedback(
+                conversation=conversation,
+                solved=True,
+                via=FeedbackVia.TYPED,
+                message=posted.message,
+            )
+            return posted
+        if verdict is False:
+            conversation_feedback(
+                conversation=conversation,
+                solved=False,
+                via=FeedbackVia.TYPED,
+                message=posted.message,
+                reply=False,
+            )
         if posted.reopened and conversation_had_person(conversation=conversation):
             do_hand_off(
                 conversation=conversation,
@@ -117,21 +168,56 @@ def do_customer_message(
                 reason="the customer wrote again after a person resolved the conversation",
                 notice=REOPEN_NOTICE,
             )
+        elif (
+            conversation.status == Conversation.Status.BOT
+            and conversation.arm == Conversation.Arm.HUMAN_ONLY
+        ):
+            # The arm was set after the start (the customer was greeted by the assistant):
+            # the bot never answers the control group, so people take it now.
+            _hand_off_control(conversation, notify=True)
         elif conversation.status == Conversation.Status.BOT and queue_bot:
             transaction.on_commit(partial(bot_turn.delay, posted.message.pk))
         elif conversation.status == Conversation.Status.HANDED_OFF and (
             handoff_open_get(conversation=conversation) is None
         ):
-            # It started without the assistant (switched off): its first message puts it in
-            # the queue, with the same routing and SLA as any handoff. The customer was told
-            # at the start that a person will reply.
-            do_hand_off(
-                conversation=conversation,
-                trigger="bot_off",
-                reason="the assistant was switched off when the conversation started",
-                notify=False,
-            )
+            # It started without the assistant (switched off, or the control arm): its first
+            # message puts it in the queue, with the same routing and SLA as any handoff. The
+            # customer was told at the start that a person will reply.
+            if conversation.arm == Conversation.Arm.HUMAN_ONLY:
+                _hand_off_control(conversation, notify=False)
+            else:
+                do_hand_off(
+                    conversation=conversation,
+                    trigger="bot_off",
+                    reason="the assistant was switched off when the conversation started",
+                    notify=False,
+                )
     return posted
+
+
+def _typed_verdict(conversation: Conversation, posted: PostedMessage) -> bool | None:
+    """True: the message confirms the bot's answer just before it; False: it rejects it;
+    None: neither, or it does not follow an answer."""
+    if conversation.status != Conversation.Status.BOT:
+        return None
+    if not answer_awaiting_verdict(message=posted.message):
+        return None
+    text = posted.message.text
+    if confirms_answer(text):
+        return True
+    if rejects_answer(text):
+        return False
+    return None
+
+
+def _hand_off_control(conversation: Conversation, *, notify: bool) -> Handoff | None:
+    return do_hand_off(
+        conversation=conversation,
+        trigger=CONTROL_TRIGGER,
+        reason="the customer is in the control group: people answer, the assistant does not",
+        notice=HUMAN_ONLY_NOTICE,
+        notify=notify,
+    )
 
 
 # --- The bot's turn -----------------------------------------------------------------------------
@@ -193,7 +279,16 @@ def do_bot_turn(*, message_id: int) -> BotTurn | None:
         reply = _apply_decision(locked, decision, packet)
         if decision.category:
             conversation_categorize(conversation=locked, category=decision.category)
-        return bot_turn_complete(turn=turn, decision=decision, reply=reply, compute_ms=compute_ms)
+        _ledger_refresh(locked)
+        done = bot_turn_complete(turn=turn, decision=decision, reply=reply, compute_ms=compute_ms)
+    if (
+        decision.action == BotTurn.Action.SKIP
+        and decision.scores.get("arm") == Conversation.Arm.HUMAN_ONLY
+        and locked.status == Conversation.Status.BOT
+    ):
+        # The arm changed to the control group while the message waited for its turn.
+        _hand_off_control(locked, notify=True)
+    return done
 
 
 def _apply_decision(
@@ -207,6 +302,7 @@ def _apply_decision(
             reason=first.reason,
             scores={f.name: f.scores for f in decision.fired},
             packet=packet,
+            by="bot",
         )
         if handoff is None:
             return None
@@ -240,11 +336,13 @@ def do_hand_off(
     packet: dict[str, Any] | None = None,
     notice: str | None = None,
     notify: bool = True,
+    by: str = "system",
 ) -> Handoff | None:
     """The conversation goes to people with the full handoff packet (built here, before
     the conversation is locked, when the caller has none: the customer pressed "Talk to a
     person", or reopened a conversation a person had). A second request while it already
-    waits for or is with a person changes nothing and returns the open handoff."""
+    waits for or is with a person changes nothing and returns the open handoff. `by`: who
+    sent it (customer, or system for rules such as the channel or the control arm)."""
     if conversation.status == Conversation.Status.WITH_AGENT:
         return handoff_open_get(conversation=conversation)
     existing = handoff_open_get(conversation=conversation)
@@ -264,8 +362,10 @@ def do_hand_off(
             packet=packet,
             notice=notice,
             notify=notify,
+            by=by,
         )
         conversation.status = locked.status
+        _ledger_refresh(locked)
         return handoff or handoff_open_get(conversation=locked)
 
 
@@ -278,6 +378,7 @@ def _hand_off_locked(
     packet: dict[str, Any] | None,
     notice: str | None = None,
     notify: bool = True,
+    by: str = "system",
 ) -> Handoff | None:
     handoff = handoff_create(
         conversation=conversation,
@@ -287,6 +388,7 @@ def _hand_off_locked(
         packet=packet,
         notice=notice,
         notify=notify,
+        by=by,
     )
     if handoff is not None and get_chat_provider() is not None:
         # The model's summary and suggested reply come later; the person never waits for it.
@@ -297,13 +399,23 @@ def _hand_off_locked(
 def do_agent_reply(
     *, conversation: Conversation, agent: Actor, text: str, draft_id: int | None = None
 ) -> Message:
-    """A person answers (the bot stays out of the conversation from now on)."""
-    return agent_reply(conversation=conversation, agent=agent, text=text, draft_id=draft_id)
+    """A person answers (the bot stays out of the conversation from now on); on the email
+    channel the reply goes out by email."""
+    with transaction.atomic():
+        message = agent_reply(conversation=conversation, agent=agent, text=text, draft_id=draft_id)
+        _ledger_refresh(conversation)
+    return message
 
 
 def do_resolve(*, conversation: Conversation, actor: Actor = None, resolution: str = "") -> Message:
-    """A person resolves the conversation, with a resolution type."""
-    return conversation_resolve(conversation=conversation, actor=actor, resolution=resolution)
+    """A person resolves the conversation, with a resolution type (an email conversation's
+    customer gets the rating links by email)."""
+    with transaction.atomic():
+        message = conversation_resolve(
+            conversation=conversation, actor=actor, resolution=resolution
+        )
+        _ledger_refresh(conversation)
+    return message
 
 
 def do_customer_end(*, conversation: Conversation) -> bool:
@@ -311,10 +423,81 @@ def do_customer_end(*, conversation: Conversation) -> bool:
     request)."""
     if conversation.status == Conversation.Status.RESOLVED:
         return False
-    conversation_resolve(conversation=conversation)
+    with transaction.atomic():
+        conversation_resolve(conversation=conversation)
+        _ledger_refresh(conversation)
     return True
 
 
-def do_feedback(*, conversation: Conversation, solved: bool) -> Message:
-    """The customer's answer to "Did that solve it?"."""
-    return conversation_feedback(conversation=conversation, solved=solved)
+def do_feedback(*, conversation: Conversation, solved: bool) -> Message | None:
+    """The customer's answer to "Did that solve it?" (the widget's buttons)."""
+    with transaction.atomic():
+        message = conversation_feedback(conversation=conversation, solved=solved)
+        _ledger_refresh(conversation)
+    return message
+
+
+# --- Email in -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InboundResult:
+    conversation: Conversation
+    message: Message
+    created: bool  # False: this Message-ID was delivered before and is stored once
+    new_conversation: bool
+
+
+def do_email_inbound(
+    *, workspace: Workspace, email: InboundEmail, arm: str = Conversation.Arm.AI_FIRST
+) -> InboundResult:
+    """A customer's email opens or continues a conversation of the same customer (matched
+    by email: a verified customer whose address the host site gave, else a customer known
+    only by it) and goes to people: the assistant does not answer email yet, so it is
+    handed off with the trigger `channel` and routed like any handoff. A second delivery of
+    the same Message-ID stores nothing new. `arm` applies to a new conversation."""
+    customer = customer_for_email(workspace=workspace, email=email.sender)
+    with transaction.atomic():
+        earlier = (
+            Message.objects.filter(workspace=workspace, email_message_id=email.message_id)
+            .select_related("conversation")
+            .first()
+        )
+        if earlier is not None:
+            return InboundResult(earlier.conversation, earlier, False, False)
+        conversation = email_conversation_find(
+            workspace=workspace,
+            customer=customer,
+            thread_ids=email.thread_ids,
+            subject=email.subject,
+        )
+        new = conversation is None
+        if conversation is None:
+            conversation = conversation_create(
+                workspace=workspace,
+                customer=customer,
+                channel=Conversation.Channel.EMAIL,
+                arm=arm,
+                status=Conversation.Status.HANDED_OFF,
+                subject=email.subject[:300],
+                followup_email=email.sender,
+            ).conversation
+        posted = message_post_customer(
+            conversation=conversation,
+            text=email.text,
+            email_message_id=email.message_id,
+            limit=MAX_EMAIL_CHARS,
+        )
+        if not posted.created:
+            return InboundResult(conversation, posted.message, False, False)
+        _ledger_refresh(conversation, earlier=new)
+        if conversation.status != Conversation.Status.WITH_AGENT and (
+            handoff_open_get(conversation=conversation) is None
+        ):
+            do_hand_off(
+                conversation=conversation,
+                trigger=CHANNEL_TRIGGER,
+                reason="the assistant does not answer email yet",
+                notify=False,
+            )
+    return InboundResult(conversation, posted.message, True, new)

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "supportops.widget",
     "supportops.bot",
     "supportops.inbox",
+    "supportops.analytics",
 ]
 
 MIDDLEWARE = [
@@ -161,6 +162,12 @@ CELERY_BEAT_SCHEDULE = {
     "knowledge-reindex-sweeper": {
         "task": "supportops.knowledge.tasks.chunks_embed_sweep",
         "schedule": 60.0,
+    },
+    # Outcomes whose repeat-contact window has passed become final; anything the on-commit
+    # refreshes missed is recomputed.
+    "analytics-outcomes-sweep": {
+        "task": "supportops.analytics.tasks.outcomes_sweep",
+        "schedule": env_float("OUTCOMES_SWEEP_EVERY_S", 300.0),
     },
 }
 
@@ -293,6 +300,11 @@ WIDGET_SECRET_OVERLAP_HOURS = env_int("WIDGET_SECRET_OVERLAP_HOURS", 72, minimum
 # grace minutes, then nothing.
 WIDGET_TOKEN_TTL_HOURS = env_int("WIDGET_TOKEN_TTL_HOURS", 24, minimum=1)
 WIDGET_TOKEN_ENDED_GRACE_MINUTES = env_int("WIDGET_TOKEN_ENDED_GRACE_MINUTES", 30, minimum=0)
+
+# --- Email channel: the rating links in the resolve email stop working after this many days;
+# inbound webhook bodies larger than this are refused.
+CSAT_LINK_MAX_AGE_DAYS = env_int("CSAT_LINK_MAX_AGE_DAYS", 30, minimum=1)
+EMAIL_INBOUND_MAX_BYTES = env_int("EMAIL_INBOUND_MAX_BYTES", 1024 * 1024, minimum=1024)
 
 # --- Production hardening (DEBUG off); `manage.py check --deploy` passes with these.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

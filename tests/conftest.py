@@ -170,3 +170,27 @@ def pytest_sessionfinish(session, exitstatus):
     (PostgreSQL stops by itself when its last user exits)."""
     if settings.VAR_DIR in embedded.started_redis:
         embedded.redis_stop(settings.VAR_DIR)
+
+
+@pytest.fixture(autouse=True)
+def _worker_idle_after_test(request):
+    """A test that used the real worker ends once the worker is idle: the tasks its flows
+    queued on commit (the ledger's refresh after a bot turn) would otherwise still run while
+    the test's tables are being emptied."""
+    yield
+    if "celery_worker_process" not in request.fixturenames:
+        return
+    import time
+
+    from supportops.celery import app
+
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    deadline = time.monotonic() + 30
+    with app.connection_for_write() as connection:
+        client = connection.default_channel.client
+        while time.monotonic() < deadline:
+            # The worker runs one task at a time (-P solo) and answers a ping only between
+            # tasks: an empty queue and a ping answered means nothing is running.
+            if not client.llen(queue) and app.control.ping(timeout=0.5):
+                return
+            time.sleep(0.2)

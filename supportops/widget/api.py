@@ -529,6 +529,7 @@ def handoff_create(request: HttpRequest, key: str, conversation_id: int) -> dict
         conversation=conversation,
         trigger="explicit_request",
         reason="customer pressed Talk to a person",
+        by="customer",
     )
     return _state(_refresh(conversation))
 

@@ -1,0 +1,23 @@
+"""`{% outcome_card conversation %}`: the conversation's outcome on its inbox page. The
+inbox sits below analytics and imports nothing of it; its template loads this tag."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from supportops.analytics.selectors import outcome_explained, outcome_for_conversation
+from supportops.conversations.models import Conversation
+
+register = template.Library()
+
+
+@register.inclusion_tag("analytics/_outcome.html", takes_context=True)
+def outcome_card(context: template.Context, conversation: Conversation) -> dict[str, Any]:
+    outcome = outcome_for_conversation(conversation=conversation)
+    return {
+        "current_workspace": context.get("current_workspace"),
+        "conversation": conversation,
+        "explained": outcome_explained(outcome) if outcome is not None else None,
+    }

@@ -1,0 +1,122 @@
+"""Timelines played through the real flows with the clock at each event's time
+(time-machine), and the ledger read as of a chosen hour."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+
+from supportops import flows
+from supportops.analytics.ledger import outcome_refresh
+from supportops.analytics.models import Outcome
+from supportops.conversations.models import Conversation, EmailChannel, Message
+from supportops.conversations.services import InboundEmail, customer_get_or_create_verified
+from supportops.inbox.services import handoff_claim, handoff_open_get
+
+T0 = datetime(2025, 5, 5, 9, 0, tzinfo=UTC)
+PASSWORD_Q = "How do I reset my password?"
+PASSWORD_AGAIN = "I forgot my password, how can I reset it?"
+EMAIL_Q = "How do I change the email address on my account?"
+
+
+def at(hours: float) -> datetime:
+    return T0 + timedelta(hours=hours)
+
+
+@dataclass
+class Play:
+    workspace: object
+    agent: object
+    customer: object
+
+    def chat(self, hours, text, conversation=None, arm=Conversation.Arm.AI_FIRST):
+        with time_machine.travel(at(hours), tick=False):
+            if conversation is None:
+                conversation = flows.do_conversation_start(
+                    workspace=self.workspace, customer=self.customer, arm=arm
+                ).conversation
+            conversation.refresh_from_db()
+            posted = flows.do_customer_message(
+                conversation=conversation, text=text, queue_bot=False
+            )
+            flows.do_bot_turn(message_id=posted.message.pk)
+        conversation.refresh_from_db()
+        return conversation
+
+    def email(self, hours, text, *, subject="Help please", conversation=None):
+        thread = []
+        if conversation is not None:
+            thread = list(
+                Message.objects.filter(conversation=conversation)
+                .exclude(email_message_id="")
+                .order_by("-pk")
+                .values_list("email_message_id", flat=True)
+            )
+        with time_machine.travel(at(hours), tick=False):
+            result = flows.do_email_inbound(
+                workspace=self.workspace,
+                email=InboundEmail(
+                    sender=self.customer.email,
+                    subject=subject,
+                    text=text,
+                    message_id=f"<{uuid.uuid4().hex}@mail.customer.example>",
+                    thread_ids=thread,
+                ),
+            )
+        return result.conversation
+
+    def feedback(self, hours, conversation, solved):
+        with time_machine.travel(at(hours), tick=False):
+            conversation.refresh_from_db()
+            flows.do_feedback(conversation=conversation, solved=solved)
+
+    def agent_reply(self, hours, conversation, text="Done: I changed it for you."):
+        with time_machine.travel(at(hours), tick=False):
+            conversation.refresh_from_db()
+            handoff = handoff_open_get(conversation=conversation)
+            if handoff is not None and handoff.assignee_id is None:
+                handoff_claim(handoff=handoff, agent=self.agent)
+            flows.do_agent_reply(conversation=conversation, agent=self.agent, text=text)
+
+    def resolve(self, hours, conversation, resolution="solved"):
+        with time_machine.travel(at(hours), tick=False):
+            conversation.refresh_from_db()
+            flows.do_resolve(conversation=conversation, actor=self.agent, resolution=resolution)
+
+    def leave(self, hours, conversation):
+        with time_machine.travel(at(hours), tick=False):
+            conversation.refresh_from_db()
+            flows.do_customer_end(conversation=conversation)
+
+    def outcome(self, conversation, hours) -> Outcome:
+        with time_machine.travel(at(hours), tick=False):
+            row = outcome_refresh(conversation=conversation, as_of=at(hours))
+        assert row is not None
+        return row
+
+
+@pytest.fixture
+def help_centre(make_article):
+    make_article(
+        title=PASSWORD_Q,
+        body=f"{PASSWORD_Q}\n\nOpen Settings, choose Security and press Reset password. We "
+        "email you a link that works for one hour.",
+    )
+    make_article(
+        title="Change the email address on your account",
+        body="Change the email address on your account\n\nOpen Profile, choose Email and "
+        "enter the new address. We send a confirmation link to it.",
+    )
+
+
+@pytest.fixture
+def play(workspace, teammate, help_centre) -> Play:
+    EmailChannel.objects.create(workspace=workspace, address="help@acme.example")
+    customer = customer_get_or_create_verified(
+        workspace=workspace, external_id="C-1", name="Dana Reyes", email="dana@customer.example"
+    )
+    return Play(workspace=workspace, agent=teammate, customer=customer)
