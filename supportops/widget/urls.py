@@ -27,4 +27,6 @@ urlpatterns = [
     path("widget.<str:name>", views.widget_asset, name="widget-asset"),
     path("widget/demo/", views.widget_demo, name="widget-demo"),
     path("api/widget/v1/", (_with_cors(_api_patterns), _api_app_name, _api_namespace)),
+    path("api/email/v1/inbound/<str:public_key>/", views.email_inbound, name="email-inbound"),
+    path("csat/<str:token>/", views.csat_rate, name="csat-rate"),
 ]
