@@ -16,6 +16,7 @@ import zipfile
 import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -547,3 +548,22 @@ def import_job_run(*, job_id: int) -> None:
     ImportJob.objects.filter(pk=job_id).update(
         status=ImportJob.Status.DONE, finished_at=timezone.now(), embedded_chunks=total
     )
+
+
+def rows_index_now(
+    *, workspace: Workspace, rows: list[dict[str, Any]], source_file: str
+) -> ImportReport:
+    """Index JSONL article rows `{id?, title, body, category?, url?}` with embeddings now
+    (the evaluation commands' scratch workspaces); each row's `id` is its external id."""
+    items = [
+        ImportItem(
+            title=row["title"],
+            body=row["body"],
+            category=row.get("category") or "",
+            external_id=str(row.get("id") or n),
+            url=row.get("url") or "",
+            source_file=source_file,
+        )
+        for n, row in enumerate(rows, start=1)
+    ]
+    return items_write(workspace=workspace, items=items, embed="now")

@@ -11,7 +11,7 @@ from supportops import flows
 from supportops.accounts.services import workspace_create, workspace_delete_scratch
 from supportops.bot.models import BotTurn
 from supportops.conversations.services import customer_get_or_create_visitor
-from supportops.knowledge.importing import ImportFileError, ImportItem, items_write
+from supportops.knowledge.importing import ImportFileError, rows_index_now
 from supportops.lib.commands import (
     database_ready,
     logs_to_stderr,
@@ -66,19 +66,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"{key}: {value}")
 
     def _index(self, workspace, articles, path):
-        items = [
-            ImportItem(
-                title=a["title"],
-                body=a["body"],
-                category=a.get("category") or "",
-                external_id=str(a.get("id") or n),
-                url=a.get("url") or "",
-                source_file=path,
-            )
-            for n, a in enumerate(articles, start=1)
-        ]
         try:
-            items_write(workspace=workspace, items=items, embed="now")
+            rows_index_now(workspace=workspace, rows=articles, source_file=path)
         except ImportFileError as exc:
             raise CommandError(str(exc)) from None
 
