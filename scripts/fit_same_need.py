@@ -73,7 +73,9 @@ def features() -> tuple[list[dict], np.ndarray]:
             ],
             source_file="same_need_articles.csv",
         )
-        external = dict(Article.objects.filter(workspace=workspace).values_list("pk", "external_id"))
+        external = dict(
+            Article.objects.filter(workspace=workspace).values_list("pk", "external_id")
+        )
         vectors = embed_texts([q["text"] for q in questions])
         for q, vector in zip(questions, vectors, strict=True):
             hits = search(workspace=workspace, query=q["text"], k=3, query_vector=vector).hits
@@ -138,7 +140,13 @@ def scores(rows: list[dict], params: NeedParams) -> dict[str, float]:
     precision = tp / (tp + fp) if tp + fp else 1.0
     recall = tp / (tp + fn) if tp + fn else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1, "positives": int(truth.sum()), "n": len(rows)}
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "positives": int(truth.sum()),
+        "n": len(rows),
+    }
 
 
 def best(rows: list[dict], *, articles: bool = True) -> tuple[NeedParams, dict[str, float]]:
@@ -188,7 +196,8 @@ def main() -> None:
         "pairs": {"train": len(train), "held_apart": len(test)},
         "held_apart_domains": sorted(held),
         "cv": {
-            k: round(float(np.mean([f[k] for f in folds])), 4) for k in ("precision", "recall", "f1")
+            k: round(float(np.mean([f[k] for f in folds])), 4)
+            for k in ("precision", "recall", "f1")
         },
         "train": {k: round(v, 4) for k, v in fitted.items()},
         "held_apart": {k: round(v, 4) for k, v in held_out.items()},

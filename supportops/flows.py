@@ -145,22 +145,17 @@ def do_customer_message(
             return posted
         _ledger_refresh(conversation, earlier=first)
         verdict = _typed_verdict(conversation, posted)
-        if verdict is True:
+        if verdict is not None:
+            # A typed "No" is answered by the bot's own turn (it asks for more), not here.
             conversation_feedback(
                 conversation=conversation,
-                solved=True,
-                via=FeedbackVia.TYPED,
-                message=posted.message,
-            )
-            return posted
-        if verdict is False:
-            conversation_feedback(
-                conversation=conversation,
-                solved=False,
+                solved=verdict,
                 via=FeedbackVia.TYPED,
                 message=posted.message,
                 reply=False,
             )
+            if verdict:
+                return posted
         if posted.reopened and conversation_had_person(conversation=conversation):
             do_hand_off(
                 conversation=conversation,

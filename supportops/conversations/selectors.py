@@ -61,3 +61,13 @@ def customer_earlier_conversations(
         .order_by("-created_at")
         .prefetch_related(Prefetch("messages", queryset=Message.objects.order_by("pk")))[:limit]
     )
+
+
+def email_thread_ids(*, conversation: Conversation, newest_first: bool = False) -> list[str]:
+    """The Message-IDs of a conversation's emails (the customer's and ours), in order."""
+    return list(
+        Message.objects.filter(conversation=conversation)
+        .exclude(email_message_id="")
+        .order_by("-pk" if newest_first else "pk")
+        .values_list("email_message_id", flat=True)
+    )

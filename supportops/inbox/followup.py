@@ -18,6 +18,7 @@ from django.utils import timezone
 from supportops.conversations.csat import SCORE_LABELS, SCORES, csat_link_token
 from supportops.conversations.followup import customer_away
 from supportops.conversations.models import Conversation, CsatRequest, EmailChannel, Message
+from supportops.conversations.selectors import email_thread_ids
 from supportops.conversations.services import subject_strip
 
 
@@ -57,17 +58,8 @@ def _sender(conversation: Conversation) -> tuple[str, str]:
     return sender, address.rpartition("@")[2] or "localhost"
 
 
-def _thread_ids(conversation: Conversation) -> list[str]:
-    return list(
-        Message.objects.filter(conversation=conversation)
-        .exclude(email_message_id="")
-        .order_by("pk")
-        .values_list("email_message_id", flat=True)
-    )
-
-
 def _thread_headers(conversation: Conversation, message_id: str) -> dict[str, str]:
-    earlier = [m for m in _thread_ids(conversation) if m != message_id]
+    earlier = [m for m in email_thread_ids(conversation=conversation) if m != message_id]
     headers = {"Message-ID": message_id}
     if earlier:
         headers["In-Reply-To"] = earlier[-1]

@@ -13,7 +13,8 @@ import time_machine
 from supportops import flows
 from supportops.analytics.ledger import outcome_refresh
 from supportops.analytics.models import Outcome
-from supportops.conversations.models import Conversation, EmailChannel, Message
+from supportops.conversations.models import Conversation, EmailChannel
+from supportops.conversations.selectors import email_thread_ids
 from supportops.conversations.services import InboundEmail, customer_get_or_create_verified
 from supportops.inbox.services import handoff_claim, handoff_open_get
 
@@ -50,12 +51,7 @@ class Play:
     def email(self, hours, text, *, subject="Help please", conversation=None):
         thread = []
         if conversation is not None:
-            thread = list(
-                Message.objects.filter(conversation=conversation)
-                .exclude(email_message_id="")
-                .order_by("-pk")
-                .values_list("email_message_id", flat=True)
-            )
+            thread = email_thread_ids(conversation=conversation, newest_first=True)
         with time_machine.travel(at(hours), tick=False):
             result = flows.do_email_inbound(
                 workspace=self.workspace,

@@ -27,6 +27,7 @@ from supportops.analytics.ledger import outcomes_sweep_run
 from supportops.analytics.models import Outcome
 from supportops.celery import app
 from supportops.conversations.models import Conversation, ConversationEvent, EmailChannel, Message
+from supportops.conversations.selectors import email_thread_ids
 from supportops.conversations.services import InboundEmail, customer_get_or_create_verified
 from supportops.inbox.services import handoff_claim, handoff_open_get
 from supportops.knowledge.importing import ImportFileError, rows_index_now
@@ -208,12 +209,7 @@ class Command(BaseCommand):
     def _email(self, workspace, customer, arm, conversation, step, text) -> Conversation:
         thread: list[str] = []
         if conversation is not None:
-            thread = list(
-                Message.objects.filter(conversation=conversation)
-                .exclude(email_message_id="")
-                .order_by("-pk")
-                .values_list("email_message_id", flat=True)
-            )
+            thread = email_thread_ids(conversation=conversation, newest_first=True)
             subject = f"Re: {conversation.subject}"
         else:
             subject = " ".join(text.split()[:8])[:120]

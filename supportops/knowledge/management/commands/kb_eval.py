@@ -6,7 +6,7 @@ import uuid
 from django.core.management.base import BaseCommand, CommandError
 
 from supportops.accounts.services import workspace_create, workspace_delete_scratch
-from supportops.knowledge.importing import ImportFileError, ImportItem, items_write
+from supportops.knowledge.importing import ImportFileError, rows_index_now
 from supportops.knowledge.models import Article
 from supportops.knowledge.search import MODES, search
 from supportops.lib.commands import database_ready, percentile, print_json, read_jsonl
@@ -29,18 +29,8 @@ class Command(BaseCommand):
         database_ready(self, opts)
         workspace = workspace_create(name=f"kb_eval {uuid.uuid4().hex[:8]}", is_scratch=True)
         try:
-            items = [
-                ImportItem(
-                    title=a["title"],
-                    body=a["body"],
-                    category=a.get("category") or "",
-                    external_id=str(a.get("id") or n),
-                    source_file=opts["articles"],
-                )
-                for n, a in enumerate(articles, start=1)
-            ]
             try:
-                items_write(workspace=workspace, items=items, embed="now")
+                rows_index_now(workspace=workspace, rows=articles, source_file=opts["articles"])
             except ImportFileError as exc:
                 raise CommandError(str(exc)) from None
             ids = dict(Article.objects.filter(workspace=workspace).values_list("pk", "external_id"))
