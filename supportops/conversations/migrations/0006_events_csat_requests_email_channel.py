@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0001_initial'),
-        ('conversations', '0004_handoff_moves_to_inbox'),
+        ('conversations', '0005_order_ship_to_note'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
