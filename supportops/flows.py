@@ -11,6 +11,8 @@ only once the transaction that stored their input has committed.
 
 from __future__ import annotations
 
+import logging
+import secrets
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -22,14 +24,17 @@ from django.db import transaction
 from supportops.accounts.models import Workspace
 from supportops.accounts.services import Actor
 from supportops.analytics.tasks import outcome_refresh_task
+from supportops.bot.categories import category_list
 from supportops.bot.models import BotTurn
 from supportops.bot.services import bot_greeting, bot_settings_get
 from supportops.bot.turn import (
     Decision,
+    Fired,
     TurnWaiting,
     bot_turn_claim,
     bot_turn_complete,
     bot_turn_lock_pending,
+    categorize,
     decide,
     eligibility,
 )
@@ -53,6 +58,7 @@ from supportops.conversations.services import (
 )
 from supportops.inbox.models import Handoff
 from supportops.inbox.packet import handoff_packet_build_safely
+from supportops.inbox.selectors import category_escalation_stats
 from supportops.inbox.services import (
     agent_reply,
     conversation_had_person,
@@ -63,15 +69,36 @@ from supportops.inbox.services import (
 from supportops.inbox.tasks import handoff_packet_enrich
 from supportops.integrations.embeddings import EmbeddingError
 from supportops.integrations.llm import get_chat_provider
+from supportops.knowledge.models import Article
 from supportops.lib.outage import DATABASE_UNAVAILABLE
+from supportops.rollout.models import (
+    BOT_OFF,
+    BOT_PAUSED,
+    CONTROL_GROUP,
+    PHASE_PAUSED,
+    Assignment,
+    SuiteCase,
+    SuiteRun,
+)
+from supportops.rollout.selectors import Gate, Scope, bot_gate, phase_scope
+from supportops.rollout.services import (
+    assignment_decide,
+    assignment_record,
+    assignment_start_of,
+    suite_result_record,
+    suite_run_claim,
+    suite_run_finish,
+)
+from supportops.rollout.suites import case_judge
+from supportops.text import triggers
 from supportops.text.triggers import confirms_answer, rejects_answer
+
+logger = logging.getLogger(__name__)
 
 WAIT_RETRY_S = 0.5  # an earlier message of the conversation is still being decided
 WAIT_RETRIES = 60
 HUMAN_ONLY_NOTICE = "Thanks for getting in touch. A person from our team will reply here."
 REOPEN_NOTICE = "Thanks for writing again. A person from our team will reply here."
-CONTROL_TRIGGER = "control"  # the conversation's arm is human_only: the bot never answers
-CHANNEL_TRIGGER = "channel"  # a channel the bot does not serve (email)
 
 
 # --- The outcome ledger -------------------------------------------------------------------------
@@ -93,14 +120,21 @@ def do_conversation_start(
     workspace: Workspace,
     customer: Customer,
     channel: str = Conversation.Channel.WIDGET,
-    arm: str = Conversation.Arm.AI_FIRST,
+    arm: str | None = None,
 ) -> StartedConversation:
-    """The assistant greets the customer and says it is an AI; with the assistant switched
-    off, or in the control arm (`human_only`: the bot never answers), the customer is told a
-    person will reply."""
-    if bot_settings_get(workspace=workspace).enabled and arm != Conversation.Arm.HUMAN_ONLY:
+    """Assign the customer's arm (sticky: the same on every conversation and channel), then
+    either the assistant greets them and says it is an AI, or, for the control group, with
+    the bot paused or switched off, they are told a person will reply (never greeted as an
+    AI). `arm` fixes the arm instead (evaluations replaying recorded timelines)."""
+    plan = assignment_decide(
+        workspace=workspace,
+        customer=customer,
+        bot_enabled=bot_settings_get(workspace=workspace).enabled,
+        arm=arm,
+    )
+    if plan.with_assistant:
         started = conversation_create(
-            workspace=workspace, customer=customer, channel=channel, arm=arm
+            workspace=workspace, customer=customer, channel=channel, arm=plan.arm
         )
         message_add(
             conversation=started.conversation,
@@ -113,7 +147,7 @@ def do_conversation_start(
             workspace=workspace,
             customer=customer,
             channel=channel,
-            arm=arm,
+            arm=plan.arm,
             status=Conversation.Status.HANDED_OFF,
         )
         message_add(
@@ -121,10 +155,19 @@ def do_conversation_start(
             author=Message.Author.SYSTEM,
             text=HUMAN_ONLY_NOTICE,
         )
+    assignment_record(conversation=started.conversation, plan=plan)
     return started
 
 
 # --- A customer message arrives -----------------------------------------------------------------
+
+
+START_REASONS = {
+    BOT_OFF: "the assistant was switched off when the conversation started",
+    BOT_PAUSED: "the bot was paused (kill switch) when the conversation started",
+    Assignment.Start.PHASE_PAUSED: "the rollout phase was paused when the conversation started",
+}
+PAUSED_NOTICE = "Our assistant is paused at the moment, so a person from our team will reply here."
 
 
 def do_customer_message(
@@ -135,9 +178,13 @@ def do_customer_message(
     goes back to people (to the same agent if they are online), never to the bot. A reply
     to the bot's answer that confirms it ("thanks, that worked") is the customer's "Yes" to
     "Did that solve it?", typed; one that rejects it is a typed "No" (the bot's turn then
-    answers it). A conversation of the control arm goes to people.
+    answers it). A conversation of the control arm goes to people (after
+    its category is labelled). With the kill switch on, a conversation with the assistant
+    goes to people here and now: the switch must not depend on the workers it may have
+    been thrown to stop.
 
-    `queue_bot=False` is for callers that run the turn themselves (the eval commands)."""
+    `queue_bot=False` is for callers that run the turn themselves (the eval commands and the
+    test suite; the turn applies the kill switch then)."""
     with transaction.atomic():
         first = not conversation.messages.filter(author=Message.Author.CUSTOMER).exists()
         posted = message_post_customer(conversation=conversation, text=text, client_key=client_key)
@@ -156,6 +203,9 @@ def do_customer_message(
             )
             if verdict:
                 return posted
+        waiting_first = conversation.status == Conversation.Status.HANDED_OFF and (
+            handoff_open_get(conversation=conversation) is None
+        )
         if posted.reopened and conversation_had_person(conversation=conversation):
             do_hand_off(
                 conversation=conversation,
@@ -163,30 +213,38 @@ def do_customer_message(
                 reason="the customer wrote again after a person resolved the conversation",
                 notice=REOPEN_NOTICE,
             )
+        elif conversation.arm == Conversation.Arm.HUMAN_ONLY:
+            # Control group: the turn task only labels the category (silently, as the bot's
+            # classifier would) and, on the first message, queues the conversation for
+            # people with the same routing and SLA as a hand-off. Later messages are
+            # labelled only while no category is known.
+            if queue_bot and (waiting_first or posted.reopened or not conversation.category):
+                transaction.on_commit(partial(bot_turn.delay, posted.message.pk))
         elif (
             conversation.status == Conversation.Status.BOT
-            and conversation.arm == Conversation.Arm.HUMAN_ONLY
+            and queue_bot
+            and (gate := bot_gate(workspace=conversation.workspace_id)).stop
         ):
-            # The arm was set after the start (the customer was greeted by the assistant):
-            # the bot never answers the control group, so people take it now.
-            _hand_off_control(conversation, notify=True)
+            do_hand_off(
+                conversation=conversation,
+                trigger=gate.stop,
+                reason=gate.reason,
+                scores={"gate": gate.stop},
+                notice=PAUSED_NOTICE,
+            )
         elif conversation.status == Conversation.Status.BOT and queue_bot:
             transaction.on_commit(partial(bot_turn.delay, posted.message.pk))
-        elif conversation.status == Conversation.Status.HANDED_OFF and (
-            handoff_open_get(conversation=conversation) is None
-        ):
-            # It started without the assistant (switched off, or the control arm): its first
-            # message puts it in the queue, with the same routing and SLA as any handoff. The
+        elif waiting_first:
+            # It started without the assistant (switched off, paused): its first message
+            # puts it in the queue, with the same routing and SLA as any handoff. The
             # customer was told at the start that a person will reply.
-            if conversation.arm == Conversation.Arm.HUMAN_ONLY:
-                _hand_off_control(conversation, notify=False)
-            else:
-                do_hand_off(
-                    conversation=conversation,
-                    trigger="bot_off",
-                    reason="the assistant was switched off when the conversation started",
-                    notify=False,
-                )
+            start = assignment_start_of(conversation=conversation)
+            do_hand_off(
+                conversation=conversation,
+                trigger=start,
+                reason=START_REASONS.get(start, START_REASONS[BOT_OFF]),
+                notify=False,
+            )
     return posted
 
 
@@ -203,16 +261,6 @@ def _typed_verdict(conversation: Conversation, posted: PostedMessage) -> bool | 
     if rejects_answer(text):
         return False
     return None
-
-
-def _hand_off_control(conversation: Conversation, *, notify: bool) -> Handoff | None:
-    return do_hand_off(
-        conversation=conversation,
-        trigger=CONTROL_TRIGGER,
-        reason="the customer is in the control group: people answer, the assistant does not",
-        notice=HUMAN_ONLY_NOTICE,
-        notify=notify,
-    )
 
 
 # --- The bot's turn -----------------------------------------------------------------------------
@@ -239,14 +287,18 @@ def bot_turn(self: Any, message_id: int) -> str:
     return turn.action if turn is not None else "nothing to do"
 
 
-def do_bot_turn(*, message_id: int) -> BotTurn | None:
+def do_bot_turn(*, message_id: int, scope: Scope | None = None) -> BotTurn | None:
     """Claim, compute, apply. The decision (embedding, search, classifiers, a chat model's
     answer) and the handoff packet are computed with no lock held; the result is applied in
     one short transaction that re-checks the conversation, so a customer who pressed "Talk to
     a person" meanwhile gets no late bot answer. Safe to run twice: one reply per message.
 
     Raises `bot.turn.TurnWaiting` while an earlier message of the conversation is still being
-    decided (the task retries shortly)."""
+    decided (the task retries shortly).
+
+    `scope` is for the test suite: decide under that phase's settings, whatever is live
+    (and whatever the kill switch says). Control-group messages are only labelled with a
+    category; the bot decides nothing for them."""
     claim = bot_turn_claim(message_id=message_id)
     if claim.turn is None:
         return claim.done
@@ -256,9 +308,21 @@ def do_bot_turn(*, message_id: int) -> BotTurn | None:
     )
     message = Message.objects.get(pk=message_id)
     started = time.perf_counter()
-    decision = eligibility(conversation) or decide(conversation=conversation, message=message)
+    gate = Gate(scope=scope) if scope is not None else bot_gate(workspace=conversation.workspace)
+    decision = eligibility(conversation, gate) or decide(
+        conversation=conversation, message=message, scope=gate.scope
+    )
+    control = decision.trigger == CONTROL_GROUP
     packet = None
-    if decision.action == BotTurn.Action.ESCALATE:
+    if control:
+        categorize(conversation=conversation, message=message, decision=decision)
+        if not conversation.category:
+            conversation.category = decision.category
+        if handoff_open_get(conversation=conversation) is None:
+            packet = handoff_packet_build_safely(
+                conversation=conversation, trigger=CONTROL_GROUP, reason=CONTROL_REASON
+            )
+    elif decision.action == BotTurn.Action.ESCALATE:
         packet = handoff_packet_build_safely(conversation=conversation, decision=decision)
     compute_ms = (time.perf_counter() - started) * 1000
 
@@ -266,24 +330,62 @@ def do_bot_turn(*, message_id: int) -> BotTurn | None:
         locked = conversation_lock(conversation_id=conversation.pk)
         if not bot_turn_lock_pending(turn=turn):
             return BotTurn.objects.get(pk=turn.pk)  # another worker applied it first
+        if decision.category:
+            conversation_categorize(conversation=locked, category=decision.category)
+        if control:
+            reply = _queue_control(locked, packet)
+            _ledger_refresh(locked)
+            return bot_turn_complete(
+                turn=turn, decision=decision, reply=reply, compute_ms=compute_ms
+            )
         if locked.status != Conversation.Status.BOT and decision.action != BotTurn.Action.SKIP:
             # The conversation moved on while the bot was thinking (the customer asked for a
             # person, an agent took it over): the decision is recorded, nothing is sent.
             decision.scores["superseded"] = {"status": locked.status, "action": decision.action}
             decision.action = BotTurn.Action.SKIP
+        elif scope is None and decision.action in (BotTurn.Action.ANSWER, BotTurn.Action.CLARIFY):
+            _stop_if_paused(locked, decision)
         reply = _apply_decision(locked, decision, packet)
-        if decision.category:
-            conversation_categorize(conversation=locked, category=decision.category)
         _ledger_refresh(locked)
-        done = bot_turn_complete(turn=turn, decision=decision, reply=reply, compute_ms=compute_ms)
-    if (
-        decision.action == BotTurn.Action.SKIP
-        and decision.scores.get("arm") == Conversation.Arm.HUMAN_ONLY
-        and locked.status == Conversation.Status.BOT
+        return bot_turn_complete(turn=turn, decision=decision, reply=reply, compute_ms=compute_ms)
+
+
+CONTROL_REASON = "the customer is in the control group: people answer, the assistant does not"
+
+
+def _queue_control(conversation: Conversation, packet: dict[str, Any] | None) -> Message | None:
+    """A control-group conversation's first message puts it in the human queue with the same
+    routing and SLA as a hand-off. The customer is told a person will reply only if the
+    assistant greeted them (the arm was set after the start); otherwise they were told at
+    the start."""
+    if handoff_open_get(conversation=conversation) is None and conversation.status in (
+        Conversation.Status.BOT,
+        Conversation.Status.HANDED_OFF,
     ):
-        # The arm changed to the control group while the message waited for its turn.
-        _hand_off_control(locked, notify=True)
-    return done
+        greeted = conversation.messages.filter(kind=Message.Kind.GREETING).exists()
+        _hand_off_locked(
+            conversation,
+            trigger=CONTROL_GROUP,
+            reason=CONTROL_REASON,
+            scores={"arm": conversation.arm},
+            packet=packet or {},
+            notice=HUMAN_ONLY_NOTICE,
+            notify=greeted,
+            by="system",
+        )
+    return None
+
+
+def _stop_if_paused(conversation: Conversation, decision: Decision) -> None:
+    """The kill switch may have been thrown while the answer was computed: hand off instead
+    of sending it (checked with the conversation locked, just before the reply is stored)."""
+    gate = bot_gate(workspace=conversation.workspace_id)
+    if not gate.stop:
+        return
+    decision.scores["stopped"] = {"gate": gate.stop, "unsent": decision.action}
+    decision.action = BotTurn.Action.ESCALATE
+    decision.trigger = gate.stop
+    decision.fired = [Fired(gate.stop, gate.reason, {"gate": gate.stop}), *decision.fired]
 
 
 def _apply_decision(
@@ -297,7 +399,8 @@ def _apply_decision(
             reason=first.reason,
             scores={f.name: f.scores for f in decision.fired},
             packet=packet,
-            by="bot",
+            # The kill switch or a paused phase sent it, not the bot's judgement.
+            by="system" if first.name in (BOT_PAUSED, PHASE_PAUSED) else "bot",
         )
         if handoff is None:
             return None
@@ -444,13 +547,14 @@ class InboundResult:
 
 
 def do_email_inbound(
-    *, workspace: Workspace, email: InboundEmail, arm: str = Conversation.Arm.AI_FIRST
+    *, workspace: Workspace, email: InboundEmail, arm: str | None = None
 ) -> InboundResult:
     """A customer's email opens or continues a conversation of the same customer (matched
     by email: a verified customer whose address the host site gave, else a customer known
     only by it) and goes to people: the assistant does not answer email yet, so it is
     handed off with the trigger `channel` and routed like any handoff. A second delivery of
-    the same Message-ID stores nothing new. `arm` applies to a new conversation."""
+    the same Message-ID stores nothing new. A new conversation gets the customer's arm
+    (sticky across channels), or `arm` when given (evaluations)."""
     customer = customer_for_email(workspace=workspace, email=email.sender)
     with transaction.atomic():
         earlier = (
@@ -468,15 +572,23 @@ def do_email_inbound(
         )
         new = conversation is None
         if conversation is None:
+            plan = assignment_decide(
+                workspace=workspace,
+                customer=customer,
+                bot_enabled=bot_settings_get(workspace=workspace).enabled,
+                served=False,
+                arm=arm,
+            )
             conversation = conversation_create(
                 workspace=workspace,
                 customer=customer,
                 channel=Conversation.Channel.EMAIL,
-                arm=arm,
+                arm=plan.arm,
                 status=Conversation.Status.HANDED_OFF,
                 subject=email.subject[:300],
                 followup_email=email.sender,
             ).conversation
+            assignment_record(conversation=conversation, plan=plan)
         posted = message_post_customer(
             conversation=conversation,
             text=email.text,
@@ -491,8 +603,97 @@ def do_email_inbound(
         ):
             do_hand_off(
                 conversation=conversation,
-                trigger=CHANNEL_TRIGGER,
+                trigger=triggers.CHANNEL,
                 reason="the assistant does not answer email yet",
                 notify=False,
             )
     return InboundResult(conversation, posted.message, True, new)
+
+
+# --- Rollout: test suites and the categories a phase can enable ----------------------------------
+
+
+def do_suite_run(*, run_id: int) -> SuiteRun | None:
+    """Play every test case through the real bot turn under the run's phase, each in a
+    scratch conversation inside a savepoint that is rolled back afterwards: nothing of it
+    is ever committed, so no customer, agent or KPI sees it. Results are stored as each
+    case finishes (the page's progress bar reads them). None when another worker has the
+    run already."""
+    run = suite_run_claim(run_id=run_id)
+    if run is None:
+        return None
+    scope = phase_scope(phase=run.phase)
+    try:
+        for case in SuiteCase.objects.filter(workspace_id=run.workspace_id).order_by("pk"):
+            turns = _suite_case_play(run.workspace, case, scope)
+            passed, why = case_judge(case, turns)
+            suite_result_record(run=run, case=case, passed=passed, actual={"turns": turns}, why=why)
+    except Exception as exc:  # the run must end either way; the error is shown on the page
+        logger.exception("suite run %s failed", run_id)
+        return suite_run_finish(run=run, error=f"{type(exc).__name__}: {exc}")
+    return suite_run_finish(run=run)
+
+
+def _suite_case_play(workspace: Workspace, case: SuiteCase, scope: Scope) -> list[dict[str, Any]]:
+    turns: list[dict[str, Any]] = []
+    with transaction.atomic():
+        savepoint = transaction.savepoint()
+        try:
+            customer = Customer.objects.create(
+                workspace=workspace, visitor_id=f"suite-{secrets.token_hex(16)}"
+            )
+            conversation = conversation_create(workspace=workspace, customer=customer).conversation
+            message_add(
+                conversation=conversation,
+                author=Message.Author.BOT,
+                text=bot_greeting(workspace=workspace),
+                kind=Message.Kind.GREETING,
+            )
+            for text in case.messages:
+                conversation.refresh_from_db()
+                if conversation.status != Conversation.Status.BOT:
+                    break  # handed off: the bot says nothing more
+                posted = do_customer_message(conversation=conversation, text=text, queue_bot=False)
+                turn = do_bot_turn(message_id=posted.message.pk, scope=scope)
+                if turn is not None:
+                    turns.append(_turn_row(turn, text))
+        finally:
+            transaction.savepoint_rollback(savepoint)
+    return turns
+
+
+def _turn_row(turn: BotTurn, text: str) -> dict[str, Any]:
+    reply_sources = turn.reply.sources if turn.reply is not None else []
+    cited = [str(s.get("article_id")) for s in reply_sources if s.get("article_id")]
+    stored = dict(
+        Article.objects.filter(
+            workspace_id=turn.workspace_id, pk__in=[c for c in cited if c.isdigit()]
+        ).values_list("pk", "external_id")
+    )
+    return {
+        "message": text[:300],
+        "action": turn.action,
+        "trigger": turn.trigger,
+        "fired": [f.get("name") for f in turn.triggers],
+        "category": turn.category,
+        "category_confidence": turn.category_confidence,
+        "cited": [stored.get(int(c)) or c if c.isdigit() else c for c in cited],
+        "retrieval": turn.scores.get("retrieval"),
+        "reply": (turn.reply.text[:400] if turn.reply is not None else ""),
+    }
+
+
+def rollout_categories(*, workspace: Workspace, days: int = 30) -> list[dict[str, Any]]:
+    """The categories a phase can enable (the bot's issue categories), each with its traffic
+    and how often the bot handed off in it over the last `days`, for the plan page and its
+    suggested first phase."""
+    empty = {"conversations": 0, "bot_handled": 0, "escalations": 0}
+    stats = category_escalation_stats(workspace=workspace, days=days)
+    return [
+        {"name": c.name, "is_high_stakes": c.is_high_stakes, **stats.get(c.name, empty)}
+        for c in category_list(workspace=workspace)
+    ]
+
+
+def rollout_category_names(*, workspace: Workspace) -> list[str]:
+    return list(category_list(workspace=workspace).values_list("name", flat=True))

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "supportops.conversations",
     "supportops.widget",
     "supportops.bot",
+    "supportops.rollout",
     "supportops.inbox",
     "supportops.analytics",
 ]

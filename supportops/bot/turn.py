@@ -27,9 +27,11 @@ from django.utils import timezone
 
 from supportops.conversations.models import Conversation, Customer, Message
 from supportops.conversations.selectors import customer_order_by_number, customer_orders
-from supportops.integrations.embeddings import embed_query, embed_query_cached
+from supportops.integrations.embeddings import EmbeddingError, embed_query, embed_query_cached
 from supportops.integrations.llm import ChatError, OpenAIChatProvider, get_chat_provider
 from supportops.knowledge.search import Hit, search
+from supportops.rollout.models import BOT_PAUSED, CONTROL_GROUP, PHASE_PAUSED
+from supportops.rollout.selectors import Gate, Scope, bot_gate
 from supportops.text import triggers
 from supportops.text.intents import HIGH_STAKES_CATEGORIES, high_stakes_classifier
 from supportops.text.redaction import redact
@@ -194,13 +196,50 @@ def _wait_for_earlier(message: Message, now: Any) -> None:
         raise TurnWaiting(f"an earlier message of conversation {message.conversation_id} waits")
 
 
-def eligibility(conversation: Conversation) -> Decision | None:
-    """A SKIP decision when the bot must not answer this conversation now, else None."""
+def eligibility(conversation: Conversation, gate: Gate | None = None) -> Decision | None:
+    """A decision made without the bot, or None when the bot decides.
+
+    Control-group conversations never reach the bot: SKIP, with trigger `control_group`
+    (the caller labels their category silently, `categorize`, and queues them for people).
+    A conversation not with the assistant: SKIP. The kill switch or a paused rollout phase:
+    ESCALATE with that reason, so the conversation goes to people with the same routing as
+    any hand-off."""
+    if conversation.arm == Conversation.Arm.HUMAN_ONLY:
+        return Decision(
+            action=BotTurn.Action.SKIP,
+            trigger=CONTROL_GROUP,
+            scores={"arm": conversation.arm, "status": conversation.status},
+        )
     if conversation.status != Conversation.Status.BOT:
         return Decision(action=BotTurn.Action.SKIP, scores={"status": conversation.status})
-    if conversation.arm == Conversation.Arm.HUMAN_ONLY:
-        return Decision(action=BotTurn.Action.SKIP, scores={"arm": conversation.arm})
+    gate = gate if gate is not None else bot_gate(workspace=conversation.workspace_id)
+    if gate.stop in (BOT_PAUSED, PHASE_PAUSED):
+        return Decision(
+            action=BotTurn.Action.ESCALATE,
+            trigger=gate.stop,
+            fired=[Fired(gate.stop, gate.reason, {"gate": gate.stop})],
+        )
     return None
+
+
+def categorize(*, conversation: Conversation, message: Message, decision: Decision) -> Decision:
+    """Label the message's category the way the bot's classifier would, without deciding
+    anything else (control-group conversations, so both arms compare on the same
+    categories). Fills `decision.category` and its confidence; never raises for a failing
+    embedding provider (the conversation goes to people either way)."""
+    settings = bot_settings_get(workspace=conversation.workspace)
+    text = message.redacted_text or redact(message.text).text
+    try:
+        vector = embed_query_cached(text)
+        probe = Decision(action=decision.action)
+        _classify(probe, settings, text, vector)
+    except EmbeddingError as exc:
+        logger.warning("no silent category for message %s: %s", message.pk, exc)
+        decision.scores["category_error"] = str(exc)[:200]
+        return decision
+    decision.category, decision.category_confidence = probe.category, probe.category_confidence
+    decision.scores["category"] = probe.scores.get("category") or probe.scores.get("high_stakes")
+    return decision
 
 
 def bot_turn_lock_pending(*, turn: BotTurn) -> bool:
@@ -284,7 +323,17 @@ def _context(conversation: Conversation, message: Message, text: str) -> Context
     )
 
 
-def decide(*, conversation: Conversation, message: Message) -> Decision:
+_LIVE: Any = object()
+
+
+def decide(
+    *, conversation: Conversation, message: Message, scope: Scope | None = _LIVE
+) -> Decision:
+    """The bot's decision on one customer message. `scope` limits it to a rollout phase's
+    categories (retrieval too); by default the live phase's, None for no limit. The test
+    suite passes the phase under test, so a phase is tested before it goes live."""
+    if scope is _LIVE:
+        scope = bot_gate(workspace=conversation.workspace_id).scope
     settings = bot_settings_get(workspace=conversation.workspace)
     text = message.redacted_text or redact(message.text).text
     context = _context(conversation, message, text)
@@ -323,10 +372,12 @@ def decide(*, conversation: Conversation, message: Message) -> Decision:
     _check_sentiment(decision, settings, text, vector, context, is_rejection)
     if settings.vip_enabled and conversation.customer.is_vip:
         decision.fired.append(Fired(triggers.VIP, "VIP customers go to a person", {"vip": True}))
+    if scope is not None:
+        _check_scope(decision, scope, conversation, text)
 
     hits: list[Hit] = []
     if not decision.fired and not is_rejection and not triggers.asks_if_bot(text):
-        hits = search(workspace=conversation.workspace, query=text, k=5, query_vector=vector).hits
+        hits = _search(conversation, text, vector, scope)
         decision.retrieved = [_hit_row(h) for h in hits]
         best = hits[0].fused_score if hits else 0.0
         decision.scores["retrieval"] = round(best, 4)
@@ -357,6 +408,47 @@ def decide(*, conversation: Conversation, message: Message) -> Decision:
         decision.trigger = decision.fired[0].name
         return decision
     return _answer(decision, settings, conversation, text, hits, is_rejection)
+
+
+def _check_scope(decision: Decision, scope: Scope, conversation: Conversation, text: str) -> None:
+    """Under a rollout phase the bot handles only the categories the phase enables: this
+    message's category, else the conversation's so far. Asking whether it is a bot is no
+    topic and is answered anywhere."""
+    decision.scores["phase"] = scope.as_scores()
+    category = decision.category or conversation.category
+    if scope.enables(category) or (not category and triggers.asks_if_bot(text)):
+        return
+    what = f"“{category}”" if category else "no category recognised"
+    decision.fired.append(
+        Fired(
+            triggers.CATEGORY_NOT_ENABLED,
+            f"{what}: the live rollout phase enables {', '.join(scope.categories)}",
+            {
+                "category": category,
+                "confidence": decision.category_confidence,
+                "enabled": list(scope.categories),
+                "phase": scope.phase_name,
+            },
+        )
+    )
+
+
+def _search(
+    conversation: Conversation, text: str, vector: np.ndarray, scope: Scope | None
+) -> list[Hit]:
+    """Hybrid search, limited to the phase's categories of articles under a rollout phase
+    (nothing when no article is in them)."""
+    if scope is None:
+        return search(workspace=conversation.workspace, query=text, k=5, query_vector=vector).hits
+    if not scope.article_category_ids:
+        return []
+    return search(
+        workspace=conversation.workspace,
+        query=text,
+        k=5,
+        query_vector=vector,
+        category_ids=list(scope.article_category_ids),
+    ).hits
 
 
 def _classify(decision: Decision, settings: BotSettings, text: str, vector: np.ndarray) -> None:

@@ -427,8 +427,26 @@ def draft_reply(*, conversation: Conversation) -> Draft:
     return Draft(text=f"{hello} thanks for waiting.\n\n{body}", sources=sources)
 
 
+CONTROL_NO_DRAFTS = (
+    "This customer is in the rollout's control group (human-only support): the co-pilot "
+    "does not draft or rewrite replies here, so the comparison with the bot stays fair. "
+    "The summary is available."
+)
+
+
+def copilot_drafts_allowed(conversation: Conversation) -> bool:
+    """Replies to control-group customers are written by people alone."""
+    return conversation.arm != Conversation.Arm.HUMAN_ONLY
+
+
+class CopilotRefused(ValueError):
+    """The co-pilot will not draft here; the message says why."""
+
+
 @transaction.atomic
 def copilot_draft_create(*, conversation: Conversation, agent: Actor) -> CopilotDraft:
+    if not copilot_drafts_allowed(conversation):
+        raise CopilotRefused(CONTROL_NO_DRAFTS)
     draft = draft_reply(conversation=conversation)
     return CopilotDraft.objects.create(
         workspace_id=conversation.workspace_id,
@@ -445,6 +463,8 @@ def copilot_draft_create(*, conversation: Conversation, agent: Actor) -> Copilot
 def copilot_rewrite_create(
     *, conversation: Conversation, agent: Actor, text: str, tone: str
 ) -> CopilotDraft:
+    if not copilot_drafts_allowed(conversation):
+        raise CopilotRefused(CONTROL_NO_DRAFTS)
     text = text.strip()
     if not text:
         raise ValueError("Write or draft a reply first, then choose a tone.")

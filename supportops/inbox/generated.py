@@ -126,7 +126,10 @@ def _suggested_reply(
     history: list[Source],
     calls: list[ChatCall],
 ) -> tuple[dict[str, Any] | None, str]:
-    """A reply from the knowledge base written by the model and checked like a bot answer."""
+    """A reply from the knowledge base written by the model and checked like a bot answer
+    (none for the control group, whose replies people write alone)."""
+    if conversation.arm == Conversation.Arm.HUMAN_ONLY:
+        return None, "control group"
     question = customer_question(list(conversation.messages.order_by("pk")))
     if not question:
         return None, "no question"

@@ -45,7 +45,15 @@ QUOTE_CHARS = 160
 TREND_STEP = 0.15  # change in negative probability, first to last, that counts as a trend
 # Triggers that follow a failure of the bot, after which a person opens with an apology.
 FAILURE_TRIGGERS = {triggers.FRUSTRATION, triggers.TURN_LIMIT}
+# Control-group customers get human-only support: no drafted reply for the person either.
+CONTROL_WITHHELD = "control group: the reply is written by a person, without a draft"
 TRIGGER_LABELS = {
+    triggers.CATEGORY_NOT_ENABLED: "category not enabled in the live rollout phase",
+    triggers.CONTROL: "control group (human-only support)",
+    triggers.CHANNEL: "a channel the assistant does not answer",
+    "bot_paused": "bot paused (kill switch)",
+    "phase_paused": "rollout phase paused",
+    "bot_off": "assistant switched off",
     triggers.EXPLICIT_REQUEST: "asked for a person",
     triggers.HIGH_STAKES: "high-stakes topic",
     triggers.TURN_LIMIT: "too many turns or a repeated question",
@@ -98,8 +106,10 @@ def handoff_packet_build(
         "bot_tried": read.tried,
         "account": _account(customer, conversation),
         "history": read.history,
-        "suggested_reply": _suggested_reply(
-            conversation, customer, read.questions, topic, read.rejected
+        "suggested_reply": (
+            _suggested_reply(conversation, customer, read.questions, topic, read.rejected)
+            if conversation.arm != Conversation.Arm.HUMAN_ONLY
+            else {"text": "", "sources": [], "withheld": CONTROL_WITHHELD}
         ),
         "recovery_ack": _recovery_ack(first["name"], read.rejected, conversation, topic),
     }

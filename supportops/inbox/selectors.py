@@ -408,3 +408,53 @@ def wait_estimate(
         "open_now": open_now,
         "reopens_at": None if in_hours else next_opening(hours, now),
     }
+
+
+# Hand-offs the bot did not choose (rollout gating, the kill switch, a switched-off bot, a
+# channel it does not answer, a reopened conversation): they say nothing about how well the
+# bot handles a category.
+NOT_THE_BOTS_CHOICE = (
+    "category_not_enabled",
+    "control",
+    "channel",
+    "bot_paused",
+    "phase_paused",
+    "bot_off",
+    "reopened",
+)
+
+
+def category_escalation_stats(*, workspace: Workspace, days: int = 30) -> dict[str, dict[str, int]]:
+    """Per category over the last `days`: conversations, conversations the bot handled
+    (AI-first, with a bot turn that was not a skip), and how many of those the bot handed
+    to people by its own rules. Two grouped queries."""
+    since = timezone.now() - timedelta(days=days)
+    base = Conversation.objects.filter(workspace=workspace, created_at__gte=since).exclude(
+        category=""
+    )
+    totals = dict(base.values_list("category").annotate(n=Count("pk")).values_list("category", "n"))
+    from supportops.bot.models import BotTurn  # the bot app sits below the inbox
+
+    bot_turns = BotTurn.objects.filter(conversation_id=OuterRef("pk")).exclude(
+        action__in=["", "skip"]
+    )
+    own_handoffs = Handoff.objects.filter(conversation_id=OuterRef("pk")).exclude(
+        trigger__in=NOT_THE_BOTS_CHOICE
+    )
+    handled = (
+        base.filter(arm=Conversation.Arm.AI_FIRST)
+        .filter(Exists(bot_turns))
+        .values("category")
+        .annotate(
+            n=Count("pk"),
+            escalated=Count("pk", filter=Q(Exists(own_handoffs))),
+        )
+        .values_list("category", "n", "escalated")
+    )
+    stats = {
+        name: {"conversations": n, "bot_handled": 0, "escalations": 0} for name, n in totals.items()
+    }
+    for name, n, escalated in handled:
+        stats.setdefault(name, {"conversations": 0, "bot_handled": 0, "escalations": 0})
+        stats[name].update(bot_handled=n, escalations=escalated)
+    return stats

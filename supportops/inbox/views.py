@@ -317,6 +317,8 @@ def _panel_context(conversation: Conversation, **extra: Any) -> dict[str, Any]:
         "is_resolved": conversation.status == Conversation.Status.RESOLVED,
         "resolutions": Conversation.Resolution.choices,
         "copilot_tones": list(copilot.TONES.items()),
+        "copilot_drafts": copilot.copilot_drafts_allowed(conversation),
+        "copilot_control_note": copilot.CONTROL_NO_DRAFTS,
         **extra,
     }
 
@@ -576,7 +578,12 @@ def copilot_summary(request: HttpRequest, conversation_id: int) -> HttpResponse:
 @require_POST
 def copilot_draft(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation = _copilot_conversation(request, conversation_id)
-    draft = copilot.copilot_draft_create(conversation=conversation, agent=_user(request))
+    try:
+        draft = copilot.copilot_draft_create(conversation=conversation, agent=_user(request))
+    except copilot.CopilotRefused as exc:
+        return conversation_panel(
+            request, conversation, reply_error=str(exc), reply_text=request.POST.get("text", "")
+        )
     return conversation_panel(
         request, conversation, reply_text=draft.text, draft_id=draft.pk, copilot_draft=draft
     )

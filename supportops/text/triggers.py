@@ -14,7 +14,21 @@ TURN_LIMIT = "turn_limit"
 FRUSTRATION = "frustration"
 VIP = "vip"
 LOW_CONFIDENCE = "low_confidence"
-TRIGGER_ORDER = (EXPLICIT_REQUEST, HIGH_STAKES, TURN_LIMIT, FRUSTRATION, VIP, LOW_CONFIDENCE)
+# The live rollout phase does not let the bot handle the message's category (rollout app).
+CATEGORY_NOT_ENABLED = "category_not_enabled"
+TRIGGER_ORDER = (
+    EXPLICIT_REQUEST,
+    HIGH_STAKES,
+    TURN_LIMIT,
+    FRUSTRATION,
+    VIP,
+    CATEGORY_NOT_ENABLED,
+    LOW_CONFIDENCE,
+)
+# Hand-offs decided before the bot looks at the message: the customer is in the rollout's
+# control group (human-only support), or wrote on a channel the assistant does not answer.
+CONTROL = "control"
+CHANNEL = "channel"
 # A short "talk to a person" says nothing about the problem; a long one may describe it.
 REQUEST_ONLY_WORDS = 8
 

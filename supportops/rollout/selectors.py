@@ -1,0 +1,186 @@
+"""Reads for rollout: scoped to the workspace, so an id from another workspace is not found
+(404). `bot_gate` is what the bot turn and the conversation start read on every message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, QuerySet
+from django.http import Http404
+
+from supportops.accounts.models import AuditLog, Workspace
+from supportops.knowledge.models import Category as ArticleCategory
+
+from .models import Assignment, Phase, Plan, RolloutSettings, SuiteCase, SuiteRun
+
+
+def rollout_settings_get(*, workspace: Workspace | int) -> RolloutSettings:
+    workspace_id = workspace if isinstance(workspace, int) else workspace.pk
+    settings, _ = RolloutSettings.objects.get_or_create(workspace_id=workspace_id)
+    return settings
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The categories the bot may handle under one phase, and the knowledge-base categories
+    (same names) its retrieval is limited to."""
+
+    phase_id: int
+    phase_name: str
+    status: str
+    categories: tuple[str, ...]
+    article_category_ids: tuple[int, ...]
+
+    def enables(self, category: str) -> bool:
+        folded = category.casefold()
+        return bool(folded) and any(folded == c.casefold() for c in self.categories)
+
+    def as_scores(self) -> dict[str, Any]:
+        return {"id": self.phase_id, "name": self.phase_name, "categories": list(self.categories)}
+
+
+def phase_scope(*, phase: Phase) -> Scope:
+    names = [str(c) for c in phase.categories or []]
+    folded = {n.casefold() for n in names}
+    ids = [
+        pk
+        for pk, name, slug in ArticleCategory.objects.filter(
+            workspace_id=phase.workspace_id
+        ).values_list("pk", "name", "slug")
+        if name.casefold() in folded or slug.casefold() in folded
+    ]
+    return Scope(
+        phase_id=phase.pk,
+        phase_name=phase.name,
+        status=phase.status,
+        categories=tuple(names),
+        article_category_ids=tuple(sorted(ids)),
+    )
+
+
+@dataclass(frozen=True)
+class Gate:
+    """What the bot may do in a workspace right now.
+
+    `stop` names why it may not answer at all (the kill switch, a paused phase), with a
+    reason for people; otherwise `scope` limits it to the live phase's categories (None: no
+    phase is live or paused, and the bot is not limited by rollout)."""
+
+    stop: str = ""
+    reason: str = ""
+    scope: Scope | None = None
+    phase: Phase | None = None
+
+
+def bot_gate(*, workspace: Workspace | int) -> Gate:
+    from .models import BOT_PAUSED, PHASE_PAUSED
+
+    workspace_id = workspace if isinstance(workspace, int) else workspace.pk
+    settings = rollout_settings_get(workspace=workspace_id)
+    if settings.bot_paused:
+        return Gate(stop=BOT_PAUSED, reason="the bot is paused for the whole workspace")
+    live = (
+        Phase.objects.filter(workspace_id=workspace_id, status=Phase.Status.LIVE)
+        .select_related("plan")
+        .first()
+    )
+    if live is not None:
+        return Gate(scope=phase_scope(phase=live), phase=live)
+    paused = (
+        Phase.objects.filter(workspace_id=workspace_id, status=Phase.Status.PAUSED)
+        .order_by("-paused_at")
+        .first()
+    )
+    if paused is not None:
+        return Gate(
+            stop=PHASE_PAUSED,
+            reason=f"the rollout phase {paused.name!r} is paused",
+            phase=paused,
+        )
+    return Gate()
+
+
+# --- Pages ----------------------------------------------------------------------------------
+
+
+def plan_list(*, workspace: Workspace) -> QuerySet[Plan]:
+    return Plan.objects.filter(workspace=workspace).annotate(phase_count=Count("phases"))
+
+
+def plan_get(*, workspace: Workspace, plan_id: int) -> Plan:
+    plan = Plan.objects.filter(workspace=workspace, pk=plan_id).first()
+    if plan is None:
+        raise Http404("plan not found")
+    return plan
+
+
+def phase_get(*, workspace: Workspace, phase_id: int) -> Phase:
+    phase = Phase.objects.select_related("plan").filter(workspace=workspace, pk=phase_id).first()
+    if phase is None:
+        raise Http404("phase not found")
+    return phase
+
+
+def phases_of(*, plan: Plan) -> list[Phase]:
+    return list(plan.phases.order_by("position", "pk"))
+
+
+def live_phase(*, workspace: Workspace) -> Phase | None:
+    return Phase.objects.filter(workspace=workspace, status=Phase.Status.LIVE).first()
+
+
+def guardrail_pauses(*, workspace: Workspace) -> list[Phase]:
+    """Phases a guardrail paused and nobody has resumed or completed yet (the banner)."""
+    return list(
+        Phase.objects.filter(
+            workspace=workspace, status=Phase.Status.PAUSED, paused_by_guardrail=True
+        ).select_related("plan")
+    )
+
+
+def plan_audit(*, plan: Plan, limit: int = 200) -> list[AuditLog]:
+    """Every change to the plan, its phases, the suite threshold and the kill switch."""
+    rows = AuditLog.objects.filter(workspace_id=plan.workspace_id, action__startswith="rollout.")
+    return [
+        row
+        for row in rows.select_related("actor").order_by("-created_at", "-pk")[: limit * 3]
+        if row.details.get("plan_id") in (plan.pk, None)
+    ][:limit]
+
+
+def suite_case_list(*, workspace: Workspace) -> QuerySet[SuiteCase]:
+    return SuiteCase.objects.filter(workspace=workspace).order_by("pk")
+
+
+def suite_case_get(*, workspace: Workspace, case_id: int) -> SuiteCase:
+    case = SuiteCase.objects.filter(workspace=workspace, pk=case_id).first()
+    if case is None:
+        raise Http404("test case not found")
+    return case
+
+
+def suite_run_get(*, workspace: Workspace, run_id: int) -> SuiteRun:
+    run = SuiteRun.objects.select_related("phase").filter(workspace=workspace, pk=run_id).first()
+    if run is None:
+        raise Http404("suite run not found")
+    return run
+
+
+def suite_run_latest(*, phase: Phase) -> SuiteRun | None:
+    return phase.suite_runs.order_by("-created_at", "-pk").first()
+
+
+def customers_between(*, workspace: Workspace | int, low: float, high: float) -> int:
+    """Customers with conversations whose bucket lies in [low, high): those whose arm
+    flips when the control share moves between the two."""
+    workspace_id = workspace if isinstance(workspace, int) else workspace.pk
+    low, high = min(low, high), max(low, high)
+    if low == high:
+        return 0
+    return (
+        Assignment.objects.filter(workspace_id=workspace_id, bucket__gte=low, bucket__lt=high)
+        .values("customer_id")
+        .distinct()
+        .count()
+    )
