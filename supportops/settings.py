@@ -160,6 +160,11 @@ CELERY_TASK_DEFAULT_QUEUE = (
 )
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
+    # Guardrails of live rollout phases: pause a phase that crosses a limit with confidence.
+    "rollout-guardrails": {
+        "task": "supportops.analytics.tasks.guardrails_check_live",
+        "schedule": 3600.0,
+    },
     "knowledge-reindex-sweeper": {
         "task": "supportops.knowledge.tasks.chunks_embed_sweep",
         "schedule": 60.0,

@@ -1,4 +1,5 @@
-"""Thin Celery tasks of the outcome ledger: ids in, one service call."""
+"""Thin Celery tasks of the outcome ledger and the rollout readout's guardrails: ids in, one
+service call."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from supportops.conversations.models import Conversation
+from supportops.rollout.models import Phase
+
+from . import readout
 
 from .ledger import customer_earlier_in_window, outcome_refresh, outcomes_sweep_run
 
@@ -37,3 +41,18 @@ def outcomes_sweep() -> int:
     """Beat: outcomes whose window has passed become final, and anything the on-commit
     refreshes missed is recomputed. Idempotent: a second run finds nothing to change."""
     return outcomes_sweep_run()
+
+
+@shared_task(acks_late=True, time_limit=300)
+def guardrails_check(phase_id: int) -> list[str]:
+    """Pause one live rollout phase whose readout crosses a guardrail with confidence."""
+    return readout.guardrails_enforce(phase_id=phase_id)
+
+
+@shared_task
+def guardrails_check_live() -> int:
+    """Beat: check every live phase (each in its own task)."""
+    ids = list(Phase.objects.filter(status=Phase.Status.LIVE).values_list("pk", flat=True))
+    for phase_id in ids:
+        guardrails_check.delay(phase_id)
+    return len(ids)

@@ -19,7 +19,9 @@ from .conftest import RETURNS, make_phase
 
 
 def test_buckets_are_uniform_so_shares_match_the_configuration():
-    buckets = [bucket_of(key="k" * 64, workspace_id=7, identity=f"visitor:{n}") for n in range(20_000)]
+    buckets = [
+        bucket_of(key="k" * 64, workspace_id=7, identity=f"visitor:{n}") for n in range(20_000)
+    ]
     for share in (0.1, 0.25, 0.5):
         control = sum(arm_of(bucket=b, control_share=share) == "human_only" for b in buckets)
         assert abs(control / len(buckets) - share) < 0.01
@@ -34,16 +36,15 @@ def test_the_bucket_depends_on_the_key_and_the_workspace():
 
 
 @pytest.mark.django_db
-def test_a_customer_keeps_their_arm_on_every_conversation_and_channel(
-    workspace, owner, categories
-):
+def test_a_customer_keeps_their_arm_on_every_conversation_and_channel(workspace, owner, categories):
     make_phase(workspace, owner, categories, share=0.5)
     arms = {}
     for n in range(12):
         customer = customer_get_or_create_verified(workspace=workspace, external_id=f"c-{n}")
         seen = {
-            do_conversation_start(workspace=workspace, customer=customer, channel=channel)
-            .conversation.arm
+            do_conversation_start(
+                workspace=workspace, customer=customer, channel=channel
+            ).conversation.arm
             for channel in (Conversation.Channel.WIDGET, Conversation.Channel.EMAIL, "widget")
         }
         assert len(seen) == 1
@@ -95,9 +96,7 @@ def test_raising_the_share_moves_only_the_customers_between_the_two_shares(
         before[customer.pk] = do_conversation_start(
             workspace=workspace, customer=customer
         ).conversation.arm
-    change = phase_update(
-        phase=phase, actor=owner, known_categories=categories, control_share="35"
-    )
+    change = phase_update(phase=phase, actor=owner, known_categories=categories, control_share="35")
     buckets = {
         c.pk: bucket_of(key=key, workspace_id=workspace.pk, identity=f"customer:{c.external_id}")
         for c in customers

@@ -8,7 +8,7 @@ import pytest
 
 from supportops.bot.models import BotTurn
 from supportops.conversations.models import Conversation, Message
-from supportops.flows import do_bot_turn, do_conversation_start, do_customer_message
+from supportops.flows import do_bot_turn, do_customer_message
 from supportops.inbox import copilot
 from supportops.inbox.models import Handoff, Routing
 from supportops.rollout.services import bot_pause, bot_resume
