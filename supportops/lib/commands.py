@@ -143,3 +143,113 @@ def wsgi_server() -> Iterator[str]:
     server = make_server("127.0.0.1", 0, get_wsgi_application(), ThreadingServer, QuietHandler)
     with _serving(server) as origin:
         yield origin
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def server_process(env: dict[str, str], workers: int = 2) -> Iterator[str]:
+    """The app under gunicorn in its own process (a real server, as deployed): yields its
+    base URL once it answers /healthz, and stops it afterwards."""
+    import os
+    import subprocess
+    import time
+    import urllib.request
+
+    from django.conf import settings
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "supportops.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
+        env={**os.environ, **env},
+        cwd=settings.BASE_DIR,
+        stdout=sys.stderr,
+        stderr=sys.stderr,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                raise CommandError(f"the web server exited with {proc.returncode}")
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=2):  # noqa: S310
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise CommandError("the web server did not answer within 120 s") from None
+                time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@contextmanager
+def celery_worker(processes: int = 1) -> Iterator[None]:
+    """A real Celery worker process for the default queue, answering a ping before it is
+    used; stopped afterwards."""
+    import os
+    import subprocess
+    import time
+    import uuid
+
+    from django.conf import settings
+
+    from supportops.celery import app
+
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "supportops",
+            "worker",
+            "-c",
+            str(processes),
+            "-Q",
+            settings.CELERY_TASK_DEFAULT_QUEUE,
+            "--loglevel=WARNING",
+            "-n",
+            f"check-{uuid.uuid4().hex[:6]}@%h",
+        ],
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"},
+        cwd=settings.BASE_DIR,
+        stdout=sys.stderr,
+        stderr=sys.stderr,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while not app.control.ping(timeout=0.5):
+            if proc.poll() is not None:
+                raise CommandError(f"the Celery worker exited with {proc.returncode}")
+            if time.monotonic() > deadline:
+                raise CommandError("the Celery worker did not answer within 240 s")
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
