@@ -185,7 +185,8 @@ def server_process(env: dict[str, str], workers: int = 2) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
+        # Loading the app in each gunicorn worker takes long on a busy machine.
+        deadline = time.monotonic() + 300
         while True:
             if proc.poll() is not None:
                 raise CommandError(f"the web server exited with {proc.returncode}")
@@ -194,7 +195,7 @@ def server_process(env: dict[str, str], workers: int = 2) -> Iterator[str]:
                     break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise CommandError("the web server did not answer within 120 s") from None
+                    raise CommandError("the web server did not answer within 300 s") from None
                 time.sleep(0.5)
         yield url
     finally:

@@ -52,7 +52,10 @@ def help_centre(make_article):
 
 
 def make_phase(workspace, owner, categories, *, share: float = 0.5, live: bool = True) -> Phase:
-    plan = plan_create(workspace=workspace, actor=owner, name="Launch")
+    from supportops.rollout.models import Plan
+
+    name = f"Launch {Plan.objects.filter(workspace=workspace).count() + 1}"
+    plan = plan_create(workspace=workspace, actor=owner, name=name)
     phase = phase_create(
         plan=plan,
         actor=owner,

@@ -93,9 +93,14 @@ def test_daily_looks_at_no_effect_rarely_declare_a_winner():
 
 
 def test_too_few_conversations_give_no_interval_and_bad_inputs_are_refused():
-    assert stats.compare(
-        stats.ArmData.from_proportion(5, 10), stats.ArmData.from_proportion(5, 10), planned_total=100
-    ) is None
+    assert (
+        stats.compare(
+            stats.ArmData.from_proportion(5, 10),
+            stats.ArmData.from_proportion(5, 10),
+            planned_total=100,
+        )
+        is None
+    )
     with pytest.raises(ValueError):
         stats.sample_size_per_arm(baseline=0.99, effect=0.03)
     with pytest.raises(ValueError):
