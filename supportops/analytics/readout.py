@@ -254,7 +254,9 @@ class Readout:
 
 def readout_build(*, phase: Phase, with_series: bool = True) -> Readout:
     outcomes = phase_outcomes(phase=phase)
-    rows = {r["arm"]: r for r in outcomes.values("arm").annotate(**_aggregates())}
+    rows: dict[str, dict[str, Any]] = {
+        r["arm"]: dict(r) for r in outcomes.values("arm").annotate(**_aggregates())
+    }
     ai = arm_data(rows.get(Conversation.Arm.AI_FIRST))
     control = arm_data(rows.get(Conversation.Arm.HUMAN_ONLY))
     power = power_plan(phase=phase, control_fcr=control["fcr"])
@@ -300,12 +302,12 @@ def difference_series(*, phase: Phase, planned_total: int) -> list[dict[str, Any
     }
     days: dict[date, list[dict[str, Any]]] = {}
     for row in daily:
-        days.setdefault(row["day"], []).append(row)
+        days.setdefault(row["day"], []).append(dict(row))
     series = []
     for day in sorted(days):
-        for row in days[day]:
+        for counts in days[day]:
             for key in ("n", "fcr", "repeat"):
-                totals[row["arm"]][key] += row[key]
+                totals[counts["arm"]][key] += counts[key]
         point: dict[str, Any] = {"day": day}
         for key in ("fcr", "repeat"):
             comparison = stats.compare(

@@ -175,7 +175,7 @@ def _parse_jsonl(text: str) -> list[CaseDraft]:
             raise SuiteFileError(
                 "`messages` must be a list of texts (or `message` one text).", number
             )
-        values = {}
+        values: dict[str, str] = {}
         for key in ("expect", "article", "trigger", "category", "note"):
             value = row.get(key, "")
             if value is None:
@@ -183,7 +183,17 @@ def _parse_jsonl(text: str) -> list[CaseDraft]:
             if not isinstance(value, str | int):
                 raise SuiteFileError(f"`{key}` must be text.", number)
             values[key] = str(value)
-        drafts.append(CaseDraft(messages=messages, line=number, **values))
+        drafts.append(
+            CaseDraft(
+                messages=messages,
+                expect=values["expect"],
+                article=values["article"],
+                trigger=values["trigger"],
+                category=values["category"],
+                note=values["note"],
+                line=number,
+            )
+        )
     return drafts
 
 
