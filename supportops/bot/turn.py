@@ -436,12 +436,10 @@ def _check_scope(decision: Decision, scope: Scope, conversation: Conversation, t
 def _search(
     conversation: Conversation, text: str, vector: np.ndarray, scope: Scope | None
 ) -> list[Hit]:
-    """Hybrid search, limited to the phase's categories of articles under a rollout phase
-    (nothing when no article is in them)."""
-    if scope is None:
+    """Hybrid search, limited under a rollout phase to the help-centre categories named like
+    the phase's (all articles when the help centre has none of those names)."""
+    if scope is None or not scope.article_category_ids:
         return search(workspace=conversation.workspace, query=text, k=5, query_vector=vector).hits
-    if not scope.article_category_ids:
-        return []
     return search(
         workspace=conversation.workspace,
         query=text,

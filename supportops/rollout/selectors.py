@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db.models import Count, QuerySet
 from django.http import Http404
+from django.utils.text import slugify
 
 from supportops.accounts.models import AuditLog, Workspace
 from supportops.knowledge.models import Category as ArticleCategory
@@ -23,8 +24,9 @@ def rollout_settings_get(*, workspace: Workspace | int) -> RolloutSettings:
 
 @dataclass(frozen=True)
 class Scope:
-    """The categories the bot may handle under one phase, and the knowledge-base categories
-    (same names) its retrieval is limited to."""
+    """The categories the bot may handle under one phase, and the help-centre categories of
+    the same name (or slug) its retrieval is limited to. When no help-centre category has
+    such a name, retrieval is not limited (the gate on the message's category still is)."""
 
     phase_id: int
     phase_name: str
@@ -37,12 +39,17 @@ class Scope:
         return bool(folded) and any(folded == c.casefold() for c in self.categories)
 
     def as_scores(self) -> dict[str, Any]:
-        return {"id": self.phase_id, "name": self.phase_name, "categories": list(self.categories)}
+        return {
+            "id": self.phase_id,
+            "name": self.phase_name,
+            "categories": list(self.categories),
+            "retrieval_limited": bool(self.article_category_ids),
+        }
 
 
 def phase_scope(*, phase: Phase) -> Scope:
     names = [str(c) for c in phase.categories or []]
-    folded = {n.casefold() for n in names}
+    folded = {n.casefold() for n in names} | {slugify(n) for n in names}
     ids = [
         pk
         for pk, name, slug in ArticleCategory.objects.filter(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from supportops.bot.demo import demo_categories_install
+from supportops.bot.demo import demo_categories_seed
 from supportops.conversations.models import Conversation, Message
 from supportops.inbox.models import Handoff
 from supportops.rollout import suites
@@ -32,7 +32,7 @@ host_site = host_site
 def test_plan_suite_promote_and_a_control_customer_goes_to_people(
     live_server, browser, workspace, owner, host_site, celery_worker_process, make_article
 ):
-    demo_categories_install(workspace=workspace)
+    demo_categories_seed(workspace=workspace)
     make_article(
         title="How do I return an item?",
         body="How do I return an item?\n\nOpen Account > Orders, choose Return items and print "
@@ -68,7 +68,7 @@ def test_plan_suite_promote_and_a_control_customer_goes_to_people(
         manager.get_by_label("New plan").fill("Spring launch")
         manager.get_by_role("button", name="Create plan").click()
         manager.get_by_label("Name", exact=True).fill("Returns first")
-        manager.locator(f"#new-phase input[name=categories][value={RETURNS}]").check()
+        manager.locator(f'#new-phase input[name=categories][value="{RETURNS}"]').check()
         manager.get_by_label("Control group (% of customers on human-only support)").fill("100")
         manager.get_by_role("button", name="Add phase").click()
         manager.get_by_role("button", name="Start testing").click()
