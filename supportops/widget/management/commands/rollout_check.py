@@ -1,4 +1,4 @@
-"""The rollout end to end: a scratch workspace with the demo help centre and its issue
+"""The rollout end to end (a widget command: it drives the whole stack, the bot included): a scratch workspace with the demo help centre and its issue
 categories, a live phase with 50% control and one category enabled, and N customers
 talking to it through the real widget HTTP API (served by gunicorn in its own process) with
 a real Celery worker. Each asks one question, half of them in the enabled category. The
