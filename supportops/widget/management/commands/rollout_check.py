@@ -1,4 +1,4 @@
-"""The rollout end to end (a widget command: it drives the whole stack, the bot included): a scratch workspace with the demo help centre and its issue
+"""The rollout end to end: a scratch workspace with the demo help centre and its issue
 categories, a live phase with 50% control and one category enabled, and N customers
 talking to it through the real widget HTTP API (served by gunicorn in its own process) with
 a real Celery worker. Each asks one question, half of them in the enabled category. The
@@ -7,7 +7,8 @@ counts come from the database afterwards; the workspace is deleted at the end.
 Questions are written for this check (not the categories' training examples). A reply is
 a message from the bot other than the greeting and the hand-off notice. "Disabled
 category" means the category the question was written for; the counts by the category
-the classifier gave are reported too.
+the classifier gave are reported too. (A widget command: it drives the whole stack, the
+bot included, so it sits at the top of the import layers.)
 """
 
 from __future__ import annotations
