@@ -8,10 +8,7 @@ from the database: customer message stored -> bot reply stored, and each BotTurn
 from __future__ import annotations
 
 import json
-import os
 import random
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -27,6 +24,7 @@ from supportops.bot.models import BotTurn
 from supportops.conversations.models import Message
 from supportops.knowledge.importing import items_write, parse_path
 from supportops.lib.commands import (
+    celery_worker,
     database_ready,
     logs_to_stderr,
     percentile,
@@ -72,12 +70,10 @@ class Command(BaseCommand):
         # limit is lifted so that a fast --poll-s cannot trip it; it is not what is measured.
         with logs_to_stderr(), override_settings(WIDGET_RATE_PER_VISITOR_PER_MIN=10**6):
             workspace = workspace_create(name=f"bench_bot {uuid.uuid4().hex[:8]}", is_scratch=True)
-            worker = None
             try:
                 items_write(workspace=workspace, items=parse_path(DEMO_CONTENT), embed="now")
-                with wsgi_server() as url:
+                with wsgi_server() as url, celery_worker(opts["workers"]):
                     base = f"{url}/api/widget/v1/workspaces/{workspace.public_key}"
-                    worker = _start_worker(opts["workers"])
                     # Every worker process answers once before the clock starts.
                     _run_all(
                         [
@@ -97,9 +93,6 @@ class Command(BaseCommand):
                     wall_s = time.perf_counter() - started
                 result = _figures(workspace, opts["conversations"], wall_s)
             finally:
-                if worker is not None:
-                    worker.terminate()
-                    worker.wait(timeout=30)
                 workspace_delete_scratch(workspace=workspace)
         if opts["json"]:
             print_json(result, self.stdout)
@@ -113,41 +106,6 @@ def _run_all(customers: list[_Customer]) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-
-
-def _start_worker(processes: int) -> subprocess.Popen:
-    from supportops.celery import app
-
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "supportops",
-            "worker",
-            "-c",
-            str(processes),
-            "-Q",
-            settings.CELERY_TASK_DEFAULT_QUEUE,
-            "--loglevel=WARNING",
-            "-n",
-            f"bench-{uuid.uuid4().hex[:6]}@%h",
-        ],
-        env=env,
-        cwd=settings.BASE_DIR,
-        stdout=sys.stderr,
-        stderr=sys.stderr,
-    )
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise CommandError(f"the Celery worker exited with {proc.returncode}")
-        if app.control.ping(timeout=0.5):
-            return proc
-    proc.terminate()
-    raise CommandError("the Celery worker did not answer within 90 s")
 
 
 class _Customer:
