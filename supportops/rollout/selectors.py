@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils.text import slugify
 
@@ -147,8 +147,11 @@ def guardrail_pauses(*, workspace: Workspace) -> list[Phase]:
 
 
 def plan_audit(*, plan: Plan, limit: int = 200) -> list[AuditLog]:
-    """Every change to the plan, its phases, the suite threshold and the kill switch."""
-    rows = AuditLog.objects.filter(workspace_id=plan.workspace_id, action__startswith="rollout.")
+    """Every change to the plan, its phases, the suite threshold and the kill switch, and to
+    the bot's trigger settings (which change what a phase does)."""
+    rows = AuditLog.objects.filter(workspace_id=plan.workspace_id).filter(
+        Q(action__startswith="rollout.") | Q(action="bot_settings.update")
+    )
     return [
         row
         for row in rows.select_related("actor").order_by("-created_at", "-pk")[: limit * 3]
