@@ -11,7 +11,7 @@ from django.urls import reverse
 from supportops.accounts.models import Membership, Role
 from tests.conftest import PASSWORD, make_user
 
-SOON = ("Rollout", "Dashboards", "Exports")
+SOON = ("Dashboards", "Exports")
 
 
 def login(client: Client, user) -> Client:
@@ -108,7 +108,8 @@ def test_layout_has_navigation_and_account_controls(client, owner, workspace):
         # shown, marked disabled, and not a link
         assert re.search(rf'<span class="nav-soon" aria-disabled="true"[^>]*>{label} ', html)
         assert not re.search(rf"<a [^>]*>{label}", html)
-    for label, path in (("Inbox", "inbox"), ("Settings", "bot")):  # built: real links
+    built = (("Inbox", "inbox"), ("Rollout", "rollout"), ("Settings", "bot"))
+    for label, path in built:  # real links
         assert re.search(rf'<a href="/w/acme/{path}/"[^>]*>{label}</a>', html)
     assert "alice@acme.example" in html
     assert "Acme Support" in html
