@@ -11,6 +11,7 @@ from django.http import Http404
 from django.utils.text import slugify
 
 from supportops.accounts.models import AuditLog, Workspace
+from supportops.conversations.models import Conversation
 from supportops.knowledge.models import Category as ArticleCategory
 
 from .models import Assignment, Phase, Plan, RolloutSettings, SuiteCase, SuiteRun
@@ -194,3 +195,17 @@ def customers_between(*, workspace: Workspace | int, low: float, high: float) ->
         .distinct()
         .count()
     )
+
+
+def case_source_get(*, workspace: Workspace, conversation_id: int) -> Conversation:
+    """The conversation a test case is made from. Only managers and admins add cases, and
+    they open every conversation of their workspace (as in the inbox); an id of another
+    workspace is 404."""
+    conversation = (
+        Conversation.objects.select_related("customer", "workspace")
+        .filter(workspace=workspace, pk=conversation_id)
+        .first()
+    )
+    if conversation is None:
+        raise Http404("conversation not found")
+    return conversation

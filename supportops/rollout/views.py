@@ -20,7 +20,6 @@ from django.views.decorators.http import require_GET, require_POST
 from supportops import flows
 from supportops.accounts.access import workspace_view
 from supportops.accounts.models import Role, Workspace
-from supportops.conversations.selectors import conversation_get_for_member
 from supportops.lib.htmx import wants_fragment
 
 from . import selectors, services, suites
@@ -424,7 +423,7 @@ def case_from_conversation(request: HttpRequest, conversation_id: int) -> HttpRe
     """One click on a conversation's page: its customer messages and the result a person
     judged right (confirmed answer, the hand-off's trigger) become a test case."""
     workspace = _workspace(request)
-    conversation = conversation_get_for_member(workspace=workspace, conversation_id=conversation_id)
+    conversation = selectors.case_source_get(workspace=workspace, conversation_id=conversation_id)
     draft = suites.case_from_conversation(conversation=conversation)
     if request.POST.get("expect"):
         draft.expect = request.POST["expect"]
