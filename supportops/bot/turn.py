@@ -199,7 +199,7 @@ def _wait_for_earlier(message: Message, now: Any) -> None:
 def eligibility(conversation: Conversation, gate: Gate | None = None) -> Decision | None:
     """A decision made without the bot, or None when the bot decides.
 
-    Control-group conversations never reach the bot: SKIP, with trigger `control_group`
+    Control-group conversations never reach the bot: SKIP, with trigger `control`
     (the caller labels their category silently, `categorize`, and queues them for people).
     A conversation not with the assistant: SKIP. The kill switch or a paused rollout phase:
     ESCALATE with that reason, so the conversation goes to people with the same routing as

@@ -106,7 +106,7 @@ def test_plan_suite_promote_and_a_control_customer_goes_to_people(
         handoff = wait_for(
             lambda: Handoff.objects.filter(conversation=conversation).first(), timeout=60
         )
-        assert handoff.trigger == "control_group"
+        assert handoff.trigger == "control"
 
         # In the human queue, labelled with its category, with no bot reply.
         manager.goto(f"{live_server.url}/w/acme/inbox/?view=unassigned")

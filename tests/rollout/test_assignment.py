@@ -67,7 +67,7 @@ def test_the_control_group_is_told_a_person_will_reply_not_greeted_as_an_ai(
     assignment = Assignment.objects.get(conversation=conversation)
     assert (assignment.arm, assignment.start, assignment.phase_id) == (
         "human_only",
-        "control_group",
+        "control",
         phase.pk,
     )
 

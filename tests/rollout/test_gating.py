@@ -36,12 +36,12 @@ def test_a_control_conversation_goes_to_people_with_its_category_labelled(
     conversation = start_as(workspace, "human_only")
     turn = say(conversation, RETURN_QUESTION)
     conversation.refresh_from_db()
-    assert turn.action == BotTurn.Action.SKIP and turn.trigger == "control_group"
+    assert turn.action == BotTurn.Action.SKIP and turn.trigger == "control"
     assert conversation.category == RETURNS  # labelled silently
     assert bot_replies(conversation) == 0
     assert not conversation.messages.filter(author=Message.Author.BOT).exists()
     handoff = Handoff.objects.get(conversation=conversation)
-    assert handoff.trigger == "control_group"
+    assert handoff.trigger == "control"
     routing = Routing.objects.get(handoff=handoff)
     assert routing.category == RETURNS and routing.first_reply_due > handoff.created_at
     # The person gets no drafted reply, from the packet or the co-pilot; a summary is fine.
