@@ -10,8 +10,9 @@ pauses the phase through the rollout service when a limit is crossed with confid
 
 from __future__ import annotations
 
+import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -21,9 +22,11 @@ from django.core.mail import send_mail
 from django.db.models import (
     Count,
     DurationField,
+    Exists,
     ExpressionWrapper,
     F,
     FloatField,
+    OuterRef,
     Q,
     QuerySet,
     Sum,
@@ -32,11 +35,12 @@ from django.db.models.functions import Cast, Extract, TruncDate
 from django.utils import timezone
 
 from supportops.accounts.models import Membership, Role
-from supportops.conversations.models import Conversation
+from supportops.conversations.models import Conversation, CsatRequest
 from supportops.rollout import stats
 from supportops.rollout.models import Phase
 from supportops.rollout.services import phase_pause
 
+from .ledger import repeat_window_get
 from .models import Outcome
 
 logger = logging.getLogger(__name__)
@@ -82,7 +86,7 @@ def _minutes(end: str) -> Any:
 
 
 def _aggregates() -> dict[str, Any]:
-    score = Cast("csat_score", FloatField())
+    score = Cast("rating", FloatField())
     first = _minutes("first_response_at")
     resolved = _minutes("resolved_at")
     return {
@@ -90,8 +94,10 @@ def _aggregates() -> dict[str, Any]:
         "fcr": Count("pk", filter=Q(outcome__in=RESOLVED)),
         "confirmed": Count("pk", filter=Q(outcome__in=CONFIRMED)),
         "repeat": Count("pk", filter=Q(outcome=K.REPEAT_CONTACT)),
-        "csat_asked": Count("pk", filter=Q(csat_asked=True)),
-        "csat_n": Count("pk", filter=Q(csat_score__isnull=False)),
+        "csat_asked": Count("pk", filter=Q(rating_asked=True)),
+        # The response rate counts answers to a request; the mean, every rating given.
+        "csat_answered": Count("pk", filter=Q(rating_asked=True, rating__isnull=False)),
+        "csat_n": Count("pk", filter=Q(rating__isnull=False)),
         "csat_sum": Sum(score),
         "csat_sq": Sum(score * score),
         "first_n": Count("pk", filter=Q(first_response_at__isnull=False)),
@@ -104,12 +110,19 @@ def _aggregates() -> dict[str, Any]:
 
 
 def phase_outcomes(*, phase: Phase) -> QuerySet[Outcome]:
-    """Final outcomes of the conversations the phase assigned, in its categories."""
+    """Final outcomes of the conversations the phase assigned, in its categories, with the
+    conversation's rating: `rating_asked` (a rating was asked on any channel) and `rating`
+    (the customer's latest score, if any)."""
     return Outcome.objects.filter(
         workspace_id=phase.workspace_id,
         conversation__assignment__phase=phase,
         category__in=list(phase.categories or []),
         final=True,
+    ).annotate(
+        rating_asked=Exists(
+            CsatRequest.objects.filter(conversation_id=OuterRef("conversation_id"))
+        ),
+        rating=F("conversation__csat__score"),
     )
 
 
@@ -130,7 +143,7 @@ def arm_data(row: dict[str, Any] | None) -> dict[str, stats.ArmData]:
         "repeat": stats.ArmData.from_proportion(int(row.get("repeat") or 0), n),
         "csat": sums("csat"),
         "csat_response": stats.ArmData.from_proportion(
-            int(row.get("csat_n") or 0), int(row.get("csat_asked") or 0)
+            int(row.get("csat_answered") or 0), int(row.get("csat_asked") or 0)
         ),
         "first_response": sums("first"),
         "resolution": sums("resolved"),
@@ -252,6 +265,16 @@ class Readout:
     method: str = stats.METHOD
 
 
+def metrics_for(*, phase: Phase) -> list[Metric]:
+    """The readout's metrics, the repeat contact named with the workspace's window (the
+    ledger's `AnalyticsSettings`, 48 h unless a manager changed it)."""
+    hours = round(repeat_window_get(workspace=phase.workspace_id).total_seconds() / 3600)
+    return [
+        replace(m, label=f"Repeat contact within {hours} h") if m.key == "repeat" else m
+        for m in METRICS
+    ]
+
+
 def readout_build(*, phase: Phase, with_series: bool = True) -> Readout:
     outcomes = phase_outcomes(phase=phase)
     rows: dict[str, dict[str, Any]] = {
@@ -268,7 +291,7 @@ def readout_build(*, phase: Phase, with_series: bool = True) -> Readout:
             control[m.key],
             stats.compare(ai[m.key], control[m.key], planned_total=planned),
         )
-        for m in METRICS
+        for m in metrics_for(phase=phase)
     ]
     n_ai, n_control = ai["fcr"].n, control["fcr"].n
     underpowered = power.needed is None or (
@@ -351,8 +374,11 @@ def figure_difference(series: list[dict[str, Any]], key: str, title: str) -> go.
     return figure
 
 
-def chart_html(figure: go.Figure, div_id: str) -> str:
-    return figure.to_html(full_html=False, include_plotlyjs=False, div_id=div_id)
+def chart_data(figure: go.Figure) -> dict[str, Any]:
+    """The figure as plain JSON data for the page (`json_script`): `static/js/charts.js`
+    draws it, since the Content-Security-Policy runs no inline script."""
+    data: dict[str, Any] = json.loads(figure.to_json())
+    return data
 
 
 # --- Guardrails -------------------------------------------------------------------------------

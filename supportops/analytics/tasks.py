@@ -10,7 +10,6 @@ from supportops.conversations.models import Conversation
 from supportops.rollout.models import Phase
 
 from . import readout
-
 from .ledger import customer_earlier_in_window, outcome_refresh, outcomes_sweep_run
 
 
