@@ -56,14 +56,16 @@ def phase_readout(request: HttpRequest, phase_id: int) -> HttpResponse:
         )
     charts = []
     if built.series:
-        for key, title in (
-            ("fcr", "First-contact resolution: AI-first minus control"),
-            ("repeat", "Repeat contact within 48 h: AI-first minus control"),
-        ):
+        labels = {r.metric.key: r.metric.label for r in built.results}
+        for key in ("fcr", "repeat"):
+            title = f"{labels[key]}: AI-first minus control"
+            figure = readout.figure_difference(built.series, key, title)
             charts.append(
-                readout.chart_html(
-                    readout.figure_difference(built.series, key, title), f"chart-{key}"
-                )
+                {
+                    "id": f"chart-{key}",
+                    "data_id": f"chart-{key}-data",
+                    "figure": readout.chart_data(figure),
+                }
             )
     return render(
         request,

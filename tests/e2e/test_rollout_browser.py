@@ -122,3 +122,39 @@ def test_plan_suite_promote_and_a_control_customer_goes_to_people(
         assert manager.locator("#copilot-control").is_visible()
     finally:
         context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_readout_draws_its_charts_under_the_content_security_policy(
+    live_server, browser, workspace, owner
+):
+    from tests.analytics.test_readout import K, add
+    from tests.rollout.conftest import SHIPPING, make_phase
+
+    phase = make_phase(workspace, owner, [RETURNS, SHIPPING])
+    for day in range(3):
+        add(workspace, phase, "ai_first", K.RESOLVED_BY_BOT_CONFIRMED, n=6, day=day)
+        add(workspace, phase, "ai_first", K.NOT_RESOLVED, n=4, day=day)
+        add(workspace, phase, "human_only", K.RESOLVED_BY_HUMAN, n=5, day=day)
+        add(workspace, phase, "human_only", K.REPEAT_CONTACT, n=5, day=day)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    try:
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("input[name=login]", owner.email)
+        page.fill("input[name=password]", PASSWORD)
+        page.get_by_role("button", name="Sign In").click()
+        page.goto(f"{live_server.url}/w/acme/analytics/rollout/{phase.pk}/")
+        for chart in ("#chart-fcr", "#chart-repeat"):
+            page.locator(f"{chart} svg.main-svg").first.wait_for(timeout=30_000)
+        # Three days of data: a line of three points in each chart.
+        assert page.locator("#chart-fcr .scatterlayer .point").count() == 3
+        assert "Repeat contact within 48 h" in page.locator("#chart-repeat").inner_text()
+        assert not [p for p in problems if "Content Security Policy" in p or "Plotly" in p], (
+            problems
+        )
+    finally:
+        context.close()
