@@ -7,15 +7,16 @@ import pytest
 
 from supportops.conversations.models import Conversation, Message
 from supportops.conversations.services import (
+    InboundEmail,
     customer_get_or_create_verified,
     customer_get_or_create_visitor,
 )
-from supportops.flows import do_conversation_start
+from supportops.flows import do_conversation_start, do_email_inbound
 from supportops.rollout.models import Assignment
 from supportops.rollout.selectors import rollout_settings_get
 from supportops.rollout.services import arm_of, bucket_of, phase_update
 
-from .conftest import RETURNS, make_phase
+from .conftest import RETURN_QUESTION, RETURNS, make_phase
 
 
 def test_buckets_are_uniform_so_shares_match_the_configuration():
@@ -50,6 +51,38 @@ def test_a_customer_keeps_their_arm_on_every_conversation_and_channel(workspace,
         assert len(seen) == 1
         arms[n] = seen.pop()
     assert set(arms.values()) == {"ai_first", "human_only"}  # 12 customers, both arms
+
+
+@pytest.mark.django_db
+def test_an_email_from_a_customer_opens_a_conversation_in_their_arm(workspace, owner, categories):
+    phase = make_phase(workspace, owner, categories, share=0.5)
+    arms = set()
+    for n in range(12):
+        customer = customer_get_or_create_verified(
+            workspace=workspace, external_id=f"m-{n}", email=f"m{n}@customer.example"
+        )
+        chat = do_conversation_start(workspace=workspace, customer=customer).conversation
+        email = do_email_inbound(
+            workspace=workspace,
+            email=InboundEmail(
+                sender=customer.email,
+                subject="Sending something back",
+                text=RETURN_QUESTION,
+                message_id=f"<m{n}@mail.customer.example>",
+                thread_ids=[],
+            ),
+        ).conversation
+        assert email.customer_id == customer.pk and email.arm == chat.arm
+        assignment = Assignment.objects.get(conversation=email)
+        # Counted in the live phase by intention to treat; people answer email either way.
+        assert (assignment.arm, assignment.start, assignment.phase_id) == (
+            chat.arm,
+            "channel",
+            phase.pk,
+        )
+        assert email.handoffs.get().trigger == "channel"
+        arms.add(email.arm)
+    assert arms == {"ai_first", "human_only"}
 
 
 @pytest.mark.django_db
