@@ -103,6 +103,9 @@ def worker_env(django_db_setup, django_db_blocker):
     }
 
 
+_worker = {"running": False}
+
+
 @pytest.fixture(scope="session")
 def celery_worker_process(worker_env):
     """A real `celery worker` subprocess, started once per test session."""
@@ -144,7 +147,9 @@ def celery_worker_process(worker_env):
     else:
         proc.terminate()
         raise RuntimeError("celery worker did not answer a ping within 240 s")
+    _worker["running"] = True
     yield proc
+    _worker["running"] = False
     proc.terminate()
     try:
         proc.wait(timeout=15)
@@ -176,9 +181,12 @@ def pytest_sessionfinish(session, exitstatus):
 def _worker_idle_after_test(request):
     """A test that used the real worker ends once the worker is idle: the tasks its flows
     queued on commit (the ledger's refresh after a bot turn) would otherwise still run while
-    the test's tables are being emptied."""
+    the test's tables are being emptied. So does any test whose transactions really commit
+    while the session's worker runs (its on-commit tasks reach that worker too)."""
     yield
-    if "celery_worker_process" not in request.fixturenames:
+    marker = request.node.get_closest_marker("django_db")
+    commits = marker is not None and bool(marker.kwargs.get("transaction"))
+    if "celery_worker_process" not in request.fixturenames and not (commits and _worker["running"]):
         return
     import time
 
