@@ -10,9 +10,10 @@ document.addEventListener("DOMContentLoaded", function () {
       return;
     }
     var figure = JSON.parse(source.textContent);
+    // No mode bar: its styles are injected inline, which the policy blocks.
     window.Plotly.newPlot(element, figure.data, figure.layout, {
       responsive: true,
-      displaylogo: false,
+      displayModeBar: false,
     });
   });
 });

@@ -353,6 +353,7 @@ def figure_difference(series: list[dict[str, Any]], key: str, title: str) -> go.
             x=days + days[::-1],
             y=[c.high * 100 for _, c in points] + [c.low * 100 for _, c in points][::-1],
             fill="toself",
+            mode="lines",  # a band: no markers on its edges
             fillcolor="rgba(37, 99, 235, 0.15)",
             line={"width": 0},
             name="95% always-valid interval",

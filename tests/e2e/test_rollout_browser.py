@@ -150,11 +150,20 @@ def test_the_readout_draws_its_charts_under_the_content_security_policy(
         page.goto(f"{live_server.url}/w/acme/analytics/rollout/{phase.pk}/")
         for chart in ("#chart-fcr", "#chart-repeat"):
             page.locator(f"{chart} svg.main-svg").first.wait_for(timeout=30_000)
-        # Three days of data: a line of three points in each chart.
-        assert page.locator("#chart-fcr .scatterlayer .point").count() == 3
+        # Three days of 10 conversations per arm: no interval on day one (fewer than
+        # MIN_PER_ARM so far), so a line of two points.
+        assert page.locator("#chart-fcr .scatterlayer .point").count() == 2
         assert "Repeat contact within 48 h" in page.locator("#chart-repeat").inner_text()
-        assert not [p for p in problems if "Content Security Policy" in p or "Plotly" in p], (
-            problems
-        )
+        # Plotly injects its own stylesheets when it loads (its global rules and its map
+        # library's), which the policy's style-src blocks; the charts are drawn with
+        # styles set through the DOM, which it allows. Any blocked script, or any script
+        # error, is a failure.
+        blocked = [
+            p
+            for p in problems
+            if not p.startswith("Applying inline style violates")
+            and ("Content Security Policy" in p or "Plotly" in p or "Error" in p)
+        ]
+        assert not blocked, problems
     finally:
         context.close()
