@@ -12,16 +12,20 @@ from supportops.text.intents import OUT_OF_SCOPE, IntentClassifier
 
 
 def read_csv_rows(
-    path: str, columns: tuple[str, ...], allowed: dict[str, tuple[str, ...]] | None = None
+    path: str,
+    columns: tuple[str, ...],
+    allowed: dict[str, tuple[str, ...]] | None = None,
+    optional: tuple[str, ...] = (),
 ) -> list[dict[str, str]]:
     """Rows of a CSV file with a header; every named column must be there and non-empty,
-    with one of the `allowed` values where given (compared in lower case)."""
+    with one of the `allowed` values where given (compared in lower case). `optional`
+    columns must be in the header but may be empty in a row."""
     rows = []
     try:
         with open(path, encoding="utf-8", newline="") as handle:
             reader = csv.DictReader(handle)
             header = reader.fieldnames or []
-            missing = [c for c in columns if c not in header]
+            missing = [c for c in (*columns, *optional) if c not in header]
             if missing:
                 raise CommandError(
                     f"{path}, line 1: missing column {', '.join(missing)} "
@@ -31,7 +35,7 @@ def read_csv_rows(
                 empty = [c for c in columns if not (row.get(c) or "").strip()]
                 if empty:
                     raise CommandError(f"{path}, line {reader.line_num}: empty {', '.join(empty)}")
-                values = {c: row[c].strip() for c in columns}
+                values = {c: (row[c] or "").strip() for c in (*columns, *optional)}
                 for column, choices in (allowed or {}).items():
                     values[column] = values[column].lower()
                     if values[column] not in choices:
