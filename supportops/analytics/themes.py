@@ -32,7 +32,7 @@ from sklearn.cluster import KMeans
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 from sklearn.metrics import silhouette_score
 
-from supportops.bot.sentiment import normalise
+from supportops.text.sentiment import normalise
 
 MAX_THEMES = 30
 # Candidate numbers of themes: dense where a choice changes much, sparse where it does not.

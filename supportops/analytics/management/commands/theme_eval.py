@@ -7,10 +7,10 @@ from sklearn.metrics import normalized_mutual_info_score
 
 from supportops.analytics.themes import METHOD, theme_vectors, themes_find
 from supportops.bot.management.commands.intent_eval import read_csv_rows
-from supportops.bot.redaction import redact
 from supportops.lib.commands import fail, logs_to_stderr, print_json
+from supportops.text.redaction import redact
+from supportops.text.sentiment import LABELS
 
-SENTIMENTS = ("negative", "neutral", "positive")
 THEME = "complaint_theme"
 
 
@@ -58,7 +58,7 @@ class Command(BaseCommand):
 
 def _negative_rows(path: str) -> list[dict[str, str]]:
     rows = read_csv_rows(
-        path, ("text", "sentiment"), allowed={"sentiment": SENTIMENTS}, optional=(THEME,)
+        path, ("text", "sentiment"), allowed={"sentiment": LABELS}, optional=(THEME,)
     )
     negative = [row for row in rows if row["sentiment"] == "negative"]
     if not negative:
