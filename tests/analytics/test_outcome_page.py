@@ -1,4 +1,5 @@
-"""The outcome on a conversation's inbox page: final or provisional, why in words, and the
+"""The outcome on a conversation's inbox page (as a manager: agents open only their queues'
+conversations): final or provisional, why in words, and the
 link to the later conversation of a repeat contact; who may see it."""
 
 from __future__ import annotations
@@ -22,21 +23,21 @@ def page(client, user, conversation):
     return client.get(f"/w/acme/inbox/{conversation.pk}/")
 
 
-def test_the_page_shows_a_repeat_contact_with_the_link(client, play, teammate):
+def test_the_page_shows_a_repeat_contact_with_the_link(client, play, manager):
     a = play.chat(0, PASSWORD_Q)
     play.feedback(0.05, a, solved=True)
     b = play.chat(20, PASSWORD_AGAIN)
     assert play.outcome(a, 100).outcome == Outcome.Kind.REPEAT_CONTACT
-    html = page(client, teammate, a).content.decode()
+    html = page(client, manager, a).content.decode()
     assert "Repeat contact" in html and "final" in html
     assert f'href="/w/acme/inbox/{b.pk}/"' in html
     assert "Was: resolved by the bot, confirmed" in html
 
 
-def test_the_page_says_provisional_and_why(client, play, teammate):
+def test_the_page_says_provisional_and_why(client, play, manager):
     a = play.chat(0, PASSWORD_Q)
     play.outcome(a, 1)
-    html = page(client, teammate, a).content.decode()
+    html = page(client, manager, a).content.decode()
     assert "Resolved by the bot, unconfirmed" in html and "provisional" in html
     assert "silence is never counted as a confirmation" in html
 
