@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from supportops.conversations.models import Conversation
 
+from .costs import cost_lines_refresh, cost_lines_reprice, costs_sweep_run
 from .ledger import customer_earlier_in_window, outcome_refresh, outcomes_sweep_run
 
 
@@ -24,6 +27,8 @@ def outcome_refresh_task(conversation_id: int, earlier: bool = False) -> str:
     if conversation is None:
         return "nothing to do"
     outcome = outcome_refresh(conversation=conversation)
+    # The cost lines change with the same events and messages as the outcome.
+    cost_lines_refresh(conversation=conversation)
     if earlier:
         for other in Conversation.objects.filter(
             pk__in=customer_earlier_in_window(conversation=conversation)
@@ -35,5 +40,19 @@ def outcome_refresh_task(conversation_id: int, earlier: bool = False) -> str:
 @shared_task(acks_late=True, time_limit=1800)
 def outcomes_sweep() -> int:
     """Beat: outcomes whose window has passed become final, and anything the on-commit
-    refreshes missed is recomputed. Idempotent: a second run finds nothing to change."""
-    return outcomes_sweep_run()
+    refreshes missed is recomputed, cost lines too. Idempotent: a second run finds nothing
+    to change."""
+    return outcomes_sweep_run() + costs_sweep_run()
+
+
+@shared_task(
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=5,
+    acks_late=True,
+    time_limit=3600,
+)
+def cost_lines_reprice_task(workspace_id: int, since: str) -> int:
+    """A price, rate or the idle gap changed from `since` (ISO date): recompute the cost
+    lines of conversations with activity from that day."""
+    return cost_lines_reprice(workspace=workspace_id, since=date.fromisoformat(since))
