@@ -34,10 +34,18 @@ FINANCE_FEATURES: tuple[FinanceFeature, ...] = (
         "Cost per resolution",
         "What each resolved conversation costs, by month, by rollout arm (AI first or "
         "human only) and by category: model tokens plus agent handling time.",
+        url_name="analytics:costs",
     ),
     FinanceFeature(
         "Cost per conversation",
         "Model and agent cost of every conversation, with the month's totals.",
+        url_name="analytics:costs",
+    ),
+    FinanceFeature(
+        "Price table",
+        "What each model, the built-in extractive answers and an hour of handling cost, "
+        "from which day on.",
+        url_name="analytics:prices",
     ),
     FinanceFeature(
         "CSV exports",

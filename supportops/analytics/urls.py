@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from . import views
+
+app_name = "analytics"
+
+# Mounted under w/<workspace_slug>/analytics/ (supportops/urls.py).
+urlpatterns = [
+    path("costs/", views.costs, name="costs"),
+    path("prices/", views.prices, name="prices"),
+]
