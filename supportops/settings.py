@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from celery.schedules import crontab
 from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
@@ -168,6 +169,18 @@ CELERY_BEAT_SCHEDULE = {
     "analytics-outcomes-sweep": {
         "task": "supportops.analytics.tasks.outcomes_sweep",
         "schedule": env_float("OUTCOMES_SWEEP_EVERY_S", 300.0),
+    },
+    # Post-interaction analysis of conversations that went quiet (the resolved ones are
+    # queued when their outcome is refreshed), and nightly over 30 days for anything missed.
+    "analytics-analyses-quiet": {
+        "task": "supportops.analytics.tasks.analyses_sweep",
+        "schedule": env_float("ANALYSES_SWEEP_EVERY_S", 600.0),
+        "kwargs": {"lookback_hours": 48},
+    },
+    "analytics-analyses-nightly": {
+        "task": "supportops.analytics.tasks.analyses_sweep",
+        "schedule": crontab(hour=3, minute=15),
+        "kwargs": {"lookback_hours": 30 * 24},
     },
 }
 

@@ -286,3 +286,41 @@ class CostLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.key}: {self.amount_usd}"
+
+
+class ConversationAnalysis(models.Model):
+    """What a finished or quiet conversation was like (`analysis.py`): sentiment per
+    customer message and overall, its trend, the issue category, whether answers were
+    rejected, the knowledge gap when the bot could not answer with confidence, and a
+    one-line extractive summary. Holds no customer text but the redacted question."""
+
+    class Trend(models.TextChoices):
+        IMPROVING = "improving", "Improving"
+        WORSENING = "worsening", "Worsening"
+        STEADY = "steady", "Steady"
+        SINGLE = "single", "One message"
+        NONE = "none", "No customer message"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    conversation = models.OneToOneField(
+        Conversation, on_delete=models.CASCADE, related_name="analysis"
+    )
+    # [{"message_id", "label", "negative", "positive"}] in message order
+    sentiments = models.JSONField(default=list, blank=True)
+    overall = models.CharField(max_length=16, blank=True)
+    overall_score = models.FloatField(default=0.0, help_text="mean of positive - negative")
+    trend = models.CharField(max_length=16, choices=Trend.choices, default=Trend.NONE)
+    category = models.CharField(max_length=80, blank=True)
+    answers_rejected = models.PositiveSmallIntegerField(default=0)
+    knowledge_gap = models.CharField(max_length=200, blank=True)
+    gap_question = models.TextField(blank=True, help_text="redacted")
+    summary = models.CharField(max_length=300)
+    seen_event_id = models.BigIntegerField(default=0)
+    seen_message_id = models.BigIntegerField(default=0)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "conversation analyses"
+
+    def __str__(self) -> str:
+        return f"analysis of conversation {self.conversation_id}"

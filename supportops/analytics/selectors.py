@@ -15,7 +15,7 @@ from supportops.accounts.models import Role, Workspace
 from supportops.conversations.models import Conversation
 
 from .ledger import RULES
-from .models import ConversationCost, HandlingRate, ModelPrice, Outcome
+from .models import ConversationAnalysis, ConversationCost, HandlingRate, ModelPrice, Outcome
 
 # How each rule reads on a conversation's page.
 WORDS = {
@@ -42,6 +42,13 @@ def outcome_for_conversation(*, conversation: Conversation) -> Outcome | None:
         .select_related("repeat_conversation")
         .first()
     )
+
+
+def analysis_for_conversation(*, conversation: Conversation) -> ConversationAnalysis | None:
+    """The conversation's post-interaction analysis (the caller has checked access)."""
+    return ConversationAnalysis.objects.filter(
+        conversation=conversation, workspace_id=conversation.workspace_id
+    ).first()
 
 
 def outcome_explained(outcome: Outcome) -> dict[str, Any]:
