@@ -22,10 +22,10 @@ The contract dashboards and exports read (rows are written only here):
 
 How the amounts are made:
 
-- Model: each finished bot turn (not one the bot skipped) is priced by the `ModelPrice` of its provider key whose
-  `effective_from` is the latest on or before the turn's date: tokens x the price per
-  million input / output tokens, plus `per_thousand_turns` / 1000 per turn (the extractive
-  provider costs only its compute, set that way).
+- Model: each finished bot turn (not one the bot skipped) is priced by the `ModelPrice`
+  of its provider key whose `effective_from` is the latest on or before the turn's date:
+  tokens x the price per million input / output tokens, plus `per_thousand_turns` / 1000
+  per turn (the extractive provider costs only its compute, set that way).
 - Agent: handling runs from a person's claim to the resolve (each claim after a resolve or
   a reopen starts another stretch). Within a stretch every message and event is a moment
   of activity; the time between two moments counts, unless it is longer than the
@@ -176,9 +176,9 @@ def _model_lines(conversation: Conversation) -> tuple[list[_Line], bool]:
     unpriced = False
     # A turn the bot skipped (a person has the conversation, the control arm) computed
     # nothing and costs nothing.
-    turns = BotTurn.objects.filter(
-        conversation=conversation, status=BotTurn.Status.DONE
-    ).exclude(action=BotTurn.Action.SKIP)
+    turns = BotTurn.objects.filter(conversation=conversation, status=BotTurn.Status.DONE).exclude(
+        action=BotTurn.Action.SKIP
+    )
     for turn in turns.only("provider", "prompt_tokens", "completion_tokens", "created_at"):
         key = turn.provider or EXTRACTIVE
         price = _in_effect(prices.get(key, []), _day(turn.created_at))
