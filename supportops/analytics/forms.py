@@ -96,3 +96,8 @@ class CostFilterForm(forms.Form):
             ("month", "Month"),
         ],
     )
+
+
+class ThemePeriodForm(forms.Form):
+    since = forms.DateField(widget=DATE, label="From")
+    until = forms.DateField(widget=DATE, label="Until (exclusive)")

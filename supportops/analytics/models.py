@@ -324,3 +324,36 @@ class ConversationAnalysis(models.Model):
 
     def __str__(self) -> str:
         return f"analysis of conversation {self.conversation_id}"
+
+
+class ThemeReport(models.Model):
+    """The themes of one period's first customer messages, found in Celery
+    (`theme_reports.py`) with its progress, never in a request."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    since = models.DateField()
+    until = models.DateField(help_text="exclusive")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="percent")
+    step = models.CharField(max_length=120, blank=True)
+    # {"n", "method", "themes": [{"label", "size", "examples", "not_resolved", "repeat_contact",
+    #   "share_not_resolved", "share_repeat_contact"}]}
+    result = models.JSONField(default=dict, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"themes {self.since}..{self.until} ({self.status})"

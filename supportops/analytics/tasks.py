@@ -12,6 +12,7 @@ from supportops.conversations.models import Conversation
 from .analysis import analyses_sweep_run, analysis_refresh
 from .costs import cost_lines_refresh, cost_lines_reprice, costs_sweep_run
 from .ledger import customer_earlier_in_window, outcome_refresh, outcomes_sweep_run
+from .theme_reports import theme_report_run
 
 
 @shared_task(
@@ -83,3 +84,10 @@ def analyses_sweep(lookback_hours: float = 48) -> int:
     or one older than their last message or event (every few minutes over two days, and
     nightly over 30 days for anything missed)."""
     return analyses_sweep_run(lookback=timedelta(hours=lookback_hours))
+
+
+@shared_task(acks_late=True, time_limit=3 * 3600)
+def theme_report_task(report_id: int) -> str:
+    """Find one theme report's themes, with its progress stored as it goes."""
+    report = theme_report_run(report_id=report_id)
+    return report.status if report is not None else "nothing to do"

@@ -10,4 +10,6 @@ app_name = "analytics"
 urlpatterns = [
     path("costs/", views.costs, name="costs"),
     path("prices/", views.prices, name="prices"),
+    path("themes/", views.themes, name="themes"),
+    path("themes/<int:report_id>/", views.theme_report, name="theme-report"),
 ]

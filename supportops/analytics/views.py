@@ -10,16 +10,19 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
 
 from supportops.accounts.access import workspace_view
 from supportops.accounts.models import Role, Workspace
 from supportops.inbox.models import Queue
+from supportops.lib.htmx import wants_fragment
 
 from .costs import idle_gap_get
-from .forms import CostFilterForm, HandlingRateForm, IdleGapForm, ModelPriceForm
+from .forms import CostFilterForm, HandlingRateForm, IdleGapForm, ModelPriceForm, ThemePeriodForm
+from .models import ThemeReport
 from .selectors import (
     COST_PER_RESOLUTION_BASIS,
     COST_READERS,
@@ -34,6 +37,7 @@ from .services import (
     idle_gap_update,
     model_price_set,
 )
+from .theme_reports import default_period, theme_report_request, theme_reports_list
 
 PAGE_SIZE = 50
 
@@ -141,3 +145,48 @@ def prices(request: HttpRequest) -> HttpResponse:
         **price_table(workspace=workspace),
     }
     return render(request, "analytics/prices.html", context, status=status)
+
+
+# --- Themes (managers and admins) ---------------------------------------------------------------
+
+THEME_ROLES = (Role.ADMIN, Role.MANAGER)
+
+
+@workspace_view(*THEME_ROLES)
+def themes(request: HttpRequest) -> HttpResponse:
+    """Ask for a period's themes (found in Celery) and see the reports, newest first."""
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    workspace = _workspace(request)
+    since, until = default_period()
+    form = ThemePeriodForm(request.POST or None, initial={"since": since, "until": until})
+    error, status = "", 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                report = theme_report_request(
+                    workspace=workspace, actor=request.user, **form.cleaned_data
+                )
+                return redirect("analytics:theme-report", workspace.slug, report.pk)
+            except AnalyticsError as exc:
+                error = str(exc)
+        status = 400
+    context = {
+        "section": "inbox",
+        "form": form,
+        "error": error,
+        "reports": theme_reports_list(workspace=workspace),
+    }
+    return render(request, "analytics/themes.html", context, status=status)
+
+
+@workspace_view(*THEME_ROLES)
+@vary_on_headers("HX-Request")
+@require_GET
+def theme_report(request: HttpRequest, report_id: int) -> HttpResponse:
+    """One report: its progress while it runs (the fragment polls itself), then its themes."""
+    report = get_object_or_404(ThemeReport, workspace=_workspace(request), pk=report_id)
+    context = {"section": "inbox", "report": report}
+    if wants_fragment(request):
+        return render(request, "analytics/theme_report.html#report", context)
+    return render(request, "analytics/theme_report.html", context)
