@@ -31,6 +31,12 @@ class FinanceFeature:
 
 FINANCE_FEATURES: tuple[FinanceFeature, ...] = (
     FinanceFeature(
+        "KPI dashboards",
+        "Resolution, satisfaction, escalations and speed by period, arm, channel and "
+        "category, each figure linked to the conversations behind it.",
+        url_name="dashboards:overview",
+    ),
+    FinanceFeature(
         "Cost per resolution",
         "What each resolved conversation costs, by month, by rollout arm (AI first or "
         "human only) and by category: model tokens plus agent handling time.",
