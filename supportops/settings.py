@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "supportops.bot",
     "supportops.inbox",
     "supportops.analytics",
+    "supportops.exports",
 ]
 
 MIDDLEWARE = [

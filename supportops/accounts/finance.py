@@ -55,7 +55,9 @@ FINANCE_FEATURES: tuple[FinanceFeature, ...] = (
     ),
     FinanceFeature(
         "CSV exports",
-        "Conversations, outcomes and cost lines as CSV files for your own spreadsheets.",
+        "Conversations and outcomes, and a monthly finance summary, as CSV files for your "
+        "own spreadsheets (cost columns fill in once cost lines are recorded).",
+        url_name="exports:index",
     ),
     FinanceFeature(
         "Secure your account",

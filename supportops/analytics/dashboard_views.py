@@ -165,6 +165,7 @@ def conversations(request: HttpRequest) -> HttpResponse:
         "segment": segment,
         "figure_label": FIGURES.get(figure, figure),
         "can_open": _role(request) in (Role.ADMIN, Role.MANAGER, Role.AGENT),
+        "can_export": _role(request) in DASHBOARD_ROLES,
         **_filter_choices(),
     }
     status = 200

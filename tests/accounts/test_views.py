@@ -11,7 +11,7 @@ from django.urls import reverse
 from supportops.accounts.models import Membership, Role
 from tests.conftest import PASSWORD, make_user
 
-SOON = ("Rollout", "Exports")
+SOON = ("Rollout",)
 
 
 def login(client: Client, user) -> Client:

@@ -4,6 +4,7 @@ chart's bar lands on the list of its conversations."""
 
 from __future__ import annotations
 
+import csv
 import re
 
 import pytest
@@ -78,4 +79,13 @@ def test_overview_filter_by_arm_and_click_a_bar_to_its_conversations(
         )
     }
     assert ids == {ledger[i].conversation_id for i in (1, 3, 4)}
+
+    # The same list as CSV, downloaded and read back.
+    with page.expect_download() as download:
+        page.click("[data-export=conversations]")
+    path = download.value.path()
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0][2] == "started_at (UTC)"
+    assert {int(r[0]) for r in rows[1:]} == ids
     assert not problems, problems  # no CSP refusals, no script errors
