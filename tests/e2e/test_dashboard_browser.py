@@ -1,6 +1,6 @@
 """The dashboards in headless Chromium: the overview draws its plotly charts under the
 Content-Security-Policy, a filter by arm changes the figures and the URL, and a click on a
-chart's bar lands on the list of its conversations."""
+chart's bar lands on the list of its conversations, which downloads as CSV and reads back."""
 
 from __future__ import annotations
 
