@@ -4,7 +4,8 @@ N first when it holds fewer; see analytics.volume).
 
 Server time of each request through Django's test client (routing, views, queries,
 templates; no network) over a spread of filters; the whole per-conversation CSV streamed,
-its rows counted from the output, and the process's resident set sampled while it streams.
+its rows counted from the output, and the process's resident set sampled while it streams
+(`export_peak_mb`; `export_base_mb` is the resident set before the export began).
 Daily rollups are not built yet: `rollup_day_s` and `rollup_matches_direct` are null."""
 
 from __future__ import annotations
@@ -115,7 +116,8 @@ class Command(BaseCommand):
 
     def _export(self, client: Client, slug: str, period: dict[str, str]) -> dict[str, Any]:
         process = psutil.Process()
-        peak = [process.memory_info().rss]
+        base = process.memory_info().rss
+        peak = [base]
         done = threading.Event()
 
         def sample() -> None:
@@ -143,4 +145,7 @@ class Command(BaseCommand):
             "export_rows": rows - 1,
             "export_s": round(elapsed, 1),
             "export_peak_mb": round(peak[0] / 2**20, 1),
+            # The process's resident set before the export began (Django, the apps and
+            # their libraries loaded): the export's own share is the difference.
+            "export_base_mb": round(base / 2**20, 1),
         }
