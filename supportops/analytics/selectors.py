@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import CharField, Count, F, Q, QuerySet, Sum, Value
-from django.db.models.functions import Cast, Coalesce, TruncMonth
+from django.db.models import Count, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from supportops.accounts.models import Role, Workspace
@@ -106,7 +106,7 @@ GROUPS = {
 
 @dataclass(frozen=True)
 class ResolutionCost:
-    group: str
+    group: str  # the group's value ("" when not grouped); several joined with " / "
     conversations: int
     model_usd: Decimal
     agent_usd: Decimal
@@ -115,6 +115,8 @@ class ResolutionCost:
     unconfirmed: int
     provisional: int
     unpriced: int  # conversations with a turn or handling time no price or rate covered
+    key: tuple[str, ...] = ()  # the value of each grouping, in the order asked for
+    uncosted: int = 0  # conversations whose cost lines are not computed yet (count as 0)
 
     @property
     def resolutions(self) -> int:
@@ -127,21 +129,33 @@ class ResolutionCost:
             return None
         return (self.total_usd / self.resolutions).quantize(Decimal("0.0001"))
 
+    @property
+    def per_conversation_usd(self) -> Decimal | None:
+        if not self.conversations:
+            return None
+        return (self.total_usd / self.conversations).quantize(Decimal("0.0001"))
+
 
 def cost_per_resolution(
     *,
     workspace: Workspace,
     since: datetime | None = None,
     until: datetime | None = None,
-    group_by: str = "",
+    group_by: str | tuple[str, ...] = "",
     arm: str = "",
     channel: str = "",
+    category: str = "",
+    tz: tzinfo | None = None,
 ) -> list[ResolutionCost]:
-    """Cost per resolution of the conversations started in [since, until), per group
-    ("", "arm", "channel", "category" or "month"); see COST_PER_RESOLUTION_BASIS, which
-    every page showing the figure shows with it."""
-    if group_by not in GROUPS:
-        raise ValueError(f"group_by must be one of {sorted(GROUPS)}")
+    """Cost per resolution of the conversations started in [since, until), optionally of
+    one arm, channel and category, per group ("", "arm", "channel", "category" or "month",
+    or a tuple of them); months are cut in `tz` (the workspace's time zone; the current
+    one when not given). See COST_PER_RESOLUTION_BASIS, which every page showing the
+    figure shows with it."""
+    names = (group_by,) if isinstance(group_by, str) else tuple(group_by)
+    if not names or any(name not in GROUPS for name in names):
+        raise ValueError(f"group_by must be one of {sorted(GROUPS)} or a tuple of them")
+    names = tuple(name for name in names if name) or ("",)
     conversations = Conversation.objects.filter(workspace=workspace)
     if since is not None:
         conversations = conversations.filter(created_at__gte=since)
@@ -151,16 +165,20 @@ def cost_per_resolution(
         conversations = conversations.filter(arm=arm)
     if channel:
         conversations = conversations.filter(channel=channel)
-    group_expr: Any = {
+    if category:
+        conversations = conversations.filter(category=category)
+    month_tz = tz or timezone.get_current_timezone()
+    expressions: dict[str, Any] = {
         "": Value(""),
         "arm": F("arm"),
         "channel": F("channel"),
         "category": F("category"),
-        "month": Cast(TruncMonth("created_at"), output_field=CharField()),
-    }[group_by]
+        "month": TruncMonth("created_at", tzinfo=month_tz),
+    }
+    fields = {f"g_{name or 'all'}": expressions[name] for name in names}
     rows = (
-        conversations.annotate(group=group_expr)
-        .values("group")
+        conversations.annotate(**fields)
+        .values(*fields)
         .annotate(
             n=Count("pk"),
             model=Coalesce(Sum("cost__model_usd"), Value(Decimal(0))),
@@ -169,17 +187,24 @@ def cost_per_resolution(
             unconfirmed=Count("pk", filter=Q(outcome__outcome__in=UNCONFIRMED)),
             provisional=Count("pk", filter=Q(outcome__final=False)),
             unpriced=Count("pk", filter=Q(cost__unpriced=True)),
+            uncosted=Count("pk", filter=Q(cost__isnull=True)),
         )
-        .order_by("group")
+        .order_by(*fields)
     )
     out = []
     for row in rows:
-        group = str(row["group"] or "")
-        if group_by == "month" and group:
-            group = group[:7]
+        if not row["n"]:  # ungrouped, PostgreSQL answers one row even when none matched
+            continue
+        key = []
+        for field_name in fields:
+            value = row[field_name]
+            if isinstance(value, datetime):
+                value = value.astimezone(month_tz).strftime("%Y-%m")
+            key.append(str(value or ""))
         out.append(
             ResolutionCost(
-                group=group,
+                group=" / ".join(key),
+                key=tuple(key),
                 conversations=row["n"],
                 model_usd=row["model"],
                 agent_usd=row["agent"],
@@ -188,6 +213,7 @@ def cost_per_resolution(
                 unconfirmed=row["unconfirmed"],
                 provisional=row["provisional"],
                 unpriced=row["unpriced"],
+                uncosted=row["uncosted"],
             )
         )
     return out

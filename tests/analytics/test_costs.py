@@ -3,8 +3,9 @@ timelines played through the real flows with the clock at each event's time."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -24,6 +25,7 @@ from supportops.analytics.services import (
     model_price_set,
 )
 from supportops.bot.models import BotTurn
+from supportops.conversations.models import Conversation
 from supportops.conversations.services import customer_get_or_create_verified
 from supportops.inbox.models import Routing
 from tests.analytics.conftest import DAY0, EMAIL_Q, HUMAN, PASSWORD_Q, at, handled_by_a_person
@@ -252,6 +254,29 @@ def test_a_group_without_resolutions_has_no_figure_not_zero(play, workspace):
     cost_lines_refresh(conversation=c)
     [row] = cost_per_resolution(workspace=workspace)
     assert row.resolutions == 0 and row.per_resolution_usd is None
+
+
+def test_months_are_cut_in_the_given_time_zone_and_groups_combine(play, workspace):
+    # 31 May 23:00 UTC is already 1 June in Berlin (UTC+2 in summer).
+    c = play.chat(638, PASSWORD_Q)
+    assert c.created_at == datetime(2025, 5, 31, 23, 0, tzinfo=UTC)
+    Conversation.objects.filter(pk=c.pk).update(category="password")
+    cost_lines_refresh(conversation=c)
+    [utc] = cost_per_resolution(workspace=workspace, group_by="month", tz=UTC)
+    [berlin] = cost_per_resolution(
+        workspace=workspace, group_by="month", tz=ZoneInfo("Europe/Berlin")
+    )
+    assert (utc.group, berlin.group) == ("2025-05", "2025-06")
+    [both] = cost_per_resolution(
+        workspace=workspace, group_by=("month", "arm", "category"), tz=UTC, category="password"
+    )
+    assert (both.key, both.group) == (
+        ("2025-05", "ai_first", "password"),
+        "2025-05 / ai_first / password",
+    )
+    assert cost_per_resolution(workspace=workspace, category="billing") == []
+    with pytest.raises(ValueError, match="group_by"):
+        cost_per_resolution(workspace=workspace, group_by=("month", "weekday"))
 
 
 @pytest.mark.parametrize(
