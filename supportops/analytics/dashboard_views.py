@@ -24,6 +24,7 @@ from .kpis import (
     CSAT_LABELS,
     FIGURES,
     WHO,
+    CostFigures,
     drilldown_outcomes,
     kpi_costs,
     kpis_overview,
@@ -92,6 +93,27 @@ def _charts(overview: Any, link: charts.Link) -> dict[str, dict[str, Any]]:
     return {name: charts.chart_spec(fig) for name, fig in figures.items()}
 
 
+def _cost_tables(costs: CostFigures, filters: Filters) -> list[dict[str, Any]]:
+    """The cost tables by arm and by category: each row's label and the link to the list of
+    exactly its conversations (none for uncategorised ones: the filter cannot say that)."""
+    arms = dict(Conversation.Arm.choices)
+    tables = []
+    for dimension, title, rows in (
+        ("arm", "By arm", costs.by_arm),
+        ("category", "By category", costs.by_category),
+    ):
+        out = []
+        for row in rows:
+            if dimension == "arm":
+                label = str(arms.get(row.group, row.group))
+            else:
+                label = row.group or "Uncategorised"
+            query = filters.query(**{dimension: row.group}) if row.group else ""
+            out.append({"label": label, "row": row, "query": query})
+        tables.append({"dimension": dimension, "title": title, "rows": out})
+    return tables
+
+
 @workspace_view(*DASHBOARD_ROLES)
 @vary_on_headers("HX-Request")
 @require_GET
@@ -116,10 +138,12 @@ def dashboard(request: HttpRequest, area: str = "overview") -> HttpResponse:
     else:
         overview = kpis_overview(workspace=workspace, filters=filters)
         link = _drill_link(workspace, filters)
+        costs = kpi_costs(workspace=workspace, filters=filters)
         context |= {
             "filters": filters,
             "overview": overview,
-            "costs": kpi_costs(workspace=workspace, filters=filters),
+            "costs": costs,
+            "cost_tables": _cost_tables(costs, filters),
             "charts": _charts(overview, link),
             "links": {
                 name: link(share.figure, share.segment) for name, share in overview.shares.items()

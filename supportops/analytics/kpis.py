@@ -55,6 +55,7 @@ from supportops.conversations.models import Conversation, ConversationEvent, Csa
 from .filters import FilterError, Filters
 from .ledger import RESOLVED, repeat_window_get
 from .models import Outcome
+from .selectors import COST_PER_RESOLUTION_BASIS, ResolutionCost, cost_per_resolution
 
 Kind = Outcome.Kind
 CONFIRMED = (Kind.RESOLVED_BY_BOT_CONFIRMED, Kind.RESOLVED_AFTER_HANDOFF, Kind.RESOLVED_BY_HUMAN)
@@ -345,20 +346,37 @@ def drilldown_outcomes(
 
 @dataclass(frozen=True)
 class CostFigures:
-    """Cost per resolution and per conversation by arm and category. Cost lines are not
-    recorded yet: every value is None and `missing` says what they wait for."""
+    """Cost per resolution and per conversation of the filtered conversations: all of them
+    (`total`, None when the filters select none), by arm and by category. Each row is a
+    `selectors.ResolutionCost`; `basis` is the sentence saying what is divided by what."""
 
-    available: bool
-    missing: str
-    per_resolution: dict[str, float | None] = field(default_factory=dict)
-    per_conversation: dict[str, float | None] = field(default_factory=dict)
-
-
-COST_MISSING = "needs cost lines"
+    basis: str
+    total: ResolutionCost | None
+    by_arm: list[ResolutionCost] = field(default_factory=list)
+    by_category: list[ResolutionCost] = field(default_factory=list)
 
 
 def kpi_costs(*, workspace: Workspace, filters: Filters) -> CostFigures:
-    """The one place the dashboards, the finance page and the exports read cost figures
-    from. Cost lines (`analytics.CostLine`, model tokens and agent handling time) are being
-    built separately; until they exist this says so instead of showing a number."""
-    return CostFigures(available=False, missing=COST_MISSING)
+    """The one place the dashboards read cost figures from: the cost lines
+    (`ConversationCost`) through `selectors.cost_per_resolution`, under the dashboard's
+    filters (period in the workspace's time zone, arm, channel, category)."""
+
+    def rows(group_by: str) -> list[ResolutionCost]:
+        return cost_per_resolution(
+            workspace=workspace,
+            since=filters.since,
+            until=filters.until,
+            group_by=group_by,
+            arm=filters.arm,
+            channel=filters.channel,
+            category=filters.category,
+            tz=filters.tz,
+        )
+
+    total = rows("")
+    return CostFigures(
+        basis=COST_PER_RESOLUTION_BASIS,
+        total=total[0] if total else None,
+        by_arm=rows("arm"),
+        by_category=rows("category"),
+    )

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 import re
+from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.staticfiles import finders
 from django.urls import reverse
+from django.utils.html import escape
 
+from supportops.analytics.selectors import COST_PER_RESOLUTION_BASIS
+from tests.analytics.cost_scenario import COST_PERIOD, costed_conversations
 from tests.analytics.ledger_rows import PERIOD, known_ledger
 from tests.conftest import PASSWORD
 
@@ -46,7 +50,9 @@ def test_admins_managers_and_finance_read_the_dashboards(client, ledger, who, re
     assert re.search(r'data-kpi="fcr">42\.9%</a> <small class="muted">3 of 7 final', html)
     assert 'data-kpi="gap">42.9%</a>' in html
     assert "First-contact resolution</strong>: of the conversations whose outcome is final" in html
-    assert 'data-cost="per-resolution">needs cost lines' in html
+    # The known ledger has no cost lines: its conversations count as $0 and the page says so.
+    assert 'data-cost="per-resolution">$0.0000' in html
+    assert "9 conversations have no cost lines yet" in html
 
 
 def test_agents_may_not_open_the_dashboards_but_may_list_conversations(client, teammate, ledger):
@@ -155,3 +161,48 @@ def test_plotly_is_served_from_the_package_not_a_cdn(client, manager, ledger):
     assert "cdn" not in html.lower()
     assert finders.find("vendor/plotly/plotly.min.js").endswith("plotly.min.js")
     assert "<script>" not in html  # no inline script (CSP)
+
+
+def cost_row(html: str, group: str) -> str:
+    match = re.search(rf'<tr data-cost-group="{group}">(.*?)</tr>', html, re.S)
+    assert match, group
+    return re.sub(r"\s+", " ", match.group(1))
+
+
+def test_the_cost_area_shows_cost_per_resolution_and_conversation_by_arm_and_category(
+    client, play, workspace, manager, finance
+):
+    costed = costed_conversations(play, workspace, manager)
+    response = login(client, finance).get(dashboard_url("cost"), COST_PERIOD)
+    html = response.content.decode()
+    assert response.status_code == 200
+    # All three: $9.004 over 2 resolutions and over 3 conversations.
+    assert 'data-cost="per-resolution">$4.5020 <small class="muted">$9.0040 over 2 resolutions' in (
+        html
+    )
+    assert 'data-cost="per-conversation">$3.0013 <small class="muted">over 3 conversations' in html
+    assert escape(COST_PER_RESOLUTION_BASIS) in html
+    ai = cost_row(html, "ai_first")
+    assert '<th scope="row">AI first</th>' in ai
+    assert '<td data-cost="per-resolution">$0.0040</td>' in ai
+    assert '<td data-cost="per-conversation">$0.0020</td>' in ai
+    assert "<td>1 + 0</td>" in ai  # confirmed + unconfirmed
+    human = cost_row(html, "human_only")
+    assert '<td data-cost="per-resolution">$9.0000</td>' in human and "<td>$9.0000</td>" in human
+    email = cost_row(html, "email")
+    assert '<td data-cost="per-resolution">no resolutions</td>' in email
+    assert '<td data-cost="per-conversation">$0.0020</td>' in email
+    # The count links to the list of exactly that group's conversations.
+    link = re.search(r'<a href="([^"]+)">1</a>', email)
+    assert link
+    href = unescape(link.group(1))
+    assert parse_qs(urlsplit(href).query)["category"] == ["email"]
+    listed = re.findall(r'data-conversation="(\d+)"', client.get(href).content.decode())
+    assert listed == [str(costed.rejected.pk)]
+    # Under a filter the figures are of the filtered conversations only.
+    filtered = client.get(dashboard_url("cost"), {**COST_PERIOD, "arm": "human_only"})
+    page = filtered.content.decode()
+    assert (
+        'data-cost="per-resolution">$9.0000 <small class="muted">$9.0000 over 1 resolution<' in page
+    )
+    assert 'data-cost-group="ai_first"' not in page

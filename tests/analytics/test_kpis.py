@@ -3,11 +3,16 @@ ledger_rows.py), the drill-down lists against the numbers they link from, and th
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from supportops.accounts.models import Workspace
 from supportops.analytics.filters import FilterError, filters_parse
 from supportops.analytics.kpis import drilldown_outcomes, kpi_costs, kpis_overview
+from supportops.analytics.selectors import COST_PER_RESOLUTION_BASIS
+from supportops.inbox.models import BusinessHours
+from tests.analytics.cost_scenario import COST_PERIOD, costed_conversations
 from tests.analytics.ledger_rows import KNOWN, PERIOD, known_ledger, ledger_row
 
 pytestmark = pytest.mark.django_db
@@ -161,6 +166,49 @@ def test_unknown_figures_and_segments_are_a_clear_error(workspace, figure, segme
         )
 
 
-def test_cost_figures_say_they_need_cost_lines(workspace):
-    costs = kpi_costs(workspace=workspace, filters=filters_parse(PERIOD, workspace=workspace))
-    assert not costs.available and costs.missing == "needs cost lines"
+def test_cost_figures_are_the_cost_lines_under_the_dashboard_filters(play, workspace, manager):
+    costed_conversations(play, workspace, manager)
+
+    def costs(**params):
+        filters = filters_parse({**COST_PERIOD, **params}, workspace=workspace)
+        return kpi_costs(workspace=workspace, filters=filters)
+
+    def figures(row):
+        return (
+            row.conversations,
+            row.resolutions,
+            row.per_resolution_usd,
+            row.per_conversation_usd,
+        )
+
+    every = costs()
+    assert every.basis == COST_PER_RESOLUTION_BASIS
+    assert every.total is not None and every.total.total_usd == Decimal("9.004")
+    # 9.004 / (1 confirmed by a person + 1 by the customer); 9.004 / 3 conversations.
+    assert figures(every.total) == (3, 2, Decimal("4.5020"), Decimal("3.0013"))
+    assert {row.group: figures(row) for row in every.by_arm} == {
+        "ai_first": (2, 1, Decimal("0.0040"), Decimal("0.0020")),  # 0.004 / 1, 0.004 / 2
+        "human_only": (1, 1, Decimal("9.0000"), Decimal("9.0000")),
+    }
+    assert {row.group: figures(row) for row in every.by_category} == {
+        "account": (1, 1, Decimal("9.0000"), Decimal("9.0000")),
+        "email": (1, 0, None, Decimal("0.0020")),  # no resolutions: no figure, not 0
+        "password": (1, 1, Decimal("0.0020"), Decimal("0.0020")),
+    }
+    ai = costs(arm="ai_first")
+    assert ai.total is not None
+    assert figures(ai.total) == (2, 1, Decimal("0.0040"), Decimal("0.0020"))
+    assert [row.group for row in ai.by_arm] == ["ai_first"]
+    email = costs(category="email")
+    assert email.total is not None
+    assert figures(email.total) == (1, 0, None, Decimal("0.0020"))
+    assert costs(channel="email").total is None  # every conversation here is a chat
+    # Days are cut in the workspace's time zone: 09:00 UTC is 23:00 on 5 May in Kiritimati
+    # (UTC+14), 11:00 and 12:00 UTC are already 6 May there.
+    BusinessHours.objects.update_or_create(
+        workspace=workspace, defaults={"timezone": "Pacific/Kiritimati"}
+    )
+    fifth = costs(**{"from": "2025-05-05", "to": "2025-05-05"}).total
+    sixth = costs(**{"from": "2025-05-06", "to": "2025-05-06"}).total
+    assert fifth is not None and figures(fifth) == (1, 1, Decimal("9.0000"), Decimal("9.0000"))
+    assert sixth is not None and figures(sixth) == (2, 1, Decimal("0.0040"), Decimal("0.0020"))
