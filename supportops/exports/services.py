@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -23,8 +24,9 @@ from django.db.models.functions import Coalesce, TruncMonth
 from supportops.accounts.models import Role, Workspace
 from supportops.accounts.services import Actor, audit_log_write, real_user
 from supportops.analytics.filters import Filters
-from supportops.analytics.kpis import CONFIRMED, drilldown_outcomes, kpi_costs
+from supportops.analytics.kpis import CONFIRMED, drilldown_outcomes
 from supportops.analytics.models import Outcome
+from supportops.analytics.selectors import ResolutionCost, cost_per_resolution
 from supportops.conversations.models import Message
 
 EXPORT_ROLES = (Role.ADMIN, Role.MANAGER, Role.FINANCE)
@@ -105,21 +107,43 @@ CONVERSATION_COLUMNS = [
     "prompt_tokens",
     "completion_tokens",
     "handling_minutes",
+    "model_cost",
+    "agent_cost",
     "cost",
+    "cost_unpriced",
 ]
 DATE_COLUMNS = {"started_at", "first_response_at", "resolved_at", "last_event_at"}
-COST_COLUMNS = {"handling_minutes", "cost"}
+MONEY_COLUMNS = {
+    "model_cost",
+    "agent_cost",
+    "cost",
+    "cost_per_resolution",
+    "cost_per_conversation",
+}
 
 
-def _header(columns: list[str], filters: Filters, cost_missing: str) -> list[str]:
+def _header(columns: list[str], filters: Filters) -> list[str]:
     out = []
     for name in columns:
         if name in DATE_COLUMNS or name == "month":
             name = f"{name} ({filters.tz})"
-        elif name in COST_COLUMNS or name.endswith("_cost") or name.startswith("cost_"):
-            name = f"{name} ({cost_missing})" if cost_missing else name
+        elif name in MONEY_COLUMNS:
+            name = f"{name} (USD)"
         out.append(name)
     return out
+
+
+def _usd(amount: Decimal | None) -> str:
+    """An amount as it is stored (8 places, trailing zeros dropped to at least 2)."""
+    if amount is None:
+        return ""
+    text = f"{amount:.8f}".rstrip("0")
+    whole, _, places = text.partition(".")
+    return f"{whole}.{places.ljust(2, '0')}"
+
+
+def _minutes(seconds: int | None) -> str:
+    return "" if seconds is None else f"{Decimal(seconds) / 60:.2f}"
 
 
 def _tokens(field: str) -> Coalesce:
@@ -148,14 +172,13 @@ def export_conversations_open(
     rows = drilldown_outcomes(
         workspace=workspace, filters=filters, figure=figure, segment=segment
     ).annotate(prompt=_tokens("prompt_tokens"), completion=_tokens("completion_tokens"))
-    costs = kpi_costs(workspace=workspace, filters=filters)
     audit_log_write(
         workspace=workspace,
         actor=actor,
         action="export.conversations",
         details={**filters.as_json(), "figure": figure, "segment": segment},
     )
-    header = _header(CONVERSATION_COLUMNS, filters, "" if costs.available else costs.missing)
+    header = _header(CONVERSATION_COLUMNS, filters)
     values = rows.values_list(
         "conversation_id",
         "customer_id",
@@ -176,6 +199,11 @@ def export_conversations_open(
         "csat_score",
         "prompt",
         "completion",
+        "conversation__cost__handling_seconds",
+        "conversation__cost__model_usd",
+        "conversation__cost__agent_usd",
+        "conversation__cost__total_usd",
+        "conversation__cost__unpriced",
     )
 
     def lines() -> Iterator[list[Any]]:
@@ -199,6 +227,11 @@ def export_conversations_open(
             csat,
             prompt,
             completion,
+            handling_seconds,
+            model_usd,
+            agent_usd,
+            total_usd,
+            unpriced,
         ) in values.iterator(chunk_size=CHUNK_ROWS):
             yield [
                 conversation_id,
@@ -222,8 +255,12 @@ def export_conversations_open(
                 csat if csat is not None else "",
                 prompt,
                 completion,
-                "",  # handling minutes and cost: from cost lines, once recorded
-                "",
+                # Empty cost cells: the conversation's cost lines are not computed yet.
+                _minutes(handling_seconds),
+                _usd(model_usd),
+                _usd(agent_usd),
+                _usd(total_usd),
+                "" if unpriced is None else ("yes" if unpriced else "no"),
             ]
 
     return csv_stream(header, lines())
@@ -245,6 +282,7 @@ FINANCE_COLUMNS = [
     "conversations",
     *[str(kind) for kind in FINANCE_KINDS],
     "confirmed_resolutions",
+    "resolutions",
     "model_cost",
     "agent_cost",
     "cost_per_resolution",
@@ -257,9 +295,10 @@ def export_finance_summary_open(
     *, workspace: Workspace, actor: Actor, filters: Filters
 ) -> Iterator[str]:
     """Per month (in the workspace's time zone), arm and category: conversations, outcomes
-    by kind, confirmed resolutions, and the cost columns (from cost lines, once recorded)."""
+    by kind, confirmed resolutions, and the cost columns from the cost lines through
+    `cost_per_resolution` (resolutions = confirmed plus unconfirmed, its divisor; a group
+    without resolutions has "no resolutions" as its cost per resolution, not 0)."""
     _check(workspace, actor)
-    costs = kpi_costs(workspace=workspace, filters=filters)
     audit_log_write(
         workspace=workspace,
         actor=actor,
@@ -279,21 +318,49 @@ def export_finance_summary_open(
         .order_by("month", "arm", "category")
     )
 
+    # One row per month, arm and category: few enough to hold while the rows stream.
+    costs: dict[tuple[str, ...], ResolutionCost] = {
+        row.key: row
+        for row in cost_per_resolution(
+            workspace=workspace,
+            since=filters.since,
+            until=filters.until,
+            group_by=("month", "arm", "category"),
+            arm=filters.arm,
+            channel=filters.channel,
+            category=filters.category,
+            tz=filters.tz,
+        )
+    }
+
     def lines() -> Iterator[list[Any]]:
         for grouped_row in grouped.iterator(chunk_size=CHUNK_ROWS):
             row: dict[str, Any] = dict(grouped_row)
+            month = row["month"].astimezone(filters.tz).strftime("%Y-%m")
+            cost = costs.get((month, row["arm"], row["category"]))
             yield [
-                row["month"].astimezone(filters.tz).strftime("%Y-%m"),
+                month,
                 row["arm"],
                 row["category"],
                 row["conversations"],
                 *[row[str(kind)] for kind in FINANCE_KINDS],
                 row["confirmed"],
-                "",  # the four cost columns: from cost lines, once recorded
-                "",
-                "",
-                "",
+                *_finance_costs(cost),
             ]
 
-    header = _header(FINANCE_COLUMNS, filters, "" if costs.available else costs.missing)
+    header = _header(FINANCE_COLUMNS, filters)
     return csv_stream(header, lines())
+
+
+def _finance_costs(cost: ResolutionCost | None) -> list[Any]:
+    """resolutions, model, agent, per resolution and per conversation of a group."""
+    if cost is None:  # the ledger has the group but no conversation started in it (edge of a day)
+        return ["", "", "", "", ""]
+    per_resolution = cost.per_resolution_usd
+    return [
+        cost.resolutions,
+        _usd(cost.model_usd),
+        _usd(cost.agent_usd),
+        "no resolutions" if per_resolution is None else _usd(per_resolution),
+        _usd(cost.per_conversation_usd),
+    ]

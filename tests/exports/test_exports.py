@@ -15,6 +15,7 @@ from supportops.accounts.models import AuditLog, Workspace
 from supportops.conversations.models import Message
 from supportops.exports import services
 from supportops.inbox.models import BusinessHours
+from tests.analytics.cost_scenario import COST_PERIOD, costed_conversations
 from tests.analytics.ledger_rows import KNOWN, PERIOD, Row, known_ledger, ledger_row
 from tests.conftest import PASSWORD
 
@@ -69,7 +70,7 @@ def test_finance_downloads_one_row_per_conversation_without_message_text(client,
         "started_at (UTC)",
         "first_response_at (UTC)",
     ]
-    assert "cost (needs cost lines)" in header
+    assert "cost (USD)" in header and "handling_minutes" in header
     assert sorted(int(r[0]) for r in body) == sorted(o.conversation_id for o in ledger[:9])
     first = next(r for r in body if int(r[0]) == ledger[0].conversation_id)
     record = dict(zip(header, first, strict=True))
@@ -78,6 +79,12 @@ def test_finance_downloads_one_row_per_conversation_without_message_text(client,
     assert record["outcome"] == "resolved_by_bot_confirmed" and record["final"] == "final"
     assert (record["prompt_tokens"], record["completion_tokens"]) == ("120", "30")
     assert record["csat_score"] == "5"
+    # No cost lines were computed for the known ledger: the cost cells are empty, not 0.
+    assert (record["handling_minutes"], record["cost (USD)"], record["cost_unpriced"]) == (
+        "",
+        "",
+        "",
+    )
     assert SECRET_TEXT not in "".join(",".join(r) for r in rows)
 
 
@@ -125,7 +132,13 @@ def test_the_monthly_finance_summary_counts_outcomes_by_arm_and_category(client,
     rows = read(login(client, finance).get(url("finance-summary"), PERIOD))
     header = rows[0]
     assert header[:4] == ["month (UTC)", "arm", "category", "conversations"]
-    assert "cost_per_resolution (needs cost lines)" in header
+    assert header[-5:] == [
+        "resolutions",
+        "model_cost (USD)",
+        "agent_cost (USD)",
+        "cost_per_resolution (USD)",
+        "cost_per_conversation (USD)",
+    ]
     table = [dict(zip(header, r, strict=True)) for r in rows[1:]]
     got = [
         (
@@ -171,3 +184,44 @@ def test_the_exports_page_links_both_files_with_the_filters(client, finance, led
     page = login(client, finance).get(url("index"), {**PERIOD, "channel": "email"}).content.decode()
     for name in ("conversations", "finance-summary"):
         assert f'href="{url(name)}?from=2026-03-01&amp;to=2026-03-31&amp;channel=email"' in page
+
+
+def test_both_csvs_carry_the_cost_lines_worked_out_by_hand(
+    client, finance, play, workspace, manager
+):
+    costed = costed_conversations(play, workspace, manager)
+    login(client, finance)
+    rows = read(client.get(url("conversations"), COST_PERIOD))
+    table = {int(r[0]): dict(zip(rows[0], r, strict=True)) for r in rows[1:]}
+    columns = ("handling_minutes", "model_cost (USD)", "agent_cost (USD)", "cost (USD)")
+    got = {pk: tuple(table[pk][name] for name in (*columns, "cost_unpriced")) for pk in table}
+    assert got == {
+        costed.human.pk: ("15.00", "0.00", "9.00", "9.00", "no"),  # 900 s at $36/h
+        costed.confirmed.pk: ("0.00", "0.002", "0.00", "0.002", "no"),  # 1 turn at $2/1,000
+        costed.rejected.pk: ("0.00", "0.002", "0.00", "0.002", "no"),
+    }
+
+    rows = read(client.get(url("finance-summary"), COST_PERIOD))
+    summary = [
+        (
+            r["arm"],
+            r["category"],
+            r["conversations"],
+            r["resolutions"],
+            r["model_cost (USD)"],
+            r["agent_cost (USD)"],
+            r["cost_per_resolution (USD)"],
+            r["cost_per_conversation (USD)"],
+        )
+        for r in (dict(zip(rows[0], line, strict=True)) for line in rows[1:])
+    ]
+    assert summary == [
+        ("ai_first", "email", "1", "0", "0.002", "0.00", "no resolutions", "0.002"),
+        ("ai_first", "password", "1", "1", "0.002", "0.00", "0.002", "0.002"),
+        ("human_only", "account", "1", "1", "0.00", "9.00", "9.00", "9.00"),
+    ]
+    assert {line[0] for line in rows[1:]} == {"2025-05"}
+
+    # Under an arm filter only that arm's conversations are costed.
+    rows = read(client.get(url("finance-summary"), {**COST_PERIOD, "arm": "human_only"}))
+    assert [line[-3:] for line in rows[1:]] == [["9.00", "9.00", "9.00"]]
