@@ -501,6 +501,8 @@ def test_yes_it_solved_it_resolves_and_asks_for_a_rating(shop):
         "csat_score": None,
         "wait": None,
         "followup_email": None,
+        "person_name": None,
+        "known_email": None,
     }
     assert shop.read(started).json()["messages"][-1]["kind"] == "csat_request"
 
@@ -516,6 +518,8 @@ def test_no_it_did_not_keeps_the_bot_and_offers_a_person(shop):
         "csat_score": None,
         "wait": None,
         "followup_email": None,
+        "person_name": None,
+        "known_email": None,
     }
     assert "Talk to a person" in shop.read(started).json()["messages"][-1]["text"]
 
@@ -553,6 +557,8 @@ def test_a_rating_with_a_comment_is_stored(shop):
         "csat_score": 4,
         "wait": None,
         "followup_email": None,
+        "person_name": None,
+        "known_email": None,
     }
     csat = CsatResponse.objects.get(conversation_id=started["id"])
     assert (csat.score, csat.comment) == (4, "Quick <b>and</b> kind")
