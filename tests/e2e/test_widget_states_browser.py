@@ -198,3 +198,68 @@ def test_a_signed_in_customer_may_give_another_address(page, workspace, shop_pag
     wait_text.filter(has_text="We'll email you at d***@example.org").wait_for()
     conversation = Conversation.objects.get(workspace=workspace)
     assert conversation.followup_email == "dana.work@example.org"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_visitor_proves_an_order_with_its_number_and_email_before_seeing_it(
+    page, workspace, shop_page
+):
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from supportops.conversations.models import Order
+    from supportops.conversations.services import customer_get_or_create_verified
+    from supportops.flows import do_bot_turn
+
+    dana = customer_get_or_create_verified(
+        workspace=workspace, external_id="C-2001", email="dana@example.com"
+    )
+    Order.objects.create(
+        workspace=workspace,
+        customer=dana,
+        number="TW-20417",
+        status=Order.Status.SHIPPED,
+        placed_at=timezone.now(),
+        total=Decimal("39.00"),
+        carrier="DHL",
+        tracking_number="JD0146000099",
+        tracking_url="https://track.example/JD0146000099",
+    )
+    page.goto(shop_page("visitor.html"))  # not signed in
+    launcher(page).click()
+    messages(page).first.wait_for()
+    conversation = wait_for(lambda: Conversation.objects.filter(workspace=workspace).first())
+    box = page.get_by_role("dialog").get_by_label("Your message")
+    bot = page.locator("supportops-widget li.msg-bot")
+
+    def customer_says(text: str) -> None:
+        # The bot's turn is decided here rather than by a Celery worker: the same function
+        # the worker's task calls (flows.do_bot_turn), for the message the browser posted.
+        count = bot.count()
+        box.fill(text)
+        box.press("Enter")
+        posted = wait_for(
+            lambda: Message.objects.filter(
+                conversation=conversation, author=Message.Author.CUSTOMER, bot_turn__isnull=True
+            ).first()
+        )
+        do_bot_turn(message_id=posted.pk)
+        wait_for(lambda: bot.count() > count)
+
+    customer_says("Where is my order?")
+    assert "order number and the email address" in bot.last.inner_text()
+    assert "JD0146000099" not in page.locator("supportops-widget .messages").inner_text()
+
+    customer_says("TW-20417 mallory@example.com")
+    assert "couldn't find an order with that order number and email address together" in (
+        bot.last.inner_text()
+    )
+    assert "JD0146000099" not in page.locator("supportops-widget .messages").inner_text()
+
+    customer_says("TW-20417, dana@example.com")
+    answer = bot.last
+    assert "JD0146000099" in answer.inner_text()
+    link = answer.locator(".bubble").get_by_role("link")
+    assert link.get_attribute("href") == "https://track.example/JD0146000099"
+    assert link.get_attribute("rel") == "noopener noreferrer"
