@@ -205,8 +205,8 @@
   }
 
   // Web addresses in the team's and the assistant's messages (tracking links, help pages)
-  // become links; everything else stays text. Built node by node: message text never
-  // reaches innerHTML.
+  // become links; everything else stays text. Built node by node: message text is never
+  // parsed as HTML.
   const WEB_ADDRESS = /\bhttps?:\/\/[^\s<>"'`]+/gi;
   const TRAILING = /[.,;:!?'")\]}>]+$/;
 
@@ -219,7 +219,7 @@
     for (const match of text.matchAll(WEB_ADDRESS)) {
       let address = match[0];
       const trailing = address.match(TRAILING);
-      // "(see https://x.example/a_(b))": keep a closing bracket that closes one in the link.
+      // A link in brackets whose own path has brackets: keep the ")" that closes its own.
       if (trailing) {
         let cut = trailing[0];
         if (cut.startsWith(")") && (address.match(/\(/g) || []).length > 0) cut = cut.slice(1);
