@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Header, NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.schema import OpenAPISchema
+from redis.exceptions import RedisError
 
 from supportops import flows
 from supportops.conversations.followup import (
@@ -37,8 +38,10 @@ from .security import (
     TOKEN_HEADER,
     ConversationToken,
     RateLimited,
+    client_network,
     origin_allowed,
     widget_context,
+    widget_ip_limit,
     widget_rate_limit,
 )
 from .selectors import (
@@ -355,6 +358,7 @@ def _token_conversation(
         customer_id=conversation.customer_id,
         write=write,
         message=message,
+        request=request,
     )
     return conversation
 
@@ -413,10 +417,13 @@ def _identity_refused(request: HttpRequest, exc: IdentityRefused) -> HttpRespons
 
 @api.exception_handler(RateLimited)
 def _rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    details = {"limit": exc.what}
+    if exc.scope == "ip":  # one row a minute per client, not one for all of them
+        details["client"] = client_network(request)
     widget_refusal_audit(
         workspace=widget_context(request).workspace,
         action="widget.rate_limited",
-        details={"limit": exc.what},
+        details=details,
         request=request,
     )
     response = api.create_response(request, {"detail": str(exc)}, status=429)
@@ -432,6 +439,9 @@ def _database_unavailable(request: HttpRequest, exc: Exception | type[Exception]
 
 for _error in DATABASE_UNAVAILABLE:
     api.add_exception_handler(_error, _database_unavailable)
+# Redis restarting where a request needs it (the audit throttle of a refusal): the same
+# "try again shortly". Queueing a task never gets here (lib.queueing), nor do the rate limits.
+api.add_exception_handler(RedisError, _database_unavailable)
 
 
 @api.exception_handler(RequestDataTooBig)
@@ -480,6 +490,9 @@ def config_get(request: HttpRequest, key: str, response: HttpResponse) -> dict[s
 )
 def conversation_create(request: HttpRequest, key: str, payload: StartIn) -> Status[dict[str, Any]]:
     context = widget_context(request)
+    # The client's own limits first, before any other work: a flood of starts from one
+    # address is refused cheaply and never uses up the workspace's budget.
+    widget_ip_limit(request=request, context=context, start=True)
     widget_rate_limit(context=context, write=True)
     customer = widget_customer_identify(
         workspace=context.workspace,
