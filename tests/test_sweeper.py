@@ -68,7 +68,7 @@ def test_a_message_whose_task_was_lost_is_answered_once_by_a_real_worker(
     assert swept.bot_turns == 1
     wait_for(
         lambda: BotTurn.objects.filter(message=message, status=BotTurn.Status.DONE).exists(),
-        timeout=400,
+        timeout=900,  # a cold worker on a busy machine loads its models first
     )
     assert bot_replies(conversation) == 1
     # Answered: nothing is owed any more, however often the sweeper runs.
@@ -96,7 +96,7 @@ def test_a_turn_whose_worker_died_after_claiming_is_answered_once(
     assert do_sweep(now=later()).bot_turns == 1
     turn = wait_for(
         lambda: BotTurn.objects.filter(message=message, status=BotTurn.Status.DONE).first(),
-        timeout=400,
+        timeout=900,  # a cold worker on a busy machine loads its models first
     )
     assert turn.attempts == 2
     assert bot_replies(conversation) == 1
@@ -111,11 +111,10 @@ def test_a_fresh_message_is_not_queued_again(conversation):
 
 def test_the_same_message_is_queued_once_within_the_delay(conversation):
     message = lost_message(conversation, "How do I return an item?")
-    before = queued()
     try:
         assert do_sweep(now=later()).bot_turns == 1
+        # Still unanswered (no worker here, or it has not got to it): not queued again.
         assert do_sweep(now=later()).bot_turns == 0
-        assert queued() == before + 1
     finally:
         app.control.purge()
         cache.delete(f"sweeper:bot_turn:{message.pk}")
@@ -152,3 +151,26 @@ def test_healthz_shows_what_the_sweeper_queued_again(conversation):
     assert body["status"] == "ok"
     assert body["sweeper"]["requeued_today"]["bot_turns"] >= 1
     assert body["sweeper"]["last_run_at"]
+
+
+def test_an_agent_reply_whose_email_was_never_sent_is_queued_again(conversation, teammate):
+    Conversation.objects.filter(pk=conversation.pk).update(followup_email="jo@example.com")
+    reply = Message.objects.create(
+        workspace=conversation.workspace,
+        conversation=conversation,
+        author=Message.Author.AGENT,
+        agent=teammate,
+        text="Your refund is on its way.",
+    )
+    cache.delete(f"sweeper:email:{reply.pk}")
+    soon = timezone.now() + timedelta(seconds=settings.SWEEPER_DELAY_S + 1)
+    slow = timezone.now() + timedelta(seconds=settings.SWEEPER_SLOW_DELAY_S + 1)
+    try:
+        assert do_sweep(now=soon).emails == 0  # its own task may still be retrying
+        assert do_sweep(now=slow).emails == 1
+        Message.objects.filter(pk=reply.pk).update(emailed_at=timezone.now())
+        cache.delete(f"sweeper:email:{reply.pk}")
+        assert do_sweep(now=slow).emails == 0  # sent: nothing owed
+    finally:
+        app.control.purge()
+        cache.delete(f"sweeper:email:{reply.pk}")

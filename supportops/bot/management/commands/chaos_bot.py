@@ -42,6 +42,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from celery import Celery
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
@@ -82,9 +83,10 @@ class Command(BaseCommand):
             workspace = workspace_create(name=f"chaos {uuid.uuid4().hex[:8]}", is_scratch=True)
             stack = _Stack(Path(folder), opts["workers"])
             try:
+                stack.launch()  # the workers warm their models meanwhile
                 self.stderr.write("chaos_bot: importing the demo help centre")
                 items_write(workspace=workspace, items=parse_path(DEMO_CONTENT), embed="now")
-                stack.start()
+                stack.wait_ready()
                 self.stderr.write("chaos_bot: stack up; customers start")
                 result = _Run(stack, workspace, opts, self.stderr).run()
             finally:
@@ -123,6 +125,8 @@ class _Stack:
         self.worker_count = workers
         self.log = open(folder / "stack.log", "ab")  # noqa: SIM115 - closed in stop()
         self.url = ""
+        self.broker_url = f"redis+socket://{self.sock}?virtual_host=0"
+        self.control: Celery | None = None
         self.env = {
             **os.environ,
             "DEBUG": "true",
@@ -201,16 +205,18 @@ class _Stack:
 
     def ping(self, names: list[str], timeout: float = 1.0) -> set[str]:
         """The workers among `names` that answer a ping (a solo worker answers between tasks)."""
-        from supportops.celery import app
-
+        # An app of its own: the project's app would publish the ping on the developer's
+        # broker (its producer pool), never reaching this run's workers.
+        if self.control is None:
+            self.control = Celery("chaos-control", broker=self.broker_url)
+            self.control.conf.broker_connection_retry = False
         try:
-            with app.connection_for_write(f"redis+socket://{self.sock}") as conn:
-                replies = app.control.ping(destination=names, timeout=timeout, connection=conn)
+            replies = self.control.control.ping(destination=names, timeout=timeout)
         except Exception:  # noqa: BLE001 - Redis restarting: nobody answered
             return set()
         return {name for reply in replies for name in reply}
 
-    def start(self) -> None:
+    def launch(self) -> None:
         self.redis_start()
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
@@ -226,6 +232,9 @@ class _Stack:
             + ["-s", str(self.folder / "celerybeat-schedule")]
         )
         self.url = f"http://127.0.0.1:{port}"
+
+    def wait_ready(self) -> None:
+        assert self.web is not None and self.beat is not None
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
             for proc in (self.web, self.beat, *self.workers.values()):
