@@ -109,14 +109,17 @@ def test_a_fresh_message_is_not_queued_again(conversation):
     assert queued() == before
 
 
-def test_the_same_message_is_queued_once_within_the_delay(conversation):
+# Tests that queue a task take the real worker too, so each ends once the worker is idle
+# (a task still running while the tables are emptied would deadlock the flush).
+
+
+def test_the_same_message_is_queued_once_within_the_delay(conversation, celery_worker_process):
     message = lost_message(conversation, "How do I return an item?")
     try:
         assert do_sweep(now=later()).bot_turns == 1
         # Still unanswered (no worker here, or it has not got to it): not queued again.
         assert do_sweep(now=later()).bot_turns == 0
     finally:
-        app.control.purge()
         cache.delete(f"sweeper:bot_turn:{message.pk}")
 
 
@@ -140,12 +143,11 @@ def test_a_handed_off_conversation_is_not_swept(conversation):
     assert do_sweep(now=later()).bot_turns == 0
 
 
-def test_healthz_shows_what_the_sweeper_queued_again(conversation):
+def test_healthz_shows_what_the_sweeper_queued_again(conversation, celery_worker_process):
     message = lost_message(conversation, "How do I return an item?")
     try:
         do_sweep(now=later())
     finally:
-        app.control.purge()
         cache.delete(f"sweeper:bot_turn:{message.pk}")
     body = Client().get("/healthz").json()
     assert body["status"] == "ok"
@@ -153,7 +155,9 @@ def test_healthz_shows_what_the_sweeper_queued_again(conversation):
     assert body["sweeper"]["last_run_at"]
 
 
-def test_an_agent_reply_whose_email_was_never_sent_is_queued_again(conversation, teammate):
+def test_an_agent_reply_whose_email_was_never_sent_is_queued_again(
+    conversation, teammate, celery_worker_process
+):
     Conversation.objects.filter(pk=conversation.pk).update(followup_email="jo@example.com")
     reply = Message.objects.create(
         workspace=conversation.workspace,
@@ -172,5 +176,4 @@ def test_an_agent_reply_whose_email_was_never_sent_is_queued_again(conversation,
         cache.delete(f"sweeper:email:{reply.pk}")
         assert do_sweep(now=slow).emails == 0  # sent: nothing owed
     finally:
-        app.control.purge()
         cache.delete(f"sweeper:email:{reply.pk}")

@@ -203,6 +203,19 @@ class _Stack:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
 
+    def executing(self, name: str) -> bool:
+        """Whether the (solo) worker is running a task now: an idle one waits in its event
+        loop's epoll; a turn runs Python, reads the database or embeds. A ping cannot tell,
+        since a busy worker answers it as soon as its task ends, well within any timeout."""
+        proc = self.workers.get(name)
+        if proc is None or proc.poll() is not None:
+            return False
+        try:
+            wchan = Path(f"/proc/{proc.pid}/wchan").read_text().strip()
+        except OSError:
+            return False
+        return wchan != "do_epoll_wait"
+
     def ping(self, names: list[str], timeout: float = 1.0) -> set[str]:
         """The workers among `names` that answer a ping (a solo worker answers between tasks)."""
         # An app of its own: the project's app would publish the ping on the developer's
@@ -337,10 +350,12 @@ class _Run:
     def _kill_mid_turn(self) -> None:
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
+            if self.customers_done.is_set():
+                break  # nobody is waiting any more: no turn to kill a worker in
             pending = self._pending()
             ready = sorted(self.stack.ready & set(self.stack.workers))
             if pending and len(ready) >= 1:
-                busy = [name for name in ready if name not in self.stack.ping(ready, 2.0)]
+                busy = [name for name in ready if self.stack.executing(name)]
                 if busy and self._pending():
                     at = time.time()
                     self.stack.worker_kill(busy[0])
@@ -353,7 +368,7 @@ class _Run:
                     self.log.write(f"chaos_bot: killed {busy[0]}; pending turns {orphaned}")
                     threading.Thread(target=self._await_ready, daemon=True).start()
                     return
-            time.sleep(0.2)
+            time.sleep(0.05)
         self.log.write("chaos_bot: no turn was pending to kill a worker in")
 
     def _await_ready(self) -> None:
