@@ -613,7 +613,7 @@ _CORNER_PART = rf"{_CORNER_WORD}(?:[ \t]{_CORNER_WORD}){{0,4}}"
 _CORNER = re.compile(
     rf"(?i:(?:the[ \t])?corner[ \t]of)[ \t]{_CORNER_PART}[ \t](?:and|&)[ \t]{_CORNER_PART}"
 )
-# "my address is 5 Kesk 53", "we are located at ...": a number and a name after the cue.
+# "my address is Old Mill 12", "we live at 4 Birch Row 7": a name and a number after the cue.
 _CUED_ADDRESS = re.compile(
     r"(?i:\baddress(?:es)?\b[^\n\d]{0,24}?|\b(?:located|live|lives|living|reside|resides|"
     r"residing|based)[ \t]+(?:at|in|on)[ \t]+)"
@@ -634,12 +634,6 @@ _POSTCODE = (
 _ADDR_POSTCODE = re.compile(_POSTCODE)
 _SPACED_POSTCODE = re.compile(rf"[ \t]{{1,2}}{_POSTCODE}")
 _ADDR_BEFORE = re.compile(rf"(?<![\w.,@])(?:(\d{{1,6}})|({_CAP_WORD}))[ \t]$")
-# "20789 Allika 46": a house number, a name and a number; an address only if a unit or a
-# postcode follows.
-_NUMBERED_NAME = re.compile(
-    rf"(?<![\w.,@])\d{{1,6}}[ \t]{{1,3}}(?:{_CAP_WORD}[ \t]{{1,2}}){{1,3}}"
-    r"\d{1,5}[A-Za-z]?(?!\w)\.?"
-)
 _PLACE_GAP = re.compile(r"[ \t]{1,2}")
 _ADDR_PLACE_WORD = re.compile(r"\([^()\n]{1,30}\)|[^\W\d_][\w'’.\-]{0,30}")
 _ADDR_STOP = {
@@ -741,10 +735,6 @@ def _addresses(text: str) -> Iterator[Span]:
         has_number = m.group()[0].isdigit() or m.group(1) is not None
         if has_number and words and words[0].lower() not in COMMON_WORDS:
             yield _address_span(text, m.start(), m.end())
-    for m in _NUMBERED_NAME.finditer(text):
-        end, confirmed = _extend_address(text, m.end())
-        if confirmed and m.group().split()[1].lower() not in COMMON_WORDS:
-            yield Span(STREET_ADDRESS, _extend_back(text, m.start()), end)
     for pattern in (_PO_BOX, _MILITARY):
         for m in pattern.finditer(text):
             yield _address_span(text, m.start(), m.end())
@@ -888,7 +878,7 @@ _REPORTED_CUE = re.compile(
     r"sent|approved|reported|handled|not)\s+by|(?:follow(?:ed)?|check(?:ed)?)\s+up\s+with|"
     r"(?:cc|attn|attention)\s*:?)[ \t]+"
 )
-# A name right before what a person does: "Mehrudin shouted at Todd".
+# A name right before what a person does: "... and then Orsolya phoned back".
 _REPORTED_AFTER = re.compile(
     r"[ \t]+(?:said|says|shouted|wrote|asked|told|replied|called|emailed|phoned|promised|"
     r"confirmed|explained)\b"

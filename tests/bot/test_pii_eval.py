@@ -48,7 +48,7 @@ def test_it_reports_precision_recall_and_support_per_type(tmp_path):
         line("Call 020 7946 0018 please", ("PHONE_NUMBER", "020 7946 0018")),
         line("Order 55512345 arrives on Monday"),
         "",  # blank lines are skipped, not counted
-        line("Please ship it to Ruth", ("PERSON", "Ruth")),
+        line("Please ship it to Astrid", ("PERSON", "Astrid")),
         line("I work at Globex", ("ORGANIZATION", "Globex")),
     ]
     dataset.write_text("\n".join(rows) + "\n")
@@ -72,7 +72,7 @@ def test_a_false_alarm_lowers_precision_of_the_predicted_type(tmp_path):
 
 
 def test_a_gold_span_is_found_when_the_union_of_predictions_covers_its_letters_and_digits():
-    text = "Ruth Ng, 12 Oak Street, Leeds"
+    text = "Astrid Ng, 12 Oak Street, Leeds"
     gold = [Span("STREET_ADDRESS", 0, len(text))]
     both = [Span("PERSON", 0, 7), Span("STREET_ADDRESS", 9, len(text))]
     assert score_line(text, gold, both)["found"]["STREET_ADDRESS"] == 1  # ", " may stay
