@@ -20,5 +20,7 @@ def _warm_models(**kwargs: object) -> None:
     if os.environ.get("SUPPORTOPS_WARM_MODELS", "1") == "0":
         return
     from supportops.bot.turn import models_warm
+    from supportops.text.person_request import default_classifier
 
     models_warm()
+    default_classifier()  # the explicit-request classifier the turn asks first

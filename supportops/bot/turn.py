@@ -318,10 +318,16 @@ def decide(*, conversation: Conversation, message: Message) -> Decision:
         "rejections": context.rejections if is_rejection else context.rejections,
     }
 
-    if settings.explicit_request_enabled and triggers.explicit_request(text):
-        decision.fired.append(
-            Fired(triggers.EXPLICIT_REQUEST, "the customer asked for a person", {"matched": True})
-        )
+    vector = embed_query_cached(text)
+    decision.query_vector = vector
+    if settings.explicit_request_enabled:
+        request = triggers.explicit_request_check(text, vector=vector)
+        if request.matched:
+            decision.fired.append(
+                Fired(
+                    triggers.EXPLICIT_REQUEST, "the customer asked for a person", request.scores()
+                )
+            )
 
     if not decision.fired and context.order_check_pending and any(_order_details(message)):
         # The answer to "send me both" (a reply naming neither moved on: an ordinary turn).
@@ -339,8 +345,6 @@ def decide(*, conversation: Conversation, message: Message) -> Decision:
         decision.scores["acknowledgement"] = True
         return decision
 
-    vector = embed_query_cached(text)
-    decision.query_vector = vector
     _classify(decision, settings, text, vector)
     _check_turns(decision, settings, context, text, vector, is_rejection)
     _check_sentiment(decision, settings, text, vector, context, is_rejection)
