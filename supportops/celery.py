@@ -21,6 +21,8 @@ def _warm_models(**kwargs: object) -> None:
         return
     from supportops.bot.turn import models_warm
     from supportops.text.person_request import default_classifier
+    from supportops.text.redaction import ner_warm
 
     models_warm()
     default_classifier()  # the explicit-request classifier the turn asks first
+    ner_warm()  # the name model redaction uses
