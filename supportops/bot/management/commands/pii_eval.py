@@ -41,9 +41,9 @@ def score_line(text: str, gold: list[Span], predicted: list[Span]) -> dict[str, 
     }
     for span in gold:
         counts["support"][span.type] += 1
-        mask = covered.get(span.type)
-        if mask is not None and all(
-            mask[i] for i in range(span.start, span.end) if text[i].isalnum()
+        same_type = covered.get(span.type)
+        if same_type is not None and all(
+            same_type[i] for i in range(span.start, span.end) if text[i].isalnum()
         ):
             counts["found"][span.type] += 1
     for span in predicted:
