@@ -156,7 +156,8 @@ def test_the_training_examples_are_many_and_varied():
         "direct", "indirect", "slang_typo", "long", "after_bot", "language"
     }  # fmt: skip
     assert {r["kind"] for r in others} >= {
-        "mentions_people", "negated", "rejection", "asks_if_bot", "support_question"
+        "mentions_people", "acts_on_people", "negated", "rejection", "asks_if_bot",
+        "support_question",
     }  # fmt: skip
     languages = {r["language"] for r in requests}
     assert languages >= {"en", "de", "fr", "es", "it", "nl", "pt"}
@@ -259,6 +260,52 @@ def test_a_negation_in_one_clause_does_not_cancel_a_request_in_another():
 )
 def test_messages_that_only_mention_people_are_not_requests(text):
     assert not triggers.explicit_request(text)
+
+
+# How-to questions about doing something to or with another person, in the frames requests
+# also use ("can I", "is there a way to", "how do I ... with/to someone").
+ACTING_ON_OTHERS = [
+    "How can I block a seller from contacting me?",
+    "Is there a way to share my cart with someone?",
+    "Can I invite my team to the dashboard?",
+    "How do I pay someone back through the app?",
+    "Is it possible to send an invoice to another person?",
+    "Can I transfer my subscription to someone else?",
+    "How do I give someone access to my account?",
+    "How do I chat with my team inside the app?",
+    "Can I call someone abroad with this plan?",
+    "How do I connect with people near me?",
+    "Can I transfer money to another person's account?",
+    "How do I forward an email to someone?",
+]
+# Requests in the same frames, which must stay requests.
+REQUESTS_IN_HOW_TO_FRAMES = [
+    "Is there a way to talk to a person?",
+    "Can I speak to someone about my bill?",
+    "How do I reach someone at your company?",
+    "Can I call someone about this?",
+    "Is there any way I can chat with an agent?",
+    "Could one of your colleagues take this over?",
+    "Can somebody from your team take it over?",
+    "Is there a way to get a call back from your team?",
+]
+
+
+@pytest.mark.parametrize("text", ACTING_ON_OTHERS)
+def test_how_to_questions_about_acting_on_other_people_are_not_requests(text):
+    assert rules(text).rule is None
+    assert not triggers.explicit_request(text)
+
+
+@pytest.mark.parametrize("text", REQUESTS_IN_HOW_TO_FRAMES)
+def test_requests_put_as_how_to_questions_stay_requests(text):
+    assert rules(text).rule is not None
+    assert triggers.explicit_request(text)
+
+
+def test_the_acting_on_others_phrasings_are_not_training_examples():
+    trained = {row["text"].casefold() for row in load_examples()}
+    assert not {t.casefold() for t in ACTING_ON_OTHERS + REQUESTS_IN_HOW_TO_FRAMES} & trained
 
 
 @pytest.mark.parametrize(
