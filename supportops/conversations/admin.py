@@ -75,7 +75,7 @@ class CsatRequestAdmin(AuditedModelAdmin):
 
 
 @admin.register(ConversationEvent)
-class ConversationEventAdmin(admin.ModelAdmin):
+class ConversationEventAdmin(AuditedModelAdmin):
     """Read-only: the event log is append-only."""
 
     list_display = ["conversation", "kind", "at"]

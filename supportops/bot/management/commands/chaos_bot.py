@@ -221,7 +221,9 @@ class _Stack:
         # An app of its own: the project's app would publish the ping on the developer's
         # broker (its producer pool), never reaching this run's workers.
         if self.control is None:
-            self.control = Celery("chaos-control", broker=self.broker_url)
+            # Not the current app: tasks queued later in this process (tests) must keep
+            # using the project's broker, not this run's throw-away Redis.
+            self.control = Celery("chaos-control", broker=self.broker_url, set_as_current=False)
             self.control.conf.broker_connection_retry = False
         try:
             replies = self.control.control.ping(destination=names, timeout=timeout)

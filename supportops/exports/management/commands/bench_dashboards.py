@@ -76,14 +76,14 @@ class Command(BaseCommand):
         dashboard_ms = []
         for area in AREAS:
             url = (
-                reverse("analytics:area", args=[workspace.slug, area])
+                reverse("dashboards:area", args=[workspace.slug, area])
                 if area
-                else reverse("analytics:overview", args=[workspace.slug])
+                else reverse("dashboards:overview", args=[workspace.slug])
             )
             for period in periods:
                 for extra in spread:
                     dashboard_ms.append(self._time(client, url, {**period, **extra}))
-        drill = reverse("analytics:conversations", args=[workspace.slug])
+        drill = reverse("dashboards:conversations", args=[workspace.slug])
         drilldown_ms = [
             self._time(client, drill, {**period, **extra, **params})
             for period in periods
