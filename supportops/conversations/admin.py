@@ -90,7 +90,7 @@ class ConversationEventAdmin(AuditedModelAdmin):
 
 
 @admin.register(SweepDay)
-class SweepDayAdmin(admin.ModelAdmin):
+class SweepDayAdmin(AuditedModelAdmin):
     """What the sweeper queued again, per day (operators' view; written only by the sweeper)."""
 
     list_display = ["day", "bot_turns", "packets", "emails", "runs", "last_run_at"]
