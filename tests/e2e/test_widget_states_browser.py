@@ -235,17 +235,17 @@ def test_a_visitor_proves_an_order_with_its_number_and_email_before_seeing_it(
 
     def customer_says(text: str) -> None:
         # The bot's turn is decided here rather than by a Celery worker: the same function
-        # the worker's task calls (flows.do_bot_turn), for the message the browser posted.
+        # the worker's task calls (flows.do_bot_turn), for the message the browser posted. When
+        # the session's real worker is up it may claim the turn first (do_bot_turn then does
+        # nothing) and answer once its models are warm, hence the longer wait.
         count = bot.count()
+        mine = Message.objects.filter(conversation=conversation, author=Message.Author.CUSTOMER)
+        before = mine.count()
         box.fill(text)
         box.press("Enter")
-        posted = wait_for(
-            lambda: Message.objects.filter(
-                conversation=conversation, author=Message.Author.CUSTOMER, bot_turn__isnull=True
-            ).first()
-        )
+        posted = wait_for(lambda: mine.order_by("-pk").first() if mine.count() > before else None)
         do_bot_turn(message_id=posted.pk)
-        wait_for(lambda: bot.count() > count)
+        wait_for(lambda: bot.count() > count, timeout=180)
 
     customer_says("Where is my order?")
     assert "order number and the email address" in bot.last.inner_text()
