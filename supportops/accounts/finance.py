@@ -31,17 +31,33 @@ class FinanceFeature:
 
 FINANCE_FEATURES: tuple[FinanceFeature, ...] = (
     FinanceFeature(
+        "KPI dashboards",
+        "Resolution, satisfaction, escalations and speed by period, arm, channel and "
+        "category, each figure linked to the conversations behind it.",
+        url_name="dashboards:overview",
+    ),
+    FinanceFeature(
         "Cost per resolution",
         "What each resolved conversation costs, by month, by rollout arm (AI first or "
         "human only) and by category: model tokens plus agent handling time.",
+        url_name="analytics:costs",
     ),
     FinanceFeature(
         "Cost per conversation",
         "Model and agent cost of every conversation, with the month's totals.",
+        url_name="analytics:costs",
+    ),
+    FinanceFeature(
+        "Price table",
+        "What each model, the built-in extractive answers and an hour of handling cost, "
+        "from which day on.",
+        url_name="analytics:prices",
     ),
     FinanceFeature(
         "CSV exports",
-        "Conversations, outcomes and cost lines as CSV files for your own spreadsheets.",
+        "Conversations and outcomes, and a monthly finance summary, as CSV files for your "
+        "own spreadsheets (cost columns fill in once cost lines are recorded).",
+        url_name="exports:index",
     ),
     FinanceFeature(
         "Secure your account",

@@ -3,6 +3,8 @@ service call."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
@@ -10,7 +12,10 @@ from supportops.conversations.models import Conversation
 from supportops.rollout.models import Phase
 
 from . import readout
+from .analysis import analyses_sweep_run, analysis_refresh
+from .costs import cost_lines_refresh, cost_lines_reprice, costs_sweep_run
 from .ledger import customer_earlier_in_window, outcome_refresh, outcomes_sweep_run
+from .theme_reports import theme_report_run
 
 
 @shared_task(
@@ -27,6 +32,11 @@ def outcome_refresh_task(conversation_id: int, earlier: bool = False) -> str:
     if conversation is None:
         return "nothing to do"
     outcome = outcome_refresh(conversation=conversation)
+    # The cost lines change with the same events and messages as the outcome.
+    cost_lines_refresh(conversation=conversation)
+    if conversation.status == Conversation.Status.RESOLVED:
+        # Resolved or ended: analyse it now (quiet ones are found by the analysis sweep).
+        analysis_refresh_task.delay(conversation.pk)
     if earlier:
         for other in Conversation.objects.filter(
             pk__in=customer_earlier_in_window(conversation=conversation)
@@ -38,8 +48,52 @@ def outcome_refresh_task(conversation_id: int, earlier: bool = False) -> str:
 @shared_task(acks_late=True, time_limit=1800)
 def outcomes_sweep() -> int:
     """Beat: outcomes whose window has passed become final, and anything the on-commit
-    refreshes missed is recomputed. Idempotent: a second run finds nothing to change."""
-    return outcomes_sweep_run()
+    refreshes missed is recomputed, cost lines too. Idempotent: a second run finds nothing
+    to change."""
+    return outcomes_sweep_run() + costs_sweep_run()
+
+
+@shared_task(
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=5,
+    acks_late=True,
+    time_limit=3600,
+)
+def cost_lines_reprice_task(workspace_id: int, since: str) -> int:
+    """A price, rate or the idle gap changed from `since` (ISO date): recompute the cost
+    lines of conversations with activity from that day."""
+    return cost_lines_reprice(workspace=workspace_id, since=date.fromisoformat(since))
+
+
+@shared_task(
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=5,
+    acks_late=True,
+    time_limit=300,
+)
+def analysis_refresh_task(conversation_id: int) -> str:
+    """Analyse one conversation (sentiment, trend, category, rejections, gap, summary)."""
+    conversation = Conversation.objects.filter(pk=conversation_id).first()
+    if conversation is None:
+        return "nothing to do"
+    return analysis_refresh(conversation=conversation).summary
+
+
+@shared_task(acks_late=True, time_limit=3 * 3600)
+def analyses_sweep(lookback_hours: float = 48) -> int:
+    """Beat: analyse conversations that went quiet or were resolved and have no analysis,
+    or one older than their last message or event (every few minutes over two days, and
+    nightly over 30 days for anything missed)."""
+    return analyses_sweep_run(lookback=timedelta(hours=lookback_hours))
+
+
+@shared_task(acks_late=True, time_limit=3 * 3600)
+def theme_report_task(report_id: int) -> str:
+    """Find one theme report's themes, with its progress stored as it goes."""
+    report = theme_report_run(report_id=report_id)
+    return report.status if report is not None else "nothing to do"
 
 
 @shared_task(acks_late=True, time_limit=300)

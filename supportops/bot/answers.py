@@ -166,6 +166,31 @@ def after_acknowledgement() -> str:
     )
 
 
+def order_details_request() -> str:
+    return (
+        "I can look that up. To keep your order details safe, please send the order number "
+        "and the email address used for the order, together in one message (for example: "
+        "TW-1000042, you@example.com)."
+    )
+
+
+def order_details_incomplete() -> str:
+    return (
+        "To find your order I need both the order number and the email address used for "
+        "the order, together in one message."
+    )
+
+
+def order_details_no_match(attempts_left: int) -> str:
+    # Never which of the two was wrong: that would confirm the other to a stranger.
+    tries = "one more try" if attempts_left == 1 else f"{attempts_left} more tries"
+    return (
+        "I couldn't find an order with that order number and email address together. "
+        f"Please check both and send them again ({tries} before I pass you to a person), "
+        "or press \u201cTalk to a person\u201d."
+    )
+
+
 def disclosure(settings: BotSettings) -> str:
     return (
         f"Yes, I'm {settings.persona_name}, an AI assistant. I answer from our help centre and "

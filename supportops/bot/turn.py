@@ -26,7 +26,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from supportops.conversations.models import Conversation, Customer, Message
-from supportops.conversations.selectors import customer_order_by_number, customer_orders
+from supportops.conversations.selectors import (
+    customer_order_by_number,
+    customer_orders,
+    order_matching_number_and_email,
+    orders_with_ids,
+)
 from supportops.integrations.embeddings import EmbeddingError, embed_query, embed_query_cached
 from supportops.integrations.llm import ChatError, OpenAIChatProvider, get_chat_provider
 from supportops.knowledge.search import Hit, search
@@ -60,6 +65,10 @@ _ORDER_STATUS = re.compile(
     re.I,
 )
 _ORDER_NUMBER = re.compile(r"\b[A-Z]{2,4}-?\d{4,8}\b", re.I)
+_EMAIL = re.compile(r"[^\s@<>(),;:\"']+@[^\s@<>(),;:\"']+\.[^\s@<>(),;:\"'.]{2,}")
+# Look-ups by order number and email a visitor who is not signed in gets before a person
+# takes over (a stranger guessing pairs gets no further than that).
+MAX_ORDER_CHECKS = 3
 
 
 @dataclass
@@ -102,6 +111,11 @@ class Context:
     earlier_questions: list[str]
     negative_history: list[float]
     last_turn_clarified: bool  # the bot's last turn asked the customer to clarify
+    # A visitor who is not signed in: the last turn asked for the order number and email
+    # (`order_check_attempts` failed so far), and the orders they proved are theirs.
+    order_check_pending: bool = False
+    order_check_attempts: int = 0
+    verified_order_ids: list[int] = field(default_factory=list)
 
 
 def models_warm() -> None:
@@ -307,7 +321,12 @@ def _context(conversation: Conversation, message: Message, text: str) -> Context
         triggers.rejects_answer(text)
     )
     last_bot = next((r["kind"] for r in reversed(earlier) if r["author"] == Message.Author.BOT), "")
+    checks = [t["scores"].get("order_check") or {} for t in turns]
+    last_check = checks[-1] if checks else {}
     return Context(
+        order_check_pending=last_check.get("stage") == "asked",
+        order_check_attempts=int(last_check.get("attempts") or 0),
+        verified_order_ids=[c["order_id"] for c in checks if c.get("stage") == "verified"],
         customer_turns=len(customer_rows) + 1,
         rejections=rejections,
         last_bot_kind=last_bot,
@@ -348,10 +367,20 @@ def decide(
         "rejections": context.rejections if is_rejection else context.rejections,
     }
 
-    if settings.explicit_request_enabled and triggers.explicit_request(text):
-        decision.fired.append(
-            Fired(triggers.EXPLICIT_REQUEST, "the customer asked for a person", {"matched": True})
-        )
+    vector = embed_query_cached(text)
+    decision.query_vector = vector
+    if settings.explicit_request_enabled:
+        request = triggers.explicit_request_check(text, vector=vector)
+        if request.matched:
+            decision.fired.append(
+                Fired(
+                    triggers.EXPLICIT_REQUEST, "the customer asked for a person", request.scores()
+                )
+            )
+
+    if not decision.fired and context.order_check_pending and any(_order_details(message)):
+        # The answer to "send me both" (a reply naming neither moved on: an ordinary turn).
+        return _order_check(decision, settings, conversation, message, context)
 
     if (
         not decision.fired
@@ -365,8 +394,6 @@ def decide(
         decision.scores["acknowledgement"] = True
         return decision
 
-    vector = embed_query_cached(text)
-    decision.query_vector = vector
     _classify(decision, settings, text, vector)
     _check_turns(decision, settings, context, text, vector, is_rejection)
     _check_sentiment(decision, settings, text, vector, context, is_rejection)
@@ -376,12 +403,22 @@ def decide(
         _check_scope(decision, scope, conversation, text)
 
     hits: list[Hit] = []
+    if (
+        not decision.fired
+        and not is_rejection
+        and not conversation.customer.is_verified
+        and not context.verified_order_ids
+        and (_ORDER_STATUS.search(text) or _ORDER_NUMBER.search(text))
+    ):
+        # Nothing account-specific for a visitor before they name the order number and
+        # its email together; both in this message is the first look-up.
+        return _order_check(decision, settings, conversation, message, context, ask=True)
     if not decision.fired and not is_rejection and not triggers.asks_if_bot(text):
         hits = _search(conversation, text, vector, scope)
         decision.retrieved = [_hit_row(h) for h in hits]
         best = hits[0].fused_score if hits else 0.0
         decision.scores["retrieval"] = round(best, 4)
-        records = _records_for(conversation.customer, text)
+        records = _records_for(conversation.customer, text, context.verified_order_ids)
         decision.records = [answers.order_record(o) for o in records]
         weak_again = context.last_turn_clarified and best < settings.clarify_below
         if (
@@ -606,8 +643,81 @@ def _check_sentiment(
         )
 
 
-def _records_for(customer: Customer, text: str) -> list[Any]:
+def _order_check(
+    decision: Decision,
+    settings: BotSettings,
+    conversation: Conversation,
+    message: Message,
+    context: Context,
+    *,
+    ask: bool = False,
+) -> Decision:
+    """A visitor's look-up by order number and email, matched together (`ask`: the first
+    question about an order, which gets a request for both unless it names both).
+
+    The details are read from the message as written (the redacted text hides the email) and
+    never stored in the turn's scores; only the count of failed look-ups is."""
+    numbers, emails = _order_details(message)
+    if ask and not (numbers and emails):
+        decision.action = BotTurn.Action.CLARIFY
+        decision.reply = answers.order_details_request()
+        decision.scores["order_check"] = {"stage": "asked", "attempts": 0}
+        return decision
+    order = next(
+        (
+            found
+            for number in numbers
+            for email in emails
+            if (
+                found := order_matching_number_and_email(
+                    workspace=conversation.workspace, number=number, email=email
+                )
+            )
+            is not None
+        ),
+        None,
+    )
+    attempts = (0 if ask else context.order_check_attempts) + 1
+    if order is not None:
+        decision.records = [answers.order_record(order)]
+        decision.scores["order_check"] = {
+            "stage": "verified",
+            "attempts": attempts,
+            "order_id": order.pk,
+        }
+        return _answer_from_records(decision, settings, [], conversation.workspace.public_key)
+    decision.scores["order_check"] = {"stage": "asked", "attempts": attempts}
+    if attempts >= MAX_ORDER_CHECKS:
+        decision.fired.append(
+            Fired(
+                triggers.TURN_LIMIT,
+                f"{attempts} order look-ups by order number and email found no order",
+                {"order_checks": attempts, "limit": MAX_ORDER_CHECKS},
+            )
+        )
+        decision.action = BotTurn.Action.ESCALATE
+        decision.trigger = triggers.TURN_LIMIT
+        return decision
+    decision.action = BotTurn.Action.CLARIFY
+    decision.reply = (
+        answers.order_details_no_match(MAX_ORDER_CHECKS - attempts)
+        if numbers and emails
+        else answers.order_details_incomplete()
+    )
+    return decision
+
+
+def _order_details(message: Message) -> tuple[list[str], list[str]]:
+    """The first order number and email address as the customer wrote them: one pair per
+    look-up, so a message listing many guesses is still one try."""
+    return _ORDER_NUMBER.findall(message.text)[:1], _EMAIL.findall(message.text)[:1]
+
+
+def _records_for(customer: Customer, text: str, verified_order_ids: list[int]) -> list[Any]:
     if not customer.is_verified:
+        # A visitor sees only the orders they proved are theirs in this conversation.
+        if verified_order_ids and (_ORDER_STATUS.search(text) or _ORDER_NUMBER.search(text)):
+            return orders_with_ids(workspace=customer.workspace, order_ids=verified_order_ids)
         return []
     numbers = _ORDER_NUMBER.findall(text)
     for number in numbers:

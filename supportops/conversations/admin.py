@@ -14,6 +14,7 @@ from .models import (
     EmailChannel,
     Message,
     Order,
+    SweepDay,
 )
 
 
@@ -74,7 +75,7 @@ class CsatRequestAdmin(AuditedModelAdmin):
 
 
 @admin.register(ConversationEvent)
-class ConversationEventAdmin(admin.ModelAdmin):
+class ConversationEventAdmin(AuditedModelAdmin):
     """Read-only: the event log is append-only."""
 
     list_display = ["conversation", "kind", "at"]
@@ -85,4 +86,20 @@ class ConversationEventAdmin(admin.ModelAdmin):
         return False
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(SweepDay)
+class SweepDayAdmin(AuditedModelAdmin):
+    """What the sweeper queued again, per day (operators' view; written only by the sweeper)."""
+
+    list_display = ["day", "bot_turns", "packets", "emails", "runs", "last_run_at"]
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False

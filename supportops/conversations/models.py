@@ -328,3 +328,23 @@ class EmailChannel(models.Model):
 
     def __str__(self) -> str:
         return f"email channel of {self.workspace}"
+
+
+class SweepDay(models.Model):
+    """How much lost work the sweeper queued again, per day (`supportops.flows.sweep`): a
+    customer message whose bot turn never ran or whose worker died, a handoff packet the chat
+    model never enriched, an agent reply never emailed. Non-zero means tasks were lost (a
+    worker killed, the broker restarted); the sweeper made sure nobody was left waiting."""
+
+    day = models.DateField(unique=True)
+    runs = models.PositiveIntegerField(default=0)
+    bot_turns = models.PositiveIntegerField(default=0)
+    packets = models.PositiveIntegerField(default=0)
+    emails = models.PositiveIntegerField(default=0)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-day"]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.bot_turns + self.packets + self.emails} re-queued"

@@ -71,3 +71,27 @@ def email_thread_ids(*, conversation: Conversation, newest_first: bool = False) 
         .order_by("-pk" if newest_first else "pk")
         .values_list("email_message_id", flat=True)
     )
+
+
+def order_matching_number_and_email(
+    *, workspace: Workspace, number: str, email: str
+) -> Order | None:
+    """The workspace's order with this number whose customer has this email, both matched
+    together (case-insensitive); None when either is missing or wrong, never saying which.
+
+    For a visitor who is not signed in: knowing both is what proves the order is theirs."""
+    number, email = (number or "").strip(), (email or "").strip()
+    if not number or not email:
+        return None
+    return (
+        Order.objects.filter(
+            workspace=workspace, number__iexact=number, customer__email__iexact=email
+        )
+        .select_related("customer")
+        .first()
+    )
+
+
+def orders_with_ids(*, workspace: Workspace, order_ids: list[int]) -> list[Order]:
+    """Orders a visitor proved are theirs earlier in the conversation, newest first."""
+    return list(Order.objects.filter(workspace=workspace, pk__in=order_ids).order_by("-placed_at"))

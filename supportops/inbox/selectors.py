@@ -29,6 +29,7 @@ from django.utils import timezone
 from supportops.accounts.models import Membership, Workspace
 from supportops.conversations.models import Conversation, Message
 
+from .followup import followup_due
 from .hours import is_open, next_opening
 from .models import (
     PRIORITY_ORDER,
@@ -408,6 +409,40 @@ def wait_estimate(
         "open_now": open_now,
         "reopens_at": None if in_hours else next_opening(hours, now),
     }
+
+
+# --- For the sweeper -------------------------------------------------------------------------
+
+
+def handoffs_awaiting_enrichment(
+    *, created_before: datetime, created_after: datetime, limit: int = 200
+) -> list[int]:
+    """Handoffs whose packet the chat model has not enriched yet (the enrichment records
+    `generated` even when the model failed, so these are lost tasks)."""
+    return list(
+        Handoff.objects.filter(created_at__lt=created_before, created_at__gte=created_after)
+        .exclude(packet__has_key="generated")
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def replies_awaiting_email(
+    *, posted_before: datetime, posted_after: datetime, limit: int = 200
+) -> list[int]:
+    """Agent replies still due by email and not sent (`followup_due`: an email conversation,
+    or a widget customer who left an address and is not reading the chat now)."""
+    candidates = (
+        Message.objects.filter(
+            author=Message.Author.AGENT,
+            emailed_at__isnull=True,
+            created_at__lt=posted_before,
+            created_at__gte=posted_after,
+        )
+        .exclude(conversation__followup_email="")
+        .order_by("pk")[:limit]
+    )
+    return [m.pk for m in candidates if followup_due(message=m)]
 
 
 # Hand-offs the bot did not choose (rollout gating, the kill switch, a switched-off bot, a

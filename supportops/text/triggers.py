@@ -4,7 +4,11 @@ questions about whether the assistant is a bot, and replies that reject the last
 from __future__ import annotations
 
 import re
-import unicodedata
+
+import numpy as np
+
+from . import person_request
+from .person_request import RequestCheck
 
 # Trigger families, in the order they are checked: the first that fires is the reason
 # recorded as the handoff's trigger (all that fired are stored with their scores).
@@ -32,57 +36,6 @@ CHANNEL = "channel"
 # A short "talk to a person" says nothing about the problem; a long one may describe it.
 REQUEST_ONLY_WORDS = 8
 
-_PERSON = (
-    r"(?:(?:a|an|the|some|one|your|real|live|actual|proper|human|another|other|of|from|"
-    r"with|to|your)\s+){0,3}"
-    r"(?:human(?:\s+being)?s?|person|people|agent|representative|rep|operator|somebody|someone|"
-    r"staff|member\s+of\s+(?:your\s+)?staff|support\s+team|customer\s+(?:service|support|care)|"
-    r"advisor|adviser|consultant|manager|supervisor|employee|man|woman|guy)"
-)
-_EXPLICIT_PATTERNS = [
-    # "agent", "HUMAN PLEASE", "a real person!", "operator?"
-    re.compile(
-        rf"^\s*(?:please\s+)?{_PERSON}\s*(?:please|pls|plz|now|asap|thanks?)?\s*[.!?]*\s*$",
-        re.I,
-    ),
-    # "I want to talk to a real person", "can I speak to someone from your support team"
-    re.compile(rf"\b(?:talk|speak|chat|communicate)\w*\s+(?:to|with)\s+{_PERSON}\b", re.I),
-    # "connect me to an agent", "transfer me to a human", "put me through to someone"
-    re.compile(
-        r"\b(?:connect|transfer|put|pass|hand|forward|route|switch|escalate)\w*\s+"
-        rf"(?:me|this|it|us)?\s*(?:through|over|on)?\s*(?:to|with)\s+{_PERSON}\b",
-        re.I,
-    ),
-    # "I want a human", "get me an agent", "need a real person"
-    re.compile(rf"\b(?:want|need|get|give)\s+(?:me\s+)?{_PERSON}\b", re.I),
-    re.compile(r"\b(?:is|are)\s+there\s+(?:a|any)\s+(?:human|real\s+person|person|agent)\b", re.I),
-    re.compile(r"\b(?:stop|enough\s+with)\s+(?:the\s+)?(?:bot|robot|machine|ai)\b", re.I),
-    re.compile(r"\bnot\s+(?:a|the|this)\s+(?:bot|robot|machine|ai)\b", re.I),
-    re.compile(r"\b(?:call|phone|ring)\s+me\b", re.I),
-    # Other languages, where it is cheap: German, French, Spanish, Italian, Dutch, Portuguese.
-    re.compile(
-        r"\b(?:mitarbeiter(?:in)?|mensch(?:en)?|sachbearbeiter|kundendienst|"
-        r"humain|conseill(?:er|ère)|un\s+agent|une\s+personne|"
-        r"humano|una\s+persona|un\s+agente|operador(?:a)?|asesor(?:a)?|"
-        r"operatore|una\s+persona\s+vera|"
-        r"medewerker|een\s+mens|"
-        r"atendente|um\s+humano|uma\s+pessoa)\b",
-        re.I,
-    ),
-]
-# "I don't need a human", "no agent please", "without talking to anyone"
-_NEGATED = re.compile(
-    r"\b(?:don'?t|do\s+not|no\s+need|never|without|rather\s+not|not\s+(?:need|want))\b"
-    r".{0,30}\b(?:human|person|agent|someone|anyone|representative|operator)\b",
-    re.I,
-)
-# Phrases where the person-word is not a request ("user agent", "travel agent", "agent of").
-_NOT_A_REQUEST = re.compile(
-    r"\b(?:user|travel|estate|secret|shipping|delivery|booking)\s+agents?\b|"
-    r"\bperson(?:al|ally|alise|alize)\b|\bpeople\s+(?:can|who|that|in|on|i)\b",
-    re.I,
-)
-
 _BOT_QUESTION = re.compile(
     r"\b(?:are|r)\s+(?:you|u)\s+(?:a|an)?\s*(?:real\s+)?(?:bot|robot|machine|ai|"
     r"artificial|computer|program|chat\s*bot|human|real\s+person|person)\b|"
@@ -107,19 +60,18 @@ _REJECTION = re.compile(
 _WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
-def _fold(text: str) -> str:
-    """Lower-case text without accents, so "operateur" and "opérateur" match alike."""
-    text = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in text if not unicodedata.combining(c)).lower()
+def explicit_request_check(text: str, *, vector: np.ndarray | None = None) -> RequestCheck:
+    """Does the customer ask for a person, and on what evidence (`person_request`)?
+
+    `vector` is the message's embedding where the caller has it (the bot turn does); without
+    it a message no rule matches is embedded here (cached)."""
+    return person_request.check(text, vector=vector)
 
 
-def explicit_request(text: str) -> bool:
-    """Does the customer ask for a person (any phrasing, one word, capitals, some languages)?"""
-    if _NEGATED.search(text) or _BOT_QUESTION.search(text):
-        return False
-    cleaned = _NOT_A_REQUEST.sub(" ", text)
-    folded = _fold(cleaned)
-    return any(p.search(cleaned) or p.search(folded) for p in _EXPLICIT_PATTERNS)
+def explicit_request(text: str, vector: np.ndarray | None = None) -> bool:
+    """Does the customer ask for a person (any phrasing, typos, chat spelling, six more
+    languages, inside a longer message)?"""
+    return explicit_request_check(text, vector=vector).matched
 
 
 def asks_if_bot(text: str) -> bool:
@@ -138,7 +90,7 @@ def names_a_need(text: str, *, rejection: bool | None = None) -> bool:
     the co-pilot read the customer's question with this one rule."""
     if rejects_answer(text) if rejection is None else rejection:
         return False
-    if explicit_request(text) and len(text.split()) <= REQUEST_ONLY_WORDS:
+    if len(text.split()) <= REQUEST_ONLY_WORDS and _asks_for_a_person(text):
         return False
     return not asks_if_bot(text)
 
@@ -195,3 +147,12 @@ def acknowledges(text: str) -> bool:
     """A bare acknowledgement ("ok", "hmm", "thanks", "I'll try that"): the customer read
     the answer, and says nothing about whether it worked or what else they need."""
     return bool(_ACKNOWLEDGEMENT.match(text)) and not confirms_answer(text)
+
+
+def _asks_for_a_person(text: str) -> bool:
+    from supportops.integrations.embeddings import EmbeddingError
+
+    try:
+        return explicit_request(text)
+    except EmbeddingError:  # the rules alone, when the embedding provider is down
+        return person_request.rules(text).rule is not None

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Header, NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.schema import OpenAPISchema
+from redis.exceptions import RedisError
 
 from supportops import flows
 from supportops.conversations.followup import (
@@ -37,11 +38,17 @@ from .security import (
     TOKEN_HEADER,
     ConversationToken,
     RateLimited,
+    client_network,
     origin_allowed,
     widget_context,
+    widget_ip_limit,
     widget_rate_limit,
 )
-from .selectors import conversation_csat_score, widget_messages_after
+from .selectors import (
+    conversation_csat_score,
+    conversation_person_first_name,
+    widget_messages_after,
+)
 from .services import (
     IdentityRefused,
     widget_customer_identify,
@@ -160,6 +167,10 @@ class WaitOut(Schema):
 
 class StateFields(Schema):
     status: str = Field(description="bot, handed_off, with_agent or resolved")
+    person_name: str | None = Field(
+        description="while with a person (status with_agent): the first name of the agent "
+        "assigned to the conversation, or of the last one who replied; null if unknown"
+    )
     solved: bool | None = Field(description="the answer to 'Did that solve it?', if given")
     csat_score: int | None
     wait: WaitOut | None = Field(
@@ -167,6 +178,10 @@ class StateFields(Schema):
     )
     followup_email: str | None = Field(
         description="the address replies are emailed to, masked (a***@example.com), if given"
+    )
+    known_email: str | None = Field(
+        description="while waiting and before an address is given: the signed-in customer's "
+        "own address, masked, which `email` with `use_known` uses without asking for it"
     )
 
 
@@ -204,7 +219,12 @@ class StateOut(StateFields):
 
 
 class EmailIn(Schema):
-    email: str = Field(description="where to send the team's answer")
+    email: str = Field("", description="where to send the team's answer")
+    use_known: bool = Field(
+        False,
+        description="send it to the signed-in customer's own address (`known_email`) "
+        "instead of `email`",
+    )
     page_url: str = Field(
         "", description="the page the chat is on, linked in the email (an allowed origin only)"
     )
@@ -274,14 +294,24 @@ def _state(conversation: Conversation) -> dict[str, Any]:
     resolved = conversation.status == Conversation.Status.RESOLVED
     waiting = conversation.status == Conversation.Status.HANDED_OFF
     email = conversation.followup_email
+    with_person = conversation.status == Conversation.Status.WITH_AGENT
+    person = conversation_person_first_name(conversation=conversation) if with_person else ""
     return {
         "status": conversation.status,
+        "person_name": person or None,
         "solved": conversation.solved,
         # Only a finished conversation can have been rated; skip the query while chatting.
         "csat_score": conversation_csat_score(conversation=conversation) if resolved else None,
         "wait": _wait(conversation) if waiting else None,
         "followup_email": email_masked(email) if email else None,
+        "known_email": _known_email(conversation) if waiting and not email else None,
     }
+
+
+def _known_email(conversation: Conversation) -> str | None:
+    """Only an address the host site signed: an anonymous visitor's is never assumed."""
+    customer = conversation.customer
+    return email_masked(customer.email) if customer.is_verified and customer.email else None
 
 
 def _wait(conversation: Conversation) -> dict[str, Any]:
@@ -328,6 +358,7 @@ def _token_conversation(
         customer_id=conversation.customer_id,
         write=write,
         message=message,
+        request=request,
     )
     return conversation
 
@@ -386,10 +417,13 @@ def _identity_refused(request: HttpRequest, exc: IdentityRefused) -> HttpRespons
 
 @api.exception_handler(RateLimited)
 def _rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    details = {"limit": exc.what}
+    if exc.scope == "ip":  # one row a minute per client, not one for all of them
+        details["client"] = client_network(request)
     widget_refusal_audit(
         workspace=widget_context(request).workspace,
         action="widget.rate_limited",
-        details={"limit": exc.what},
+        details=details,
         request=request,
     )
     response = api.create_response(request, {"detail": str(exc)}, status=429)
@@ -405,6 +439,9 @@ def _database_unavailable(request: HttpRequest, exc: Exception | type[Exception]
 
 for _error in DATABASE_UNAVAILABLE:
     api.add_exception_handler(_error, _database_unavailable)
+# Redis restarting where a request needs it (the audit throttle of a refusal): the same
+# "try again shortly". Queueing a task never gets here (lib.queueing), nor do the rate limits.
+api.add_exception_handler(RedisError, _database_unavailable)
 
 
 @api.exception_handler(RequestDataTooBig)
@@ -453,6 +490,9 @@ def config_get(request: HttpRequest, key: str, response: HttpResponse) -> dict[s
 )
 def conversation_create(request: HttpRequest, key: str, payload: StartIn) -> Status[dict[str, Any]]:
     context = widget_context(request)
+    # The client's own limits first, before any other work: a flood of starts from one
+    # address is refused cheaply and never uses up the workspace's budget.
+    widget_ip_limit(request=request, context=context, start=True)
     widget_rate_limit(context=context, write=True)
     customer = widget_customer_identify(
         workspace=context.workspace,
@@ -592,9 +632,15 @@ def followup_email_create(
     request: HttpRequest, key: str, conversation_id: int, payload: EmailIn
 ) -> dict[str, Any]:
     conversation = _token_conversation(request, write=True)
+    email = payload.email
+    if payload.use_known:
+        customer = conversation.customer
+        if not (customer.is_verified and customer.email):
+            raise ConversationError("We have no address for you yet; enter one.")
+        email = customer.email
     conversation_followup_email_set(
         conversation=conversation,
-        email=payload.email,
+        email=email,
         page_url=_page_url(request, payload.page_url, widget_context(request).allowed_origins),
     )
     return _state(_refresh(conversation))

@@ -3,8 +3,11 @@ which conversation a browser may open (token), and how often (rate limits in Red
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import ipaddress
+import logging
 import math
 import re
 import time
@@ -15,18 +18,25 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils import timezone
+from limits import RateLimitItem, RateLimitItemPerMinute, parse_many
+from limits.errors import StorageError
+from limits.storage import RedisStorage
+from limits.strategies import SlidingWindowCounterRateLimiter
 from ninja.security import APIKeyHeader
 
 from supportops.accounts.models import Workspace
 from supportops.accounts.selectors import workspace_secrets_valid
 from supportops.conversations.models import Conversation
 from supportops.conversations.selectors import conversation_get_for_token
+from supportops.lib.client import client_ip
 from supportops.lib.outage import DATABASE_UNAVAILABLE, unavailable_json
 
 from .selectors import WidgetContext, widget_context_get
+
+logger = logging.getLogger(__name__)
 
 TOKEN_HEADER = "X-Conversation-Token"  # noqa: S105 (a header name)
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -282,37 +292,89 @@ class ConversationToken(APIKeyHeader):
 
 
 # --- Rate limits ---------------------------------------------------------------------------
+# Counted in Redis by the `limits` library (sliding-window counters, atomic across web
+# processes). Per client IP first: one anonymous client sending starts by the hundred is
+# refused at its own limit, cheaply (before any identity check or database write), and its
+# refused requests never count against the workspace; the workspace-wide limit on writes is
+# the last resort against many addresses at once. While Redis is briefly unreachable (a
+# restart) the limits let requests through rather than turn the chat off: the database
+# still takes the message, and nothing else depends on the counters.
 
 
 class RateLimited(Exception):
-    def __init__(self, what: str, retry_after: int) -> None:
+    def __init__(self, what: str, retry_after: int, scope: str = "") -> None:
         self.what = what
         self.retry_after = retry_after
+        self.scope = scope  # "ip", "visitor" or "workspace": for the audit row
         super().__init__(f"Too many {what}; try again in {retry_after} s.")
 
 
-WINDOW_S = 60
+@functools.cache
+def _limiter() -> SlidingWindowCounterRateLimiter:
+    # The cache's Redis: `unix:///path?db=N` is spelled `redis+unix://` for `limits`.
+    uri = settings.CACHE_URL
+    if uri.startswith("unix://"):
+        uri = "redis+unix://" + uri.removeprefix("unix://")
+    storage = RedisStorage(uri, key_prefix="supportops:widget-rate", wrap_exceptions=True)
+    return SlidingWindowCounterRateLimiter(storage)
 
 
-def rate_limit_take(*, bucket: str, limit: int, what: str) -> None:
-    """Count one event in this minute's window for `bucket`; raise RateLimited past `limit`.
-
-    A fixed one-minute window per key: `add` creates the counter with an expiry (past the end
-    of its window, so it cannot vanish mid-window), `incr` is atomic in Redis, so concurrent
-    web processes share one count.
-    """
-    now = time.time()
-    window = int(now // WINDOW_S)
-    key = f"widget:rate:{bucket}:{window}"
-    cache.add(key, 0, timeout=WINDOW_S + 30)
+def rate_limits_parse(value: str, name: str) -> list[RateLimitItem]:
+    """`"20/minute;200/hour"` (limits' notation) as rate items; ImproperlyConfigured if bad."""
     try:
-        count = cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=WINDOW_S + 30)
-        count = 1
-    if count > limit:
-        retry_after = max(1, math.ceil((window + 1) * WINDOW_S - now))
-        raise RateLimited(what, retry_after)
+        items = parse_many(value)
+    except ValueError:
+        items = []
+    if not items:
+        raise ImproperlyConfigured(
+            f"{name} must be limits like '20/minute' or '20/minute;200/hour', got {value!r}"
+        )
+    return items
+
+
+def _take(items: list[RateLimitItem], bucket: str, what: str, scope: str) -> None:
+    limiter = _limiter()
+    try:
+        for item in items:
+            if not limiter.hit(item, bucket):
+                reset = limiter.get_window_stats(item, bucket).reset_time
+                retry_after = max(1, math.ceil(reset - time.time()))
+                raise RateLimited(what, min(retry_after, item.get_expiry()), scope)
+    except StorageError as exc:
+        logger.warning("rate limits not counted, Redis unavailable: %s", exc)
+
+
+def rate_limit_take(*, bucket: str, limit: int, what: str, scope: str = "") -> None:
+    """Count one event for `bucket`; raise RateLimited past `limit` a minute."""
+    _take([RateLimitItemPerMinute(limit)], bucket, what, scope)
+
+
+def client_network(request: HttpRequest) -> str:
+    """The client's address as limits count it: an IPv4 address, or the /64 network of an
+    IPv6 one (one subscriber gets a whole /64 and can use any address in it)."""
+    ip = ipaddress.ip_address(client_ip(request))
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def widget_ip_limit(*, request: HttpRequest, context: WidgetContext, start: bool = False) -> None:
+    """Per client IP (behind TRUSTED_PROXY_COUNT proxies): conversation starts
+    (WIDGET_RATE_STARTS_PER_IP) and writes of any kind (WIDGET_RATE_WRITES_PER_IP)."""
+    key = f"{context.workspace.public_key}:{client_network(request)}"
+    if start:
+        _take(
+            rate_limits_parse(settings.WIDGET_RATE_STARTS_PER_IP, "WIDGET_RATE_STARTS_PER_IP"),
+            f"ip-starts:{key}",
+            "new chats from your network",
+            "ip",
+        )
+    _take(
+        rate_limits_parse(settings.WIDGET_RATE_WRITES_PER_IP, "WIDGET_RATE_WRITES_PER_IP"),
+        f"ip-writes:{key}",
+        "requests from your network",
+        "ip",
+    )
 
 
 def widget_rate_limit(
@@ -321,26 +383,32 @@ def widget_rate_limit(
     customer_id: int | None = None,
     write: bool = False,
     message: bool = False,
+    request: HttpRequest | None = None,
 ) -> None:
-    """Apply the widget's limits: every request per visitor, customer messages per visitor,
-    and writes (starts, messages, actions) per workspace. Polls are not writes, so a busy
-    site's open chats do not use up the workspace's budget."""
+    """Apply the widget's limits: writes (starts, messages, actions) per client IP first, then
+    every request per visitor, customer messages per visitor, and last writes per workspace.
+    Polls are not writes, so a busy site's open chats do not use up the workspace's budget."""
     key = context.workspace.public_key
-    if write or message:
-        rate_limit_take(
-            bucket=f"ws:{key}",
-            limit=settings.WIDGET_RATE_PER_WORKSPACE_PER_MIN,
-            what="requests to this workspace",
-        )
+    if request is not None and (write or message):
+        widget_ip_limit(request=request, context=context)
     if customer_id is not None:
         rate_limit_take(
             bucket=f"visitor:{key}:{customer_id}",
             limit=settings.WIDGET_RATE_PER_VISITOR_PER_MIN,
             what="requests",
+            scope="visitor",
         )
         if message:
             rate_limit_take(
                 bucket=f"messages:{key}:{customer_id}",
                 limit=settings.WIDGET_RATE_MESSAGES_PER_VISITOR_PER_MIN,
                 what="messages",
+                scope="visitor",
             )
+    if write or message:
+        rate_limit_take(
+            bucket=f"ws:{key}",
+            limit=settings.WIDGET_RATE_PER_WORKSPACE_PER_MIN,
+            what="requests to this workspace",
+            scope="workspace",
+        )

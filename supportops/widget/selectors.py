@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from supportops.accounts.models import Workspace
 from supportops.conversations.models import Conversation, CsatResponse, Message
+from supportops.inbox.models import Handoff
 
 from .models import WidgetSettings
 
@@ -67,3 +68,25 @@ def conversation_csat_score(*, conversation: Conversation) -> int | None:
         .values_list("score", flat=True)
         .first()
     )
+
+
+def conversation_person_first_name(*, conversation: Conversation) -> str:
+    """The first name of the person the customer is chatting with: the agent the open handoff
+    is assigned to, else the last agent who replied; "" if neither has a first name."""
+    assignee = (
+        Handoff.objects.filter(conversation=conversation, assignee__isnull=False)
+        .exclude(status=Handoff.Status.RESOLVED)
+        .order_by("-created_at")
+        .values_list("assignee__first_name", flat=True)
+        .first()
+    )
+    if assignee and assignee.strip():
+        return assignee.strip()
+    replied = (
+        Message.objects.filter(conversation=conversation, author=Message.Author.AGENT)
+        .exclude(agent=None)
+        .order_by("-pk")
+        .values_list("agent__first_name", flat=True)
+        .first()
+    )
+    return (replied or "").strip()

@@ -19,6 +19,8 @@ from supportops.conversations.services import InboundEmail, customer_get_or_crea
 from supportops.inbox.services import handoff_claim, handoff_open_get
 
 T0 = datetime(2025, 5, 5, 9, 0, tzinfo=UTC)
+DAY0 = T0.date()
+HUMAN = Conversation.Arm.HUMAN_ONLY
 PASSWORD_Q = "How do I reset my password?"
 PASSWORD_AGAIN = "I forgot my password, how can I reset it?"
 EMAIL_Q = "How do I change the email address on my account?"
@@ -116,3 +118,18 @@ def play(workspace, teammate, help_centre) -> Play:
         workspace=workspace, external_id="C-1", name="Dana Reyes", email="dana@customer.example"
     )
     return Play(workspace=workspace, agent=teammate, customer=customer)
+
+
+def handled_by_a_person(play):
+    """A control conversation: 09:00 question, 09:06 claim and reply, 09:09 customer,
+    09:12 reply, 09:42 customer (after 30 idle minutes), 09:48 reply, 09:51 resolved.
+    Handling by hand: 3 + 3 + (30 idle, not counted) + 6 + 3 = 15 minutes = 900 s."""
+    c = play.chat(0, EMAIL_Q, arm=HUMAN)
+    play.agent_reply(0.1, c, "Open Profile, then Email.")
+    play.chat(0.15, "I don't see Profile", conversation=c)
+    play.agent_reply(0.2, c, "It is under your name at the top right.")
+    play.chat(0.7, "Found it, but the link expired", conversation=c)
+    play.agent_reply(0.8, c, "I sent a new link.")
+    play.resolve(0.85, c)
+    c.refresh_from_db()
+    return c

@@ -1,4 +1,5 @@
-"""The outcome on a conversation's inbox page: final or provisional, why in words, and the
+"""The outcome on a conversation's inbox page (as a manager: agents open only their queues'
+conversations): final or provisional, why in words, and the
 link to the later conversation of a repeat contact; who may see it."""
 
 from __future__ import annotations

@@ -98,6 +98,7 @@ def test_it_answers_from_the_help_centre_with_the_source(visitor_conversation, h
         "REAL PERSON NOW",
         "Could I chat with somebody on your staff?",
         "Ich möchte mit einem Mitarbeiter sprechen",
+        "can i tlk 2 sum1 pls",
     ],
 )
 def test_it_hands_off_on_an_explicit_request(visitor_conversation, text):
@@ -110,6 +111,27 @@ def test_it_hands_off_on_an_explicit_request(visitor_conversation, text):
     assert turn.reply.kind == Message.Kind.HANDOFF
     assert "person" in turn.reply.text
     assert AuditLog.objects.filter(action="conversation.hand_off").exists()
+
+
+def test_an_explicit_request_is_the_reason_when_other_rules_fire_too(visitor_conversation):
+    turn = say(
+        visitor_conversation,
+        "You charged my card twice for one order!!! Useless. Get me a human right now",
+    )
+    assert turn.action == BotTurn.Action.ESCALATE
+    fired = [t["name"] for t in turn.triggers]
+    assert len(fired) > 1, fired
+    assert fired[0] == turn.trigger == "explicit_request"
+    scores = turn.triggers[0]["scores"]
+    assert scores["rule"] and 0 <= scores["score"] <= 1 and scores["threshold"]
+
+
+def test_an_explicit_request_after_a_clarifying_question_gets_a_person(visitor_conversation):
+    say(visitor_conversation, "How do I reset my password?")
+    assert say(visitor_conversation, "That didn't work").action == BotTurn.Action.CLARIFY
+    turn = say(visitor_conversation, "Is anyone there who can look at this?")
+    assert turn.action == BotTurn.Action.ESCALATE
+    assert turn.trigger == "explicit_request"
 
 
 def test_it_hands_off_on_frustration_with_the_score(visitor_conversation):

@@ -44,7 +44,7 @@ def post_email(live_server, channel: EmailChannel, payload: dict) -> dict:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_repeat_contact_by_email_shows_on_the_first_conversations_page(
-    live_server, page, workspace, teammate, host_site, celery_worker_process, make_article
+    live_server, page, workspace, manager, host_site, celery_worker_process, make_article
 ):
     make_article(
         title=QUESTION,
@@ -90,9 +90,10 @@ def test_a_repeat_contact_by_email_shows_on_the_first_conversations_page(
         timeout=60,
     )
 
-    # The agent opens the first conversation: a repeat contact, with the link.
+    # A manager opens the first conversation (a bot-only chat is in no agent's queue): a
+    # repeat contact, with the link.
     page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=login]", teammate.email)
+    page.fill("input[name=login]", manager.email)
     page.fill("input[name=password]", PASSWORD)
     page.get_by_role("button", name="Sign In").click()
     page.goto(f"{live_server.url}/w/acme/inbox/{first.pk}/")

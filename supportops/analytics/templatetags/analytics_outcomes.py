@@ -7,7 +7,11 @@ from typing import Any
 
 from django import template
 
-from supportops.analytics.selectors import outcome_explained, outcome_for_conversation
+from supportops.analytics.selectors import (
+    analysis_for_conversation,
+    outcome_explained,
+    outcome_for_conversation,
+)
 from supportops.conversations.models import Conversation
 
 register = template.Library()
@@ -21,3 +25,9 @@ def outcome_card(context: template.Context, conversation: Conversation) -> dict[
         "conversation": conversation,
         "explained": outcome_explained(outcome) if outcome is not None else None,
     }
+
+
+@register.inclusion_tag("analytics/_analysis.html")
+def analysis_card(conversation: Conversation) -> dict[str, Any]:
+    """`{% analysis_card conversation %}`: the post-interaction analysis, once there is one."""
+    return {"analysis": analysis_for_conversation(conversation=conversation)}

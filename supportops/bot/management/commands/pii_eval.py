@@ -1,13 +1,17 @@
 """`manage.py pii_eval --dataset D.jsonl --json`: how much labelled PII the redaction covers.
 
-Scoring (per line, then summed):
-- recall, per gold type: a gold span is found when the union of the predicted spans, of any
-  type, covers every letter and digit in it (what leaks is letters and digits; a missed
-  "+" or trailing "." is not a leak);
+Scoring is strict, by type (per line, then summed):
+- recall, per gold type: a gold span is found when the predicted spans of that same type
+  cover every letter and digit in it (what leaks is letters and digits; a missed "+" or
+  trailing "." is not a leak). A city labelled GPE inside a redacted street address is not
+  found: the product has no GPE type;
 - precision, per predicted type: a predicted span is correct when it overlaps a gold span of
-  the same family (a predicted STREET_ADDRESS that covers a gold city labelled GPE is right);
+  the same type;
 - micro: the same counts over all types, gold types the redactor does not handle included.
 A rate with nothing to count (no gold span, or no prediction, of that type) is null.
+
+`texts` lists what the product redacted in each input line, in input order, so that anyone
+can score the output another way.
 """
 
 from __future__ import annotations
@@ -20,38 +24,15 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from supportops.lib.commands import logs_to_stderr, print_json, read_jsonl
-from supportops.text.redaction import (
-    PERSON,
-    PHONE_NUMBER,
-    STREET_ADDRESS,
-    UK_NINO,
-    US_SSN,
-    Span,
-    redact,
-)
-
-# Gold labels from other tools that mean the same thing as one of ours.
-FAMILIES = {
-    PERSON: {"PERSON", "PER", "NAME", "FIRST_NAME", "LAST_NAME", "FULL_NAME"},
-    STREET_ADDRESS: {
-        "STREET_ADDRESS", "ADDRESS", "LOCATION", "LOC", "GPE", "CITY", "STATE", "COUNTRY",
-        "ZIP", "ZIP_CODE", "ZIPCODE", "POSTCODE", "POSTAL_CODE", "BUILDING_NUMBER",
-    },
-    PHONE_NUMBER: {"PHONE_NUMBER", "PHONE", "PHONE_NUM", "TELEPHONE", "FAX"},
-    US_SSN: {"US_SSN", "SSN"},
-    UK_NINO: {"UK_NINO", "NINO", "NATIONAL_ID"},
-}  # fmt: skip
-
-
-def family(gold_type: str, predicted_type: str) -> bool:
-    return gold_type == predicted_type or gold_type in FAMILIES.get(predicted_type, ())
+from supportops.text.redaction import Span, redact
 
 
 def score_line(text: str, gold: list[Span], predicted: list[Span]) -> dict[str, Counter]:
     """Counts for one line: gold spans found, by gold type; correct predictions, by type."""
-    covered = bytearray(len(text))
+    covered: dict[str, bytearray] = {}
     for span in predicted:
-        covered[span.start : span.end] = b"\x01" * (span.end - span.start)
+        mask = covered.setdefault(span.type, bytearray(len(text)))
+        mask[span.start : span.end] = b"\x01" * (span.end - span.start)
     counts: dict[str, Counter] = {
         "support": Counter(),
         "found": Counter(),
@@ -60,13 +41,14 @@ def score_line(text: str, gold: list[Span], predicted: list[Span]) -> dict[str, 
     }
     for span in gold:
         counts["support"][span.type] += 1
-        if all(covered[i] for i in range(span.start, span.end) if text[i].isalnum()):
+        same_type = covered.get(span.type)
+        if same_type is not None and all(
+            same_type[i] for i in range(span.start, span.end) if text[i].isalnum()
+        ):
             counts["found"][span.type] += 1
     for span in predicted:
         counts["predicted"][span.type] += 1
-        if any(
-            g.start < span.end and span.start < g.end and family(g.type, span.type) for g in gold
-        ):
+        if any(g.start < span.end and span.start < g.end and g.type == span.type for g in gold):
             counts["correct"][span.type] += 1
     return counts
 
@@ -82,8 +64,11 @@ def evaluate(rows: list[tuple[str, list[Span]]]) -> dict[str, Any]:
         "predicted": Counter(),
         "correct": Counter(),
     }
+    texts = []
     for text, gold in rows:
-        for key, counter in score_line(text, gold, redact(text).spans).items():
+        spans = redact(text).spans
+        texts.append({"spans": [{"type": s.type, "start": s.start, "end": s.end} for s in spans]})
+        for key, counter in score_line(text, gold, spans).items():
             totals[key].update(counter)
     types = sorted(set(totals["support"]) | set(totals["predicted"]))
     per_type = {
@@ -98,7 +83,7 @@ def evaluate(rows: list[tuple[str, list[Span]]]) -> dict[str, Any]:
         "precision": _rate(sum(totals["correct"].values()), sum(totals["predicted"].values())),
         "recall": _rate(sum(totals["found"].values()), sum(totals["support"].values())),
     }
-    return {"per_type": per_type, "micro": micro, "n": len(rows)}
+    return {"per_type": per_type, "micro": micro, "n": len(rows), "texts": texts}
 
 
 def parse_rows(path: str) -> list[tuple[str, list[Span]]]:

@@ -18,6 +18,7 @@ from django.test.utils import override_settings
 
 from supportops.accounts.services import workspace_create, workspace_delete_scratch
 from supportops.integrations.embeddings import embed_query, embed_texts, get_embedder
+from supportops.integrations.modeltext import clear
 from supportops.knowledge.importing import ImportItem, items_write, parse_path
 from supportops.knowledge.models import Article, ArticleVersion, Chunk
 from supportops.knowledge.search import search
@@ -307,7 +308,9 @@ class Command(BaseCommand):
         started = time.perf_counter()
         vectors = embed_texts(texts)
         embed_only = len(texts) / (time.perf_counter() - started)
-        with _replayed_embeddings(dict(zip(texts, vectors.tolist(), strict=True))):
+        # Keyed as the provider sends them: redacted first (integrations.modeltext.clear).
+        recorded = dict(zip((clear(t) for t in texts), vectors.tolist(), strict=True))
+        with _replayed_embeddings(recorded):
             replayed, _ = self._ingest_once(items)
         return rate, embed_only, replayed
 
