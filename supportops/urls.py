@@ -64,7 +64,6 @@ urlpatterns = [
     path("w/<slug:workspace_slug>/settings/widget/", include("supportops.widget.settings_urls")),
     path("w/<slug:workspace_slug>/settings/", include("supportops.accounts.urls")),
     path("w/<slug:workspace_slug>/rollout/", include("supportops.rollout.urls")),
-    path("w/<slug:workspace_slug>/analytics/", include("supportops.analytics.urls")),
     path("", include("supportops.widget.urls")),  # /widget.js, /widget/demo/, /api/widget/v1/
 ]
 

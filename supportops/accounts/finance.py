@@ -60,6 +60,12 @@ FINANCE_FEATURES: tuple[FinanceFeature, ...] = (
         url_name="exports:index",
     ),
     FinanceFeature(
+        "Rollout readout",
+        "The bot's effect measured against the customers held back on human-only support: "
+        "resolution, repeat contacts, satisfaction and cost per resolution, with intervals.",
+        url_name="rollout:index",
+    ),
+    FinanceFeature(
         "Secure your account",
         "Turn on two-factor sign-in with an authenticator app; finance data deserves it.",
         url_name="mfa_index",

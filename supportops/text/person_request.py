@@ -748,14 +748,24 @@ def _blocked(text: str, verdict: RuleResult | None = None) -> bool:
 
 @lru_cache(maxsize=1)
 def default_classifier() -> RequestClassifier:
-    """Trained on first use from the written examples (a few seconds, once per process)."""
-    from supportops.integrations.embeddings import embed_texts, embed_texts_cached
+    """Trained on first use from the written examples, once per process. The examples and
+    their cue sentences are embedded through the on-disk corpus cache, so only the first
+    process after a change of the examples (or of the embedding provider) embeds them."""
+    from supportops.integrations.embeddings import embed_corpus, embed_texts_cached
 
     started = time.perf_counter()
     rows = load_examples()
     texts = [row["text"] for row in rows]
     targets = np.array([row["label"] == REQUEST_LABEL for row in rows])
-    classifier = RequestClassifier().fit(texts, embed_texts(texts), targets, embed_texts_cached)
+    sentences = sorted({s for text in texts for s in cue_sentences(text)})
+    known = dict(zip(sentences, embed_corpus(sentences), strict=True)) if sentences else {}
+
+    def embed(parts: list[str]) -> np.ndarray:
+        if all(part in known for part in parts):
+            return np.vstack([known[part] for part in parts])
+        return embed_texts_cached(parts)
+
+    classifier = RequestClassifier().fit(texts, embed_corpus(texts), targets, embed)
     logger.info(
         "explicit-request classifier: %d examples, threshold %.2f (cv %s), %.1f s",
         len(texts),
