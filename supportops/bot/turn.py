@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
+from django.conf import settings as django_settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -128,7 +129,10 @@ def models_warm() -> None:
 
 
 # A claim older than this belongs to a worker that died (SIGKILL, lost node): claim it again.
-CLAIM_STALE_AFTER = timedelta(seconds=60)
+# A live turn takes well under a second, or the chat model's timeout at most, so ten seconds
+# past that timeout is stale. Taking over a turn that is still running costs only compute:
+# the apply step re-checks the row, so one reply is sent either way.
+CLAIM_STALE_AFTER = timedelta(seconds=max(30.0, django_settings.LLM_TIMEOUT_S + 10))
 # An earlier message of the same conversation without a turn yet, posted this recently, is
 # probably still queued: wait for it so turns are decided in the order they were written.
 EARLIER_MESSAGE_GRACE = timedelta(seconds=20)
