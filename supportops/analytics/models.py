@@ -345,8 +345,9 @@ class ThemeReport(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0, help_text="percent")
     step = models.CharField(max_length=120, blank=True)
-    # {"n", "method", "themes": [{"label", "size", "examples", "not_resolved", "repeat_contact",
-    #   "share_not_resolved", "share_repeat_contact"}]}
+    # {"n", "method", "themes": [{"label", "size", "examples", "conversation_ids",
+    #   "not_resolved", "repeat_contact", "share_not_resolved", "share_repeat_contact",
+    #   "previous", "change", "unanswered", "unanswered_examples"}]}
     result = models.JSONField(default=dict, blank=True)
     error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

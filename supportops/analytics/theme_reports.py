@@ -4,8 +4,11 @@ with a progress bar (a year of history takes a while to embed), never in a reque
 A report reads the first customer message of each conversation started in the period
 (redacted), embeds them in batches (`themes.theme_vectors`), clusters them with
 `themes.themes_find` (labels from distinctive words or a fitting help-centre title) and
-stores per theme its label, size, three example messages (redacted) and how many of its
-conversations ended `not_resolved` or `repeat_contact` in the ledger, with their shares.
+stores per theme its label, size, three example messages (redacted), how many of its
+conversations ended `not_resolved` or `repeat_contact` in the ledger (with their shares),
+its trend against the previous period of the same length (that period's first messages
+assigned to the nearest theme) and how many were knowledge gaps the bot could not answer,
+with their questions for a "write an article" draft.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from supportops.conversations.models import Conversation, Message
 from supportops.knowledge.models import Article
 from supportops.text.redaction import redact
 
-from .models import Outcome, ThemeReport
+from .models import ConversationAnalysis, Outcome, ThemeReport
 from .services import AnalyticsError
 from .themes import theme_vectors, themes_find
 
@@ -82,16 +85,19 @@ def _progress(report: ThemeReport, percent: int, step: str) -> None:
     ThemeReport.objects.filter(pk=report.pk).update(progress=percent, step=step)
 
 
-def _first_messages(report: ThemeReport) -> list[tuple[int, str, str]]:
-    """(conversation id, redacted first customer message, outcome) of the period."""
+def _first_messages(
+    report: ThemeReport, since: date | None = None, until: date | None = None
+) -> list[tuple[int, str, str]]:
+    """(conversation id, redacted first customer message, outcome) of the report's period,
+    or of [since, until)."""
     first = Message.objects.filter(
         conversation=OuterRef("pk"), author=Message.Author.CUSTOMER
     ).order_by("pk")
     rows = (
         Conversation.objects.filter(
             workspace_id=report.workspace_id,
-            created_at__gte=_start(report.since),
-            created_at__lt=_start(report.until),
+            created_at__gte=_start(since or report.since),
+            created_at__lt=_start(until or report.until),
         )
         .annotate(
             redacted=Subquery(first.values("redacted_text")[:1]),
@@ -163,11 +169,20 @@ def _run(report: ThemeReport) -> dict[str, Any]:
         article_titles=articles,
         article_vectors=theme_vectors(articles) if articles else None,
     )
+    _progress(report, 92, "comparing with the previous period")
+    previous = _previous_counts(report, found)
+    gaps = set(
+        ConversationAnalysis.objects.filter(conversation_id__in=[pk for pk, *_ in rows])
+        .exclude(knowledge_gap="")
+        .values_list("conversation_id", flat=True)
+    )
     themes = []
     for theme in found.themes:
         members = [rows[i] for i in np.flatnonzero(found.assignments == theme.id)]
         not_resolved = sum(1 for *_, o in members if o == Outcome.Kind.NOT_RESOLVED)
         repeat = sum(1 for *_, o in members if o == Outcome.Kind.REPEAT_CONTACT)
+        unanswered = [text for pk, text, _ in members if pk in gaps]
+        before = int(previous[theme.id]) if previous is not None else None
         themes.append(
             {
                 "label": theme.label,
@@ -178,9 +193,53 @@ def _run(report: ThemeReport) -> dict[str, Any]:
                 "repeat_contact": repeat,
                 "share_not_resolved": round(not_resolved / theme.size, 4),
                 "share_repeat_contact": round(repeat / theme.size, 4),
+                "previous": before,
+                "change": _change(theme.size, before),
+                "unanswered": len(unanswered),
+                "unanswered_examples": unanswered[:3],
             }
         )
     return {"n": len(texts), "method": found.method, "themes": themes}
+
+
+def _previous_counts(report: ThemeReport, found: Any) -> np.ndarray | None:
+    """How many first messages of the previous period of the same length fall in each theme
+    (each goes to the theme with the nearest centre); None when that period had none."""
+    length = report.until - report.since
+    rows = _first_messages(report, since=report.since - length, until=report.since)
+    if not rows:
+        return None
+    texts = [text for _, text, _ in rows]
+    vectors = np.vstack([theme_vectors(texts[i : i + BATCH]) for i in range(0, len(texts), BATCH)])
+    return np.bincount(found.assign(vectors), minlength=len(found.themes))
+
+
+def _change(size: int, before: int | None) -> str:
+    """The trend against the previous period, as a manager reads it: "new", "+40%", "-25%",
+    "steady" (within 10%), or "" when the previous period had no conversations at all."""
+    if before is None:
+        return ""
+    if before == 0:
+        return "new"
+    relative = (size - before) / before
+    if abs(relative) < 0.10:
+        return "steady"
+    return f"{relative:+.0%}"
+
+
+def theme_article_draft(theme: dict[str, Any]) -> dict[str, str]:
+    """The title and body a "write an article" link fills in for a theme of questions the bot
+    could not answer: the first such question as the title, the customers' questions
+    (redacted) quoted in the body, for the editor to answer."""
+    questions = theme.get("unanswered_examples") or []
+    if not questions:
+        return {}
+    quoted = "\n\n".join(f"> {' '.join(q.split())}" for q in questions)
+    body = (
+        f"Customers asked this (theme “{theme['label']}”, {theme['unanswered']} "
+        f"unanswered in the period):\n\n{quoted}\n\nWrite the answer here."
+    )
+    return {"title": " ".join(questions[0].split())[:150], "body": body}
 
 
 def theme_reports_list(*, workspace: Workspace, limit: int = 20) -> list[ThemeReport]:

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from datetime import datetime, time
 from typing import Any
+from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
@@ -37,7 +39,12 @@ from .services import (
     idle_gap_update,
     model_price_set,
 )
-from .theme_reports import default_period, theme_report_request, theme_reports_list
+from .theme_reports import (
+    default_period,
+    theme_article_draft,
+    theme_report_request,
+    theme_reports_list,
+)
 
 PAGE_SIZE = 50
 
@@ -185,8 +192,14 @@ def themes(request: HttpRequest) -> HttpResponse:
 @require_GET
 def theme_report(request: HttpRequest, report_id: int) -> HttpResponse:
     """One report: its progress while it runs (the fragment polls itself), then its themes."""
-    report = get_object_or_404(ThemeReport, workspace=_workspace(request), pk=report_id)
-    context = {"section": "inbox", "report": report}
+    workspace = _workspace(request)
+    report = get_object_or_404(ThemeReport, workspace=workspace, pk=report_id)
+    write = reverse("knowledge:article-create", args=[workspace.slug])
+    rows = [
+        (theme, f"{write}?{urlencode(draft)}" if (draft := theme_article_draft(theme)) else "")
+        for theme in (report.result or {}).get("themes", [])
+    ]
+    context = {"section": "inbox", "report": report, "rows": rows}
     if wants_fragment(request):
         return render(request, "analytics/theme_report.html#report", context)
     return render(request, "analytics/theme_report.html", context)

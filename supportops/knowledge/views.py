@@ -142,7 +142,14 @@ def _form_page(
 @require_http_methods(["GET", "POST"])
 def article_create(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
-        return _form_page(request, ArticleForm())
+        # A link may start the draft (a theme of unanswered questions fills in its title and
+        # the customers' questions); nothing is saved until the editor submits.
+        initial = {
+            name: request.GET[name][:limit]
+            for name, limit in (("title", services.TITLE_MAX), ("category", 80), ("body", 20_000))
+            if request.GET.get(name)
+        }
+        return _form_page(request, ArticleForm(initial=initial))
     form = ArticleForm(request.POST)
     if form.is_valid():
         publish = request.POST.get("action") == "publish"

@@ -4,6 +4,8 @@ counts from the ledger."""
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import date
 
 import pytest
@@ -95,3 +97,58 @@ def test_bad_periods_and_roles_are_refused(client, workspace, manager, teammate,
     assert client.login(username=manager.email, password=PASSWORD)
     response = client.post("/w/acme/analytics/themes/", {"since": "2025-06-01", "until": "x"})
     assert response.status_code == 400 and not ThemeReport.objects.exists()
+
+
+def test_a_report_shows_the_trend_and_links_unanswered_questions_to_a_draft(
+    client, play, workspace, manager
+):
+    from django.utils import timezone
+
+    from supportops.analytics.models import ConversationAnalysis
+
+    # The previous period of the same length (April): two conversations.
+    for n, hours in ((10, -24 * 10), (11, -24 * 9)):
+        as_customer(play, workspace, n)
+        play.chat(hours, "Where do I reset a forgotten password?")
+    # This period (May): four, one of them a question the bot could not answer.
+    for n in range(4):
+        as_customer(play, workspace, 20 + n)
+        play.chat(n, "How can I change my account email address?")
+    gap = workspace.conversations.order_by("-pk").first()
+    ConversationAnalysis.objects.create(
+        workspace=workspace,
+        conversation=gap,
+        knowledge_gap="low confidence",
+        gap_question="How can I change my account email address?",
+        summary="asked how to change the account email",
+        computed_at=timezone.now(),
+    )
+    report = theme_report_request(workspace=workspace, actor=manager, **PERIOD)
+    done = theme_report_run(report_id=report.pk)
+    assert done is not None and done.status == "done"
+    themes = done.result["themes"]
+    assert done.result["n"] == 4  # April's conversations are only the comparison
+    assert sum(t["previous"] for t in themes) == 2
+    assert sum(t["unanswered"] for t in themes) == 1
+    for theme in themes:
+        before = theme["previous"]
+        assert theme["change"] == (
+            "new"
+            if before == 0
+            else "steady"
+            if abs(theme["size"] - before) / before < 0.1
+            else f"{(theme['size'] - before) / before:+.0%}"
+        )
+    unanswered = next(t for t in themes if t["unanswered"])
+    assert unanswered["unanswered_examples"] == ["How can I change my account email address?"]
+
+    assert client.login(username=manager.email, password=PASSWORD)
+    page = client.get(f"/w/acme/analytics/themes/{report.pk}/").content.decode()
+    assert page.count("Write an article") == 1
+    link = re.search(r'href="(/w/acme/knowledge/new/\?[^"]+)">Write an article', page)
+    assert link is not None
+    draft = client.get(html.unescape(link.group(1))).content.decode()
+    assert 'value="How can I change my account email address?"' in draft
+    assert "&gt; How can I change my account email address?" in draft  # quoted in the body
+    assert "Write the answer here." in draft
+    assert not workspace.articles.filter(title__startswith="How can I change").exists()

@@ -779,3 +779,21 @@ def test_failed_job_stops_polling_and_shows_the_error(as_owner, workspace):
     html = as_owner.get(kb_url("import-job", job.pk)).content.decode()
     assert "hx-trigger" not in html
     assert "database went away &lt;b&gt;" in html
+
+
+def test_a_link_can_start_a_new_article_and_nothing_is_saved_until_submitted(as_owner, workspace):
+    from django.utils.html import escape
+
+    from supportops.knowledge.services import TITLE_MAX
+
+    long_title = "Can I pause my subscription while I travel? " * 10
+    response = as_owner.get(
+        kb_url("article-create"),
+        {"title": long_title, "category": "Billing", "body": "> Customers asked: can I?"},
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f'value="{escape(long_title[:TITLE_MAX])}"' in html  # cut to the field's limit
+    assert f'value="{escape(long_title[: TITLE_MAX + 1])}"' not in html
+    assert "&gt; Customers asked: can I?</textarea>" in html
+    assert not Article.objects.filter(workspace=workspace).exists()
