@@ -307,17 +307,25 @@ def _resolved_at(state: _State, outcome: str, rule: str) -> datetime | None:
     return None
 
 
+# A customer rarely opens more than a few conversations within one window. Someone who opens
+# hundreds (a script, a test) would make every refresh compare each conversation with every
+# other; the ledger looks at most this many later conversations for a repeat contact, and a
+# new conversation refreshes at most this many earlier ones, so each refresh's work is bounded.
+MAX_REPEAT_CANDIDATES = 20
+
+
 def _repeat_candidates(
     conversation: Conversation, started_at: datetime, until: datetime, as_of: datetime
 ) -> list[tuple[Conversation, datetime]]:
     """The customer's later conversations whose first message came after this conversation
-    started and no later than `until` (and `as_of`), oldest first."""
+    started and no later than `until` (and `as_of`), oldest first (the first
+    MAX_REPEAT_CANDIDATES started)."""
     later = (
         Conversation.objects.filter(customer_id=conversation.customer_id)
         .exclude(pk=conversation.pk)
         .filter(created_at__gte=conversation.created_at, created_at__lte=min(until, as_of))
         .select_related("outcome")
-        .order_by("created_at", "pk")
+        .order_by("created_at", "pk")[:MAX_REPEAT_CANDIDATES]
     )
     out = []
     for other in later:
@@ -501,7 +509,8 @@ def outcome_refresh(*, conversation: Conversation, as_of: datetime | None = None
 
 def customer_earlier_in_window(*, conversation: Conversation) -> list[int]:
     """Ids of the customer's earlier conversations whose window this conversation's start
-    falls in (their outcome may turn into a repeat contact)."""
+    falls in (their outcome may turn into a repeat contact): the latest
+    MAX_REPEAT_CANDIDATES started."""
     window = repeat_window_get(workspace=conversation.workspace_id)
     since = conversation.created_at - window - timedelta(days=1)
     rows = (
@@ -510,7 +519,8 @@ def customer_earlier_in_window(*, conversation: Conversation) -> list[int]:
         )
         .filter(created_at__gte=since - timedelta(days=30))
         .exclude(pk=conversation.pk)
-        .values_list("pk", "outcome__last_event_at", "last_message_at")
+        .order_by("-created_at", "-pk")
+        .values_list("pk", "outcome__last_event_at", "last_message_at")[:MAX_REPEAT_CANDIDATES]
     )
     out = []
     for pk, last_event_at, last_message_at in rows:

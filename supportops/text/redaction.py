@@ -1038,14 +1038,26 @@ def _name_shaped(value: str) -> bool:
 
 
 def _named_entities(text: str) -> Iterator[Span]:
-    head = text[:NER_MAX_CHARS]
+    yield from _named_entities_cached(text[:NER_MAX_CHARS])
+
+
+# The same text is often redacted again (a passage in every prompt that quotes it, the history
+# of a conversation at each turn, a question embedded and then sent to the chat model): the
+# model's findings for the last texts it read are kept. Spans are immutable.
+@lru_cache(maxsize=2048)
+def _named_entities_cached(head: str) -> tuple[Span, ...]:
+    return tuple(_named_entities_found(head))
+
+
+def _named_entities_found(text: str) -> Iterator[Span]:
+    """The model's PERSON spans in `text` (at most NER_MAX_CHARS long), written like names."""
     # Only a capitalised word that is not a common one can start a kept span: without one,
     # the model is not asked at all (most questions).
-    if not any(m.group(1).lower() not in COMMON_WORDS for m in _CAPITALISED.finditer(head)):
+    if not any(m.group(1).lower() not in COMMON_WORDS for m in _CAPITALISED.finditer(text)):
         return
     # Lone surrogates (broken UTF-16 from a client) stop the model; same-length stand-ins
     # keep the offsets.
-    head = _SURROGATES.sub("\ufffd", head)
+    head = _SURROGATES.sub("\ufffd", text)
     for entity in _ner()(head).ents:
         if entity.label_ != "PERSON":
             continue

@@ -265,3 +265,20 @@ def test_flows_refresh_the_ledger_on_commit_and_a_new_conversation_updates_earli
     finally:
         app.conf.task_always_eager = False
     assert Outcome.objects.get(conversation=a).repeat_conversation_id == b.pk
+
+
+def test_a_customer_with_many_conversations_in_one_window_keeps_each_refresh_bounded(play):
+    from supportops.analytics.ledger import MAX_REPEAT_CANDIDATES, customer_earlier_in_window
+
+    started = []
+    for i in range(MAX_REPEAT_CANDIDATES + 5):
+        with time_machine.travel(at(i * 0.1), tick=False):
+            started.append(
+                flows.do_conversation_start(
+                    workspace=play.workspace, customer=play.customer
+                ).conversation
+            )
+    newest = started[-1]
+    earlier = customer_earlier_in_window(conversation=newest)
+    # The latest ones (closest to the new conversation) are the ones refreshed.
+    assert earlier == [c.pk for c in reversed(started[-MAX_REPEAT_CANDIDATES - 1 : -1])]
