@@ -151,6 +151,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_IMPORTS = ("supportops.flows",)
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A customer waiting for the bot comes first. Redis keeps one list per priority step (0, 3, 6,
+# 9; 0 is taken first): bot turns are sent at 0, what a person is waiting for (handoff
+# packets, emails to customers, the sweeper that re-queues lost turns) at 3, and everything
+# else (the ledger's refreshes, analysis, cost lines, embeddings, reports) at this default.
+CELERY_TASK_DEFAULT_PRIORITY = 6
+PRIORITY_CUSTOMER_WAITING = 0
+PRIORITY_PERSON_WAITING = 3
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
