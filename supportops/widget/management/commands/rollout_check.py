@@ -141,10 +141,14 @@ class Command(BaseCommand):
                     rng.choice(QUESTIONS[category]),
                 )
             )
+        # Every simulated customer calls from 127.0.0.1: the per-address limits (and the
+        # others) are lifted, they are not what is checked here.
         limits = {
             "WIDGET_RATE_PER_WORKSPACE_PER_MIN": "1000000",
             "WIDGET_RATE_PER_VISITOR_PER_MIN": "1000000",
             "WIDGET_RATE_MESSAGES_PER_VISITOR_PER_MIN": "1000000",
+            "WIDGET_RATE_STARTS_PER_IP": "1000000/minute",
+            "WIDGET_RATE_WRITES_PER_IP": "1000000/minute",
         }
         started = time.perf_counter()
         with celery_worker(processes=1), server_process(limits) as url:
