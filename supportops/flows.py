@@ -286,7 +286,6 @@ def _typed_verdict(conversation: Conversation, posted: PostedMessage) -> bool | 
     max_retries=10,
     acks_late=True,
     time_limit=120,
-    priority=settings.PRIORITY_CUSTOMER_WAITING,
 )
 def bot_turn(self: Any, message_id: int) -> str:
     """The Celery task of one customer message (queued on commit by do_customer_message)."""
@@ -635,7 +634,7 @@ class Swept:
         return self.bot_turns + self.packets + self.emails
 
 
-@shared_task(time_limit=120, priority=settings.PRIORITY_PERSON_WAITING)
+@shared_task(time_limit=120)
 def sweep() -> dict[str, int]:
     """Beat: queue again whatever work was lost (see do_sweep)."""
     swept = do_sweep()

@@ -154,10 +154,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A customer waiting for the bot comes first. Redis keeps one list per priority step (0, 3, 6,
 # 9; 0 is taken first): bot turns are sent at 0, what a person is waiting for (handoff
 # packets, emails to customers, the sweeper that re-queues lost turns) at 3, and everything
-# else (the ledger's refreshes, analysis, cost lines, embeddings, reports) at this default.
-CELERY_TASK_DEFAULT_PRIORITY = 6
-PRIORITY_CUSTOMER_WAITING = 0
-PRIORITY_PERSON_WAITING = 3
+# else (the ledger's refreshes, analysis, cost lines, embeddings, reports) at 6. Set by route,
+# not by a default priority: a task's default would override its route.
+CELERY_TASK_ROUTES = {
+    "supportops.flows.bot_turn": {"priority": 0},
+    "supportops.inbox.tasks.handoff_packet_enrich": {"priority": 3},
+    "supportops.inbox.tasks.followup_email_send": {"priority": 3},
+    "supportops.flows.sweep": {"priority": 3},
+    "*": {"priority": 6},
+}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

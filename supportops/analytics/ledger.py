@@ -455,6 +455,33 @@ _COMPARED = (
 )
 
 
+def outcome_up_to_date(*, conversation: Conversation) -> bool:
+    """Whether the stored outcome already saw every message and event of the conversation,
+    and its category, arm and channel as they are now: there is nothing new to compute (a
+    bot turn queues a refresh for the customer's message and another for the reply; the one
+    that runs second finds the outcome up to date). Time alone changes an outcome only when
+    its window passes, which the sweep handles."""
+    stored = (
+        Outcome.objects.filter(conversation_id=conversation.pk)
+        .values_list("seen_event_id", "seen_message_id", "category", "arm", "channel")
+        .first()
+    )
+    if stored is None:
+        return False
+    last_message = Message.objects.filter(conversation_id=conversation.pk).aggregate(m=Max("pk"))
+    last_event = ConversationEvent.objects.filter(conversation_id=conversation.pk).aggregate(
+        m=Max("pk")
+    )
+    now = (
+        last_event["m"] or 0,
+        last_message["m"] or 0,
+        conversation.category,
+        conversation.arm,
+        conversation.channel,
+    )
+    return stored == now
+
+
 def outcome_refresh(*, conversation: Conversation, as_of: datetime | None = None) -> Outcome | None:
     """Compute the conversation's outcome as of `as_of` (now by default) and upsert its row.
 

@@ -14,7 +14,12 @@ from supportops.rollout.models import Phase
 from . import readout
 from .analysis import analyses_sweep_run, analysis_refresh
 from .costs import cost_lines_refresh, cost_lines_reprice, costs_sweep_run
-from .ledger import customer_earlier_in_window, outcome_refresh, outcomes_sweep_run
+from .ledger import (
+    customer_earlier_in_window,
+    outcome_refresh,
+    outcome_up_to_date,
+    outcomes_sweep_run,
+)
 from .theme_reports import theme_report_run
 
 
@@ -31,6 +36,8 @@ def outcome_refresh_task(conversation_id: int, earlier: bool = False) -> str:
     conversation = Conversation.objects.filter(pk=conversation_id).first()
     if conversation is None:
         return "nothing to do"
+    if not earlier and outcome_up_to_date(conversation=conversation):
+        return "up to date"  # an earlier refresh already saw all there is (and costed it)
     outcome = outcome_refresh(conversation=conversation)
     # The cost lines change with the same events and messages as the outcome.
     cost_lines_refresh(conversation=conversation)

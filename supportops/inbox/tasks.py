@@ -1,20 +1,13 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.conf import settings
 
 from supportops.lib.outage import DATABASE_RETRY, DATABASE_UNAVAILABLE
 
 from . import followup, generated
 
 
-@shared_task(
-    **DATABASE_RETRY,
-    acks_late=True,
-    time_limit=120,
-    soft_time_limit=100,
-    priority=settings.PRIORITY_PERSON_WAITING,
-)
+@shared_task(**DATABASE_RETRY, acks_late=True, time_limit=120, soft_time_limit=100)
 def handoff_packet_enrich(handoff_id: int) -> str:
     """The chat model's summary and suggested reply for a handoff packet (LLM provider)."""
     return "enriched" if generated.handoff_packet_enrich(handoff_id=handoff_id) else "nothing to do"
@@ -27,7 +20,6 @@ def handoff_packet_enrich(handoff_id: int) -> str:
     max_retries=10,
     acks_late=True,
     time_limit=60,
-    priority=settings.PRIORITY_PERSON_WAITING,
 )
 def followup_email_send(message_id: int) -> str:
     return "sent" if followup.message_email_send(message_id=message_id) else "nothing to do"

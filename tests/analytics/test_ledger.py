@@ -282,3 +282,31 @@ def test_a_customer_with_many_conversations_in_one_window_keeps_each_refresh_bou
     earlier = customer_earlier_in_window(conversation=newest)
     # The latest ones (closest to the new conversation) are the ones refreshed.
     assert earlier == [c.pk for c in reversed(started[-MAX_REPEAT_CANDIDATES - 1 : -1])]
+
+
+def test_a_refresh_with_nothing_new_is_skipped_and_anything_new_is_computed(play):
+    from supportops.analytics.ledger import outcome_up_to_date
+    from supportops.analytics.tasks import outcome_refresh_task
+
+    a = play.chat(0, PASSWORD_Q)
+    assert not outcome_up_to_date(conversation=a)  # no outcome yet
+    assert outcome_refresh_task.run(a.pk) != "up to date"
+    a.refresh_from_db()
+    computed_at = Outcome.objects.get(conversation=a).computed_at
+    assert outcome_up_to_date(conversation=a)
+    assert outcome_refresh_task.run(a.pk) == "up to date"
+    assert Outcome.objects.get(conversation=a).computed_at == computed_at
+    # The earlier-conversations refresh is never skipped: it is about the other ones.
+    assert outcome_refresh_task.run(a.pk, True) != "up to date"
+
+    a = play.chat(0.1, "thanks, that worked", conversation=a)  # a new message and event
+    assert not outcome_up_to_date(conversation=a)
+    assert outcome_refresh_task.run(a.pk) == Kind.RESOLVED_BY_BOT_CONFIRMED
+    a.refresh_from_db()
+    assert outcome_up_to_date(conversation=a)
+
+    Conversation.objects.filter(pk=a.pk).update(category="Accounts and passwords")
+    a.refresh_from_db()  # labelled later, with no new message (the control arm's silent label)
+    assert not outcome_up_to_date(conversation=a)
+    outcome_refresh_task.run(a.pk)
+    assert Outcome.objects.get(conversation=a).category == "Accounts and passwords"
