@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from typing import Any
 
@@ -648,6 +649,7 @@ def test_one_client_flooding_starts_cannot_lock_other_visitors_out(shop, setting
     # The review's attack: 620 starts from one address with random visitor ids, against the
     # default limits (the workspace allows 600 writes a minute).
     settings.TRUSTED_PROXY_COUNT = 1
+    first_minute = int(time.time() // 60)
     codes = Counter(_start_from(shop, "198.51.100.23").status_code for _ in range(620))
     allowed = int(settings.WIDGET_RATE_STARTS_PER_IP.split("/")[0])
     assert codes == {201: allowed, 429: 620 - allowed}
@@ -657,10 +659,12 @@ def test_one_client_flooding_starts_cannot_lock_other_visitors_out(shop, setting
     assert 1 <= int(refused["Retry-After"]) <= 60
     # A real visitor elsewhere still gets a chat.
     assert _start_from(shop, "203.0.113.9").status_code == 201
-    # The flood is in the audit log once a minute, not 600 times.
+    # The flood is in the audit log once a minute, not 600 times (twice if it went on over the
+    # turn of a clock minute).
+    minutes = int(time.time() // 60) - first_minute + 1
     rows = AuditLog.objects.filter(workspace=shop.workspace, action="widget.rate_limited")
-    assert rows.count() == 1
-    assert rows.get().details["client"] == "198.51.100.23"
+    assert 1 <= rows.count() <= minutes
+    assert {row.details["client"] for row in rows} == {"198.51.100.23"}
 
 
 def test_the_client_address_is_read_behind_the_trusted_proxies_only(shop, settings):
