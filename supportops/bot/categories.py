@@ -31,8 +31,6 @@ category cannot be unmarked: switch the high-stakes rule off in the settings ins
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import threading
 from collections import Counter, OrderedDict
@@ -46,6 +44,7 @@ from django.http import Http404
 
 from supportops.accounts.models import Workspace
 from supportops.accounts.services import Actor, audit_log_write
+from supportops.lib.csvrows import csv_records
 from supportops.text.intents import (
     HIGH_STAKES_CATEGORIES,
     OUT_OF_SCOPE,
@@ -443,20 +442,10 @@ def tickets_csv_parse(data: bytes) -> list[TicketRow]:
         ) from exc
     if not content.strip():
         raise TicketImportError("The file is empty; it needs a header line `text,label`.")
-    reader = csv.reader(io.StringIO(content, newline=""))
     rows: list[TicketRow] = []
     header: list[str] | None = None
     text_at = label_at = 0
-    while True:
-        line = reader.line_num + 1  # where the next record starts
-        try:
-            record = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            raise TicketImportError(f"The CSV cannot be read here ({exc}).", line) from exc
-        if not any(cell.strip() for cell in record):
-            continue  # blank lines are allowed anywhere
+    for line, record in csv_records(content, error=TicketImportError):
         if header is None:
             header = [cell.strip().lower() for cell in record]
             if "text" not in header or "label" not in header:

@@ -14,8 +14,6 @@ File formats (UTF-8):
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -27,6 +25,7 @@ from supportops.accounts.models import Workspace
 from supportops.accounts.services import Actor, audit_log_write
 from supportops.conversations.models import Conversation, Message
 from supportops.knowledge.models import Article
+from supportops.lib.csvrows import csv_records
 from supportops.text import triggers
 
 from .models import SuiteCase
@@ -198,19 +197,9 @@ def _parse_jsonl(text: str) -> list[CaseDraft]:
 
 
 def _parse_csv(text: str) -> list[CaseDraft]:
-    reader = csv.reader(io.StringIO(text, newline=""))
     header: list[str] | None = None
     drafts = []
-    while True:
-        line = reader.line_num + 1
-        try:
-            record = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            raise SuiteFileError(f"The CSV cannot be read here ({exc}).", line) from None
-        if not any(cell.strip() for cell in record):
-            continue
+    for line, record in csv_records(text, error=SuiteFileError):
         if header is None:
             header = [cell.strip().lower() for cell in record]
             if "message" in header and "messages" not in header:
