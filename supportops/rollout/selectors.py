@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, F, Q, QuerySet, Value, When
 from django.http import Http404
 from django.utils.text import slugify
 
@@ -88,23 +88,25 @@ def bot_gate(*, workspace: Workspace | int) -> Gate:
     settings = rollout_settings_get(workspace=workspace_id)
     if settings.bot_paused:
         return Gate(stop=BOT_PAUSED, reason="the bot is paused for the whole workspace")
-    live = (
-        Phase.objects.filter(workspace_id=workspace_id, status=Phase.Status.LIVE)
+    # One query for both: the live phase if there is one, else the most recently paused.
+    phase = (
+        Phase.objects.filter(
+            workspace_id=workspace_id, status__in=(Phase.Status.LIVE, Phase.Status.PAUSED)
+        )
         .select_related("plan")
+        .order_by(
+            Case(When(status=Phase.Status.LIVE, then=Value(0)), default=Value(1)),
+            F("paused_at").desc(nulls_last=True),
+        )
         .first()
     )
-    if live is not None:
-        return Gate(scope=phase_scope(phase=live), phase=live)
-    paused = (
-        Phase.objects.filter(workspace_id=workspace_id, status=Phase.Status.PAUSED)
-        .order_by("-paused_at")
-        .first()
-    )
-    if paused is not None:
+    if phase is not None and phase.status == Phase.Status.LIVE:
+        return Gate(scope=phase_scope(phase=phase), phase=phase)
+    if phase is not None:
         return Gate(
             stop=PHASE_PAUSED,
-            reason=f"the rollout phase {paused.name!r} is paused",
-            phase=paused,
+            reason=f"the rollout phase {phase.name!r} is paused",
+            phase=phase,
         )
     return Gate()
 

@@ -132,3 +132,25 @@ def test_only_managers_and_admins_throw_the_kill_switch(workspace, teammate):
     with pytest.raises(RolloutError, match="why"):
         bot_pause(workspace=workspace, actor=None, reason="  ")
     assert not workspace.audit_logs.filter(action__startswith="rollout.bot").exists()
+
+
+@pytest.mark.django_db
+def test_the_gate_reads_the_live_phase_before_a_paused_one_in_one_query(
+    workspace, owner, categories, django_assert_max_num_queries
+):
+    from supportops.rollout.models import PHASE_PAUSED
+    from supportops.rollout.selectors import bot_gate, rollout_settings_get
+    from supportops.rollout.services import phase_pause
+
+    from .conftest import make_phase
+
+    rollout_settings_get(workspace=workspace)  # created once, read on every turn after
+    first = make_phase(workspace, owner, categories)
+    phase_pause(phase=first, actor=owner, reason="checking the figures")
+    with django_assert_max_num_queries(2):
+        gate = bot_gate(workspace=workspace)
+    assert gate.stop == PHASE_PAUSED and gate.phase == first
+    second = make_phase(workspace, owner, categories)
+    with django_assert_max_num_queries(3):  # and the help-centre categories of its scope
+        gate = bot_gate(workspace=workspace)
+    assert not gate.stop and gate.phase == second
