@@ -116,9 +116,7 @@ def test_agents_see_the_shared_set_and_their_own_never_anothers(
     assert set(macros.saved_replies_for_member(membership=member(other_agent, workspace))) == {
         shared
     }
-    assert set(macros.saved_replies_for_member(membership=member(manager, workspace))) == {
-        shared
-    }
+    assert set(macros.saved_replies_for_member(membership=member(manager, workspace))) == {shared}
     with pytest.raises(Http404):
         macros.saved_reply_get_for_member(
             membership=member(other_agent, workspace), reply_id=own.pk

@@ -199,9 +199,7 @@ def test_an_agent_without_a_first_name_types_as_the_team(shop, client, teammate)
     assert shop.read(started).json()["typing"] == "Someone from the team is typing\u2026"
 
 
-def test_agent_typing_is_for_inbox_members_of_the_workspace_only(
-    shop, client, outsider, finance
-):
+def test_agent_typing_is_for_inbox_members_of_the_workspace_only(shop, client, outsider, finance):
     started = shop.start()
     hand_off(shop, started)
     url = reverse("inbox:typing", args=["acme", started["id"]])
