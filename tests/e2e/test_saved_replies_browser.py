@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from supportops.conversations import typing
 from supportops.conversations.models import Message, Order
 from supportops.conversations.services import customer_get_or_create_verified
 from supportops.flows import do_conversation_start, do_customer_message, do_hand_off
@@ -85,6 +86,11 @@ def test_an_agent_inserts_a_saved_reply_by_its_shortcut(
         box = page.locator("#reply-text")
         box.click()
         box.press_sequentially("Thanks for waiting! /ref", delay=30)
+        # Typing in the reply box tells the customer's widget that Maren is typing.
+        wait_for(
+            lambda: typing.typing_now(conversation_id=conversation.pk, who=typing.AGENT) == "Maren",
+            timeout=5,
+        )
         option = page.get_by_role("option", name="Refund on its way")
         option.wait_for()
         option.click()
