@@ -31,6 +31,8 @@ from supportops.knowledge.search import Hit, search
 from supportops.text import triggers
 from supportops.text.labels import category_label, in_sentence, trigger_label
 
+from .packet_words import handoff_detail
+
 if TYPE_CHECKING:
     from supportops.bot.turn import Decision
 
@@ -502,7 +504,8 @@ def _summary(read: _Reading) -> str:
             f"in the last {HISTORY_DAYS} days."
         )
     label = in_sentence(trigger_label(first["name"])) or "handoff"
-    reason = first.get("reason") or ""
+    # Not "(high-stakes topic): high-stakes topic: billing dispute".
+    reason = handoff_detail(first["name"], first.get("reason") or "", first.get("scores") or {})
     sentences.append(f"Handed off ({label})" + (f": {reason}." if reason else "."))
     return " ".join(sentences)
 

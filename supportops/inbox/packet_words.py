@@ -69,7 +69,7 @@ def sentiment_line(points: list[dict[str, Any]]) -> str:
     return "upset now" if last >= UPSET_FROM else "calm now" if last < CALM_BELOW else "steady"
 
 
-def _detail(name: str, reason: str, scores: dict[str, Any]) -> str:
+def handoff_detail(name: str, reason: str, scores: dict[str, Any]) -> str:
     """What a rule's reason adds to its label, without saying the label again."""
     if name == triggers.HIGH_STAKES and scores.get("category"):
         return category_label(str(scores["category"]))
@@ -84,6 +84,17 @@ def _detail(name: str, reason: str, scores: dict[str, Any]) -> str:
     if text.lower() == label.lower():
         return ""
     return text
+
+
+HANDED_OFF = " Handed off ("
+
+
+def summary_without_handoff(summary: str) -> str:
+    """The packet's summary without its closing "Handed off (...)" sentence, which the
+    packet shows on its own line beside it (so the trigger is said once)."""
+    summary = summary or ""
+    at = summary.rfind(HANDED_OFF)
+    return summary if at == -1 else summary[:at]
 
 
 def packet_words(packet: dict[str, Any] | None) -> dict[str, Any]:
@@ -106,7 +117,9 @@ def packet_words(packet: dict[str, Any] | None) -> dict[str, Any]:
         also.append(
             {
                 "label": trigger_label(rule_name),
-                "detail": _detail(rule_name, rule.get("reason", ""), rule.get("scores") or {}),
+                "detail": handoff_detail(
+                    rule_name, rule.get("reason", ""), rule.get("scores") or {}
+                ),
             }
         )
     category = str(packet.get("category") or "")
@@ -114,10 +127,15 @@ def packet_words(packet: dict[str, Any] | None) -> dict[str, Any]:
     trend = packet.get("sentiment_trend") or {}
     points = trend.get("points") or []
     numbers = [_number(p.get("negative")) for p in points]
+    summary = str(packet.get("summary") or "")
     return {
+        # A summary the language model wrote has no such sentence and is shown whole.
+        "summary": summary
+        if packet.get("summary_extractive")
+        else summary_without_handoff(summary),
         "trigger": {
             "label": trigger_label(name),
-            "detail": _detail(name, first.get("reason", ""), first.get("scores") or {}),
+            "detail": handoff_detail(name, first.get("reason", ""), first.get("scores") or {}),
         }
         if name
         else None,

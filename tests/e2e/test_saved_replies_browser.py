@@ -93,6 +93,7 @@ def test_an_agent_inserts_a_saved_reply_by_its_shortcut(
         )
         option = page.get_by_role("option", name="Refund on its way")
         option.wait_for()
+        page.screenshot(path="/tmp/saved-replies-e2e.png")
         option.click()
         page.wait_for_function(
             "() => document.querySelector('#reply-text').value.includes('TW-4821')"

@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 from django.template.loader import render_to_string
 
-from supportops.inbox.packet_words import confidence_word, packet_words, sentiment_line
+from supportops.inbox.packet_words import (
+    confidence_word,
+    handoff_detail,
+    packet_words,
+    sentiment_line,
+    summary_without_handoff,
+)
 from supportops.text.labels import category_label, in_sentence, trigger_label
 
 
@@ -16,6 +22,8 @@ def points(*values: float) -> list[dict[str, float]]:
 
 HIGH_STAKES_PACKET = {
     "version": 1,
+    "summary": "The customer asked: \u201cYou billed me twice\u201d. Handed off (high-stakes "
+    "topic): Billing dispute.",
     "trigger": {
         "name": "high_stakes",
         "reason": "high-stakes topic: billing dispute",
@@ -69,6 +77,7 @@ def test_the_packet_names_the_category_in_words_and_each_rule_once():
 
 def test_the_rendered_packet_says_high_stakes_once_and_no_machine_names():
     html = render_to_string("inbox/_packet.html", {"packet": HIGH_STAKES_PACKET})
+    assert "You billed me twice" in html  # the summary, without its "Handed off" sentence
     assert html.count("High-stakes topic") == 1
     assert html.lower().count("high-stakes") == 1
     assert "billing_dispute" not in html and "high_stakes" not in html
@@ -77,6 +86,25 @@ def test_the_rendered_packet_says_high_stakes_once_and_no_machine_names():
     assert "high confidence" in html
     assert "Getting much more upset over 3 messages" in html
     assert "0.20 → 0.55 → 0.93 negative" in html
+
+
+def test_a_rules_reason_does_not_repeat_its_label():
+    scores = {"category": "billing_dispute", "confidence": 0.9}
+    assert handoff_detail("high_stakes", "high-stakes topic: billing dispute", scores) == (
+        "Billing dispute"
+    )
+    assert handoff_detail("frustration", "Frustration: negative 0.93", {}) == "negative 0.93"
+    assert handoff_detail("explicit_request", "customer pressed Talk to a person", {}) == (
+        "customer pressed Talk to a person"
+    )
+    assert handoff_detail("vip", "VIP customer", {}) == ""
+
+
+def test_the_summary_drops_only_its_closing_handoff_sentence():
+    assert summary_without_handoff("Asked X. Handed off (frustration): a (b). c.") == "Asked X."
+    assert summary_without_handoff("Asked X.") == "Asked X."
+    written = {"summary": "A model wrote this. Handed off (x).", "summary_extractive": "..."}
+    assert packet_words(written)["summary"] == written["summary"]
 
 
 def test_a_packet_stored_before_the_wording_still_reads_in_words():
