@@ -32,6 +32,7 @@
   const MAX_CHARS = 4000;
   const POLL_OPEN_MS = 1000;
   const POLL_CLOSED_MS = 15000;
+  const TYPING_PING_MS = 3000; // "the customer is typing", at most this often
   const MAX_BACKOFF_MS = 30000;
   const RECONNECTING = "Reconnecting\u2026";
   const STATUS_TEXT = {
@@ -290,6 +291,7 @@
     list,
   );
   const notice = h("p", { class: "notice", role: "status", hidden: true });
+  const typingNote = h("p", { class: "typing", id: "so-typing", hidden: true });
   // While waiting for a person: the live wait, or an honest "offline" with an email form.
   const waitText = h("p", { class: "wait-text", id: "so-wait-text", role: "status" });
   const emailInput = h("input", {
@@ -362,6 +364,7 @@
       closeButton,
     ),
     logBox,
+    typingNote,
     waitBox,
     notice,
     composer,
@@ -385,6 +388,8 @@
     cursor: 0, // newest message id rendered in this page
     status: "bot",
     personName: "",
+    personLabel: "", // "Maren from Tidewell"
+    typingPingAt: 0,
     wait: null, // the last renderWait arguments
     otherAddress: false, // the customer chose to give another address than their own
     solved: null,
@@ -443,9 +448,14 @@
     if ("solved" in conversation) state.solved = conversation.solved;
     if ("csat_score" in conversation) state.csatScore = conversation.csat_score;
     if ("person_name" in conversation) state.personName = conversation.person_name || "";
+    if ("person_label" in conversation) state.personLabel = conversation.person_label || "";
+    if ("typing" in conversation && typingNote.textContent !== (conversation.typing || "")) {
+      typingNote.textContent = conversation.typing || "";
+      typingNote.hidden = !conversation.typing;
+    }
     const subtitleText =
       state.status === "with_agent" && state.personName
-        ? STATUS_TEXT.with_person(state.personName)
+        ? STATUS_TEXT.with_person(state.personLabel || state.personName)
         : STATUS_TEXT[state.status] || "";
     if (subtitle.textContent !== subtitleText) subtitle.textContent = subtitleText;
     endButton.hidden = state.status === "resolved";
@@ -1032,6 +1042,15 @@
     input.value = "";
     showNotice("");
     send(text);
+  });
+  // While a person is (or will be) reading: tell them the customer is typing.
+  input.addEventListener("input", () => {
+    const now = Date.now();
+    if (!state.conversation || !input.value.trim() || now - state.typingPingAt < TYPING_PING_MS) return;
+    if (state.status !== "handed_off" && state.status !== "with_agent") return;
+    state.typingPingAt = now;
+    const { id, token } = state.conversation;
+    call("POST", `/conversations/${id}/typing`, { token }).catch(() => {});
   });
   input.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {

@@ -255,3 +255,51 @@ class BusinessHours(models.Model):
 
     def __str__(self) -> str:
         return f"business hours of {self.workspace}"
+
+
+class SavedReply(models.Model):
+    """A saved reply (macro) an agent inserts into the reply box by its shortcut or a search.
+    Without an owner it is the team's shared set, kept by managers; with one it is that
+    person's own, seen by nobody else."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="saved_replies",
+        help_text="empty: shared with the whole team",
+    )
+    title = models.CharField(max_length=120)
+    body = models.TextField()
+    shortcut = models.CharField(
+        max_length=40, blank=True, help_text="typed after / in the reply box, e.g. refund"
+    )
+    usage_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title", "pk"]
+        verbose_name_plural = "saved replies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "shortcut"],
+                condition=Q(owner__isnull=True) & ~Q(shortcut=""),
+                name="savedreply_unique_shared_shortcut",
+            ),
+            models.UniqueConstraint(
+                fields=["workspace", "owner", "shortcut"],
+                condition=Q(owner__isnull=False) & ~Q(shortcut=""),
+                name="savedreply_unique_own_shortcut",
+            ),
+        ]
+        indexes = [models.Index(fields=["workspace", "owner"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_shared(self) -> bool:
+        return self.owner_id is None

@@ -29,6 +29,9 @@ from supportops.integrations.embeddings import EmbeddingError
 from supportops.knowledge.models import Article, Chunk
 from supportops.knowledge.search import Hit, search
 from supportops.text import triggers
+from supportops.text.labels import category_label, in_sentence, trigger_label
+
+from .packet_words import handoff_detail
 
 if TYPE_CHECKING:
     from supportops.bot.turn import Decision
@@ -47,20 +50,6 @@ TREND_STEP = 0.15  # change in negative probability, first to last, that counts 
 FAILURE_TRIGGERS = {triggers.FRUSTRATION, triggers.TURN_LIMIT}
 # Control-group customers get human-only support: no drafted reply for the person either.
 CONTROL_WITHHELD = "control group: the reply is written by a person, without a draft"
-TRIGGER_LABELS = {
-    triggers.CATEGORY_NOT_ENABLED: "category not enabled in the live rollout phase",
-    triggers.CONTROL: "control group (human-only support)",
-    triggers.CHANNEL: "a channel the assistant does not answer",
-    "bot_paused": "bot paused (kill switch)",
-    "phase_paused": "rollout phase paused",
-    "bot_off": "assistant switched off",
-    triggers.EXPLICIT_REQUEST: "asked for a person",
-    triggers.HIGH_STAKES: "high-stakes topic",
-    triggers.TURN_LIMIT: "too many turns or a repeated question",
-    triggers.FRUSTRATION: "frustration",
-    triggers.VIP: "VIP customer",
-    triggers.LOW_CONFIDENCE: "low confidence",
-}
 
 
 @dataclass
@@ -98,7 +87,7 @@ def handoff_packet_build(
         "version": VERSION,
         "built_at": timezone.now().isoformat(),
         "summary": _summary(read),
-        "trigger": {**first, "label": TRIGGER_LABELS.get(first["name"], first["name"])},
+        "trigger": {**first, "label": trigger_label(first["name"])},
         "fired": read.fired,
         "category": category,
         "category_confidence": confidence,
@@ -514,8 +503,9 @@ def _summary(read: _Reading) -> str:
             f"{count} other conversation{'s' if count != 1 else ''} with this customer "
             f"in the last {HISTORY_DAYS} days."
         )
-    label = TRIGGER_LABELS.get(first["name"], first["name"] or "handoff")
-    reason = first.get("reason") or ""
+    label = in_sentence(trigger_label(first["name"])) or "handoff"
+    # Not "(high-stakes topic): high-stakes topic: billing dispute".
+    reason = handoff_detail(first["name"], first.get("reason") or "", first.get("scores") or {})
     sentences.append(f"Handed off ({label})" + (f": {reason}." if reason else "."))
     return " ".join(sentences)
 
@@ -524,7 +514,7 @@ def _topic(questions: list[_Said], category: str) -> str:
     if questions:
         return f"your question (\u201c{clip(questions[0].text, 80)}\u201d)"
     if category:
-        return f"your question about {category.replace('_', ' ')}"
+        return f"your question about {in_sentence(category_label(category))}"
     return "your question"
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import macro_views, views
 
 app_name = "inbox"
 
@@ -22,4 +22,23 @@ urlpatterns = [
     path("<int:conversation_id>/copilot/summary/", views.copilot_summary, name="copilot-summary"),
     path("<int:conversation_id>/copilot/draft/", views.copilot_draft, name="copilot-draft"),
     path("<int:conversation_id>/copilot/rewrite/", views.copilot_rewrite, name="copilot-rewrite"),
+    path("replies/", macro_views.saved_reply_list, name="saved-replies"),
+    path("replies/new/", macro_views.saved_reply_create, name="saved-reply-create"),
+    path("replies/<int:reply_id>/", macro_views.saved_reply_edit, name="saved-reply-edit"),
+    path(
+        "replies/<int:reply_id>/delete/",
+        macro_views.saved_reply_delete,
+        name="saved-reply-delete",
+    ),
+    path(
+        "<int:conversation_id>/replies/",
+        macro_views.saved_reply_search,
+        name="saved-reply-search",
+    ),
+    path(
+        "<int:conversation_id>/replies/<int:reply_id>/fill/",
+        macro_views.saved_reply_fill,
+        name="saved-reply-fill",
+    ),
+    path("<int:conversation_id>/typing/", macro_views.agent_typing, name="typing"),
 ]

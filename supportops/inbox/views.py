@@ -21,6 +21,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from supportops import flows
 from supportops.accounts.access import workspace_view
 from supportops.accounts.models import Role, Workspace
+from supportops.conversations import typing
 from supportops.conversations.models import Conversation
 from supportops.conversations.selectors import (
     conversation_transcript,
@@ -30,7 +31,7 @@ from supportops.conversations.services import ConversationError
 from supportops.knowledge.selectors import article_get_for_member
 from supportops.lib.htmx import wants_fragment
 
-from . import copilot, services
+from . import copilot, macros, services
 from .forms import AgentRoutingForm, BusinessHoursForm, QueueForm, SlaForm
 from .gaps import GapError, gap_draft_create
 from .models import AgentStatus, Handoff, Priority, Queue
@@ -319,8 +320,15 @@ def _panel_context(conversation: Conversation, **extra: Any) -> dict[str, Any]:
         "copilot_tones": list(copilot.TONES.items()),
         "copilot_drafts": copilot.copilot_drafts_allowed(conversation),
         "copilot_control_note": copilot.CONTROL_NO_DRAFTS,
+        "customer_typing": _customer_typing(conversation),
         **extra,
     }
+
+
+def _customer_typing(conversation: Conversation) -> bool:
+    if conversation.status == Conversation.Status.RESOLVED:
+        return False
+    return typing.typing_now(conversation_id=conversation.pk, who=typing.CUSTOMER) is not None
 
 
 def conversation_panel(
@@ -357,6 +365,7 @@ def conversation_detail(request: HttpRequest, conversation_id: int) -> HttpRespo
             "conversation": conversation,
             "transcript": conversation_transcript(conversation=conversation),
             "is_resolved": conversation.status == Conversation.Status.RESOLVED,
+            "customer_typing": _customer_typing(conversation),
         }
         return render(request, "inbox/conversation.html#transcript", context)
     context = {"section": "inbox", **_panel_context(conversation)}
@@ -371,6 +380,7 @@ def conversation_reply(request: HttpRequest, conversation_id: int) -> HttpRespon
         conversation_id=conversation_id,
     )
     text = request.POST.get("text", "")
+    macro_ids = macros.parse_ids(request.POST.get("saved_reply_ids", ""))
     if conversation.status == Conversation.Status.RESOLVED:
         return conversation_panel(
             request,
@@ -392,7 +402,11 @@ def conversation_reply(request: HttpRequest, conversation_id: int) -> HttpRespon
             reply_error=str(exc),
             reply_text=text,
             draft_id=request.POST.get("draft_id", ""),
+            saved_reply_ids=",".join(map(str, macro_ids)),
         )
+    # Saved replies inserted into this reply count as used now that it is sent.
+    membership = request.membership  # type: ignore[attr-defined]
+    macros.saved_replies_count_use(membership=membership, reply_ids=macro_ids)
     if not wants_fragment(request):
         messages.success(request, "Reply sent.")
         return redirect(_conversation_url(request, conversation))

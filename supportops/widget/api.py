@@ -18,6 +18,7 @@ from ninja.openapi.schema import OpenAPISchema
 from redis.exceptions import RedisError
 
 from supportops import flows
+from supportops.conversations import typing
 from supportops.conversations.followup import (
     conversation_customer_seen,
     conversation_followup_email_set,
@@ -142,7 +143,13 @@ class SourceOut(Schema):
 class MessageOut(Schema):
     id: int = Field(description="increasing; use the last one as the `after` cursor")
     author: str = Field(description="customer, bot, agent or system")
-    author_label: str = Field(description="how to label the author, e.g. 'AI assistant'")
+    author_label: str = Field(
+        description="how to label the author, e.g. 'AI assistant', or for a person of the "
+        "team 'Maren from Tidewell' (their first name and the workspace's name)"
+    )
+    author_name: str | None = Field(
+        None, description="an agent's message: the agent's first name, if known"
+    )
     kind: str = Field(description="text, greeting, answer, handoff or csat_request")
     text: str = Field(description="plain text; render it as text, never as HTML")
     sources: list[SourceOut]
@@ -170,6 +177,14 @@ class StateFields(Schema):
     person_name: str | None = Field(
         description="while with a person (status with_agent): the first name of the agent "
         "assigned to the conversation, or of the last one who replied; null if unknown"
+    )
+    person_label: str | None = Field(
+        description="while with a person: how to name them, e.g. 'Maren from Tidewell' (the "
+        "workspace's name), or 'Tidewell support team' without a first name"
+    )
+    typing: str | None = Field(
+        description="while someone from the team is typing a reply (a ping in the last "
+        f"{typing.TYPING_TTL_S} s): what to show, e.g. 'Maren is typing…'; null otherwise"
     )
     solved: bool | None = Field(description="the answer to 'Did that solve it?', if given")
     csat_score: int | None
@@ -239,10 +254,21 @@ AUTHOR_LABELS: dict[str, str] = {
 }
 
 
-def _author_label(message: Message) -> str:
+def person_label(first_name: str, company: str) -> str:
+    """ "Maren from Tidewell"; without a first name, "Tidewell support team"."""
+    first_name, company = (first_name or "").strip(), (company or "").strip()
+    if first_name:
+        return f"{first_name} from {company}" if company else first_name
+    return f"{company} support team" if company else "Support team"
+
+
+def _agent_first_name(message: Message) -> str:
+    return (message.agent.first_name if message.agent else "").strip()
+
+
+def _author_label(message: Message, company: str) -> str:
     if message.author == Message.Author.AGENT:
-        first_name = (message.agent.first_name if message.agent else "").strip()
-        return first_name or "Support team"
+        return person_label(_agent_first_name(message), company)
     return AUTHOR_LABELS.get(message.author, "Support")
 
 
@@ -277,11 +303,15 @@ def _sources(message: Message, base: str) -> list[dict[str, Any]]:
     return out
 
 
-def _message(message: Message, base: str) -> dict[str, Any]:
+def _message(message: Message, base: str, company: str) -> dict[str, Any]:
+    """One message as the widget shows it (`company`: the workspace's name, for agents)."""
     return {
         "id": message.pk,
         "author": message.author,
-        "author_label": _author_label(message),
+        "author_label": _author_label(message, company),
+        "author_name": (_agent_first_name(message) or None)
+        if message.author == Message.Author.AGENT
+        else None,
         "kind": message.kind,
         "text": message.text,
         "sources": _sources(message, base),
@@ -296,9 +326,12 @@ def _state(conversation: Conversation) -> dict[str, Any]:
     email = conversation.followup_email
     with_person = conversation.status == Conversation.Status.WITH_AGENT
     person = conversation_person_first_name(conversation=conversation) if with_person else ""
+    company = conversation.workspace.name
     return {
         "status": conversation.status,
         "person_name": person or None,
+        "person_label": person_label(person, company) if with_person else None,
+        "typing": _agent_typing(conversation) if with_person or waiting else None,
         "solved": conversation.solved,
         # Only a finished conversation can have been rated; skip the query while chatting.
         "csat_score": conversation_csat_score(conversation=conversation) if resolved else None,
@@ -306,6 +339,13 @@ def _state(conversation: Conversation) -> dict[str, Any]:
         "followup_email": email_masked(email) if email else None,
         "known_email": _known_email(conversation) if waiting and not email else None,
     }
+
+
+def _agent_typing(conversation: Conversation) -> str | None:
+    name = typing.typing_now(conversation_id=conversation.pk, who=typing.AGENT)
+    if name is None:
+        return None
+    return f"{name} is typing\u2026" if name else "Someone from the team is typing\u2026"
 
 
 def _known_email(conversation: Conversation) -> str | None:
@@ -338,7 +378,7 @@ def _conversation(request: HttpRequest, conversation: Conversation, after: int) 
     return {
         "id": conversation.pk,
         **_state(conversation),
-        "messages": [_message(m, _base(request)) for m in rows],
+        "messages": [_message(m, _base(request), conversation.workspace.name) for m in rows],
         "cursor": rows[-1].pk if rows else after,
         "more": more,
     }
@@ -552,7 +592,8 @@ def message_create(
     posted = flows.do_customer_message(
         conversation=conversation, text=payload.text, client_key=client_key
     )
-    return Status(201 if posted.created else 200, _message(posted.message, _base(request)))
+    company = conversation.workspace.name
+    return Status(201 if posted.created else 200, _message(posted.message, _base(request), company))
 
 
 @api.post(
@@ -644,3 +685,21 @@ def followup_email_create(
         page_url=_page_url(request, payload.page_url, widget_context(request).allowed_origins),
     )
     return _state(_refresh(conversation))
+
+
+@api.post(
+    CONVERSATION + "/typing",
+    response={204: None, **ERRORS},
+    auth=conversation_token,
+    summary="The customer is typing",
+    description="Send while the customer types, at most every "
+    f"{typing.PING_EVERY_S} s; the team sees \u201cCustomer is typing\u2026\u201d for "
+    f"{typing.TYPING_TTL_S} s after the last one. Only while waiting for or chatting with "
+    "a person (otherwise nobody is watching and it is ignored). Kept in memory, never stored.",
+    tags=["conversations"],
+)
+def typing_create(request: HttpRequest, key: str, conversation_id: int) -> Status[None]:
+    conversation = _token_conversation(request)
+    if conversation.status in (Conversation.Status.HANDED_OFF, Conversation.Status.WITH_AGENT):
+        typing.typing_mark(conversation_id=conversation.pk, who=typing.CUSTOMER)
+    return Status(204, None)

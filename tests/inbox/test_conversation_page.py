@@ -198,7 +198,9 @@ def test_the_transcript_shows_every_message_escaped(client, teammate, waiting):
     for message in waiting.messages.all():  # greeting, customer, handoff notice
         assert message.get_author_display() in html
     assert "AI assistant" in html  # the greeting
-    assert "explicit_request" in html and "0.912" in html
+    # The trigger in words, not its machine name; its scores stay in the handoff card.
+    assert "Asked for a person" in html and "explicit_request" not in html
+    assert "0.912" in html
 
 
 def test_an_htmx_reply_is_stored_and_the_panel_returned(client, teammate, waiting):

@@ -359,7 +359,7 @@ def test_the_page_copes_with_a_packet_stored_before_version_1(client, owner, vis
     )
     html = page(client, owner, visitor_conversation)
     assert 'id="handoff-packet"' in html
-    assert "explicit_request (&lt;script&gt;" in html
+    assert "Asked for a person</strong>: &lt;script&gt;" in html
     assert XSS not in html
 
 

@@ -395,6 +395,7 @@ def test_reading_after_a_cursor_returns_only_newer_messages(shop):
         "id",
         "author",
         "author_label",
+        "author_name",
         "kind",
         "text",
         "sources",
@@ -467,7 +468,8 @@ def test_an_agent_is_labelled_by_first_name_only(shop, teammate):
     started = shop.start()
     do_agent_reply(conversation=conversation_row(started), agent=teammate, text="Hi, Bob here.")
     page = shop.read(started).json()
-    assert page["messages"][-1]["author_label"] == "Bob"
+    assert page["messages"][-1]["author_label"] == "Bob from Acme Support"
+    assert page["messages"][-1]["author_name"] == "Bob"
     assert page["status"] == "with_agent"
     assert "bob@acme.example" not in str(page) and "Secretlastname" not in str(page)
 
@@ -506,6 +508,8 @@ def test_yes_it_solved_it_resolves_and_asks_for_a_rating(shop):
         "wait": None,
         "followup_email": None,
         "person_name": None,
+        "person_label": None,
+        "typing": None,
         "known_email": None,
     }
     assert shop.read(started).json()["messages"][-1]["kind"] == "csat_request"
@@ -523,6 +527,8 @@ def test_no_it_did_not_keeps_the_bot_and_offers_a_person(shop):
         "wait": None,
         "followup_email": None,
         "person_name": None,
+        "person_label": None,
+        "typing": None,
         "known_email": None,
     }
     assert "Talk to a person" in shop.read(started).json()["messages"][-1]["text"]
@@ -562,6 +568,8 @@ def test_a_rating_with_a_comment_is_stored(shop):
         "wait": None,
         "followup_email": None,
         "person_name": None,
+        "person_label": None,
+        "typing": None,
         "known_email": None,
     }
     csat = CsatResponse.objects.get(conversation_id=started["id"])

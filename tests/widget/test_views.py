@@ -61,6 +61,7 @@ def test_the_openapi_schema_lists_every_endpoint(client):
         (conversation + "/csat", "post"),
         (conversation + "/end", "post"),
         (conversation + "/email", "post"),
+        (conversation + "/typing", "post"),
     }
     post_message = schema["paths"][conversation + "/messages"]["post"]
     assert {"200", "201", "400", "404", "429"} <= set(post_message["responses"])
