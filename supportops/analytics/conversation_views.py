@@ -78,10 +78,8 @@ def conversation_list_page(request: HttpRequest) -> HttpResponse:
             else {}
         )
         for conversation in page.object_list:
-            conversation.outcome_label = labels.get(  # type: ignore[attr-defined]
-                conversation.outcome_kind,
-                "",  # type: ignore[attr-defined]
-            )
+            kind = getattr(conversation, "outcome_kind", "") or ""  # an annotation
+            conversation.outcome_label = labels.get(kind, "")  # type: ignore[attr-defined]
             conversation.started_local = conversation.created_at.astimezone(  # type: ignore[attr-defined]
                 filters.base.tz
             )

@@ -200,21 +200,36 @@ def _fields(columns: list[Column]) -> list[str]:
     return list(dict.fromkeys(name for column in columns for name in column.fields))
 
 
-def _cell_readers(columns: list[Column], fields: list[str], tz: tzinfo) -> list[Callable]:  # type: ignore[type-arg]
+def _cell_readers(
+    columns: list[Column], fields: list[str], tz: tzinfo
+) -> list[Callable[[tuple[Any, ...]], Any]]:
     """For each column, a function from a `values_list` row to its cell (built once per
     export, so the per-row work is one call per cell)."""
     at = {name: i for i, name in enumerate(fields)}
-    readers = []
+    readers: list[Callable[[tuple[Any, ...]], Any]] = []
     for column in columns:
         idx = [at[name] for name in column.fields]
         cell = partial(column.cell, tz) if column.tz and column.cell else column.cell
         if cell is None:
             readers.append(itemgetter(idx[0]))
-        elif len(idx) == 1:
-            readers.append(lambda row, cell=cell, i=idx[0]: cell(row[i]))
         else:
-            readers.append(lambda row, cell=cell, idx=idx: cell(*(row[i] for i in idx)))
+            readers.append(_reader(cell, idx))
     return readers
+
+
+def _reader(cell: Callable[..., Any], idx: list[int]) -> Callable[[tuple[Any, ...]], Any]:
+    if len(idx) == 1:
+        i = idx[0]
+
+        def one(row: tuple[Any, ...]) -> Any:
+            return cell(row[i])
+
+        return one
+
+    def several(row: tuple[Any, ...]) -> Any:
+        return cell(*(row[i] for i in idx))
+
+    return several
 
 
 def conversation_export_rows(
