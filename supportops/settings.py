@@ -216,6 +216,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env_float("ANALYSES_SWEEP_EVERY_S", 600.0),
         "kwargs": {"lookback_hours": 48},
     },
+    # Prepared export files older than EXPORT_KEEP_DAYS are deleted.
+    "exports-expire": {
+        "task": "supportops.exports.tasks.exports_expire",
+        "schedule": 3600.0,
+    },
     "analytics-analyses-nightly": {
         "task": "supportops.analytics.tasks.analyses_sweep",
         "schedule": crontab(hour=3, minute=15),
@@ -295,7 +300,12 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
-# Uploaded files (none yet: imports are read in memory); `manage.py backup` archives this folder.
+# Exports: a per-conversation CSV above this many rows is prepared by a Celery task (with a
+# progress bar) into MEDIA_ROOT/exports/ and kept for EXPORT_KEEP_DAYS; smaller ones stream.
+EXPORT_STREAM_MAX_ROWS = env_int("EXPORT_STREAM_MAX_ROWS", 50_000, minimum=0)
+EXPORT_KEEP_DAYS = env_int("EXPORT_KEEP_DAYS", 7, minimum=1)
+# Files the app writes (prepared exports under exports/; imports are read in memory);
+# `manage.py backup` archives this folder.
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media"))).resolve()
 # Where `manage.py backup` writes and PostgreSQL client programs for backup and restore.
 BACKUP_DIR = Path(env_str("BACKUP_DIR", str(VAR_DIR / "backups"))).resolve()

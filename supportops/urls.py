@@ -60,6 +60,10 @@ urlpatterns = [
     path("w/<slug:workspace_slug>/inbox/", include("supportops.inbox.urls")),
     path("w/<slug:workspace_slug>/analytics/", include("supportops.analytics.urls")),
     path("w/<slug:workspace_slug>/dashboards/", include("supportops.analytics.dashboard_urls")),
+    path(
+        "w/<slug:workspace_slug>/conversations/",
+        include("supportops.analytics.conversation_urls"),
+    ),
     path("w/<slug:workspace_slug>/exports/", include("supportops.exports.urls")),
     path("w/<slug:workspace_slug>/settings/widget/", include("supportops.widget.settings_urls")),
     path("w/<slug:workspace_slug>/settings/", include("supportops.accounts.urls")),

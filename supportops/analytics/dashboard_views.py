@@ -1,12 +1,11 @@
-"""KPI dashboards (admins, managers and finance) and the drill-down lists behind every figure
-(also agents; finance sees no message text and no conversation page). Outsiders get 404
+"""KPI dashboards (admins, managers and finance). Every figure links to the conversations page
+(`conversation_views`) narrowed to exactly its conversations. Outsiders get 404
 (`workspace_view`); bad filter values get the page with a message and status 400."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -22,17 +21,13 @@ from . import charts
 from .filters import FilterError, Filters, filters_parse
 from .kpis import (
     CSAT_LABELS,
-    FIGURES,
     WHO,
     CostFigures,
-    drilldown_outcomes,
     kpi_costs,
     kpis_overview,
 )
-from .models import Outcome
 
 DASHBOARD_ROLES = (Role.ADMIN, Role.MANAGER, Role.FINANCE)
-DRILLDOWN_ROLES = (Role.ADMIN, Role.MANAGER, Role.AGENT, Role.FINANCE)
 AREAS = {
     "overview": "Overview",
     "resolution": "Resolution",
@@ -41,15 +36,10 @@ AREAS = {
     "speed": "Speed",
     "cost": "Cost",
 }
-PAGE_SIZE = 50
 
 
 def _workspace(request: HttpRequest) -> Workspace:
     return request.workspace  # type: ignore[attr-defined]  # set by workspace_view
-
-
-def _role(request: HttpRequest) -> str:
-    return str(request.membership.role)  # type: ignore[attr-defined]
 
 
 def _filter_choices() -> dict[str, Any]:
@@ -60,7 +50,7 @@ def _filter_choices() -> dict[str, Any]:
 
 
 def _drill_link(workspace: Workspace, filters: Filters) -> charts.Link:
-    base = reverse("dashboards:conversations", args=[workspace.slug])
+    base = reverse("conversations:list", args=[workspace.slug])
 
     def link(figure: str, segment: str) -> str:
         return f"{base}?{filters.query(figure=figure, segment=segment)}"
@@ -172,65 +162,3 @@ def dashboard(request: HttpRequest, area: str = "overview") -> HttpResponse:
     if wants_fragment(request):
         return render(request, "analytics/dashboard.html#dashboard-figures", context, status=status)
     return render(request, "analytics/dashboard.html", context, status=status)
-
-
-@workspace_view(*DRILLDOWN_ROLES)
-@vary_on_headers("HX-Request")
-@require_GET
-def conversations(request: HttpRequest) -> HttpResponse:
-    """The conversations behind one figure (its numerator), with the same filters."""
-    workspace = _workspace(request)
-    figure = (request.GET.get("figure") or "conversations").strip()
-    segment = (request.GET.get("segment") or "").strip()
-    context: dict[str, Any] = {
-        "section": "dashboards",
-        "params": request.GET,
-        "figure": figure,
-        "segment": segment,
-        "figure_label": FIGURES.get(figure, figure),
-        "can_open": _role(request) in (Role.ADMIN, Role.MANAGER, Role.AGENT),
-        "can_export": _role(request) in DASHBOARD_ROLES,
-        **_filter_choices(),
-    }
-    status = 200
-    try:
-        filters = filters_parse(request.GET, workspace=workspace)
-        rows = drilldown_outcomes(
-            workspace=workspace, filters=filters, figure=figure, segment=segment
-        )
-    except FilterError as exc:
-        context["error"] = str(exc)
-        status = 400
-    else:
-        page = Paginator(
-            rows.values(  # type: ignore[misc]  # csat_score is an annotation
-                "conversation_id",
-                "started_at",
-                "channel",
-                "arm",
-                "category",
-                "outcome",
-                "final",
-                "first_handoff_trigger",
-                "first_response_by",
-                "first_response_at",
-                "resolved_at",
-                "csat_score",
-            ),
-            PAGE_SIZE,
-        ).get_page(request.GET.get("page"))
-        labels = dict(Outcome.Kind.choices)
-        for row in page.object_list:
-            row["outcome_label"] = labels.get(row["outcome"], row["outcome"])
-            row["started_local"] = row["started_at"].astimezone(filters.tz)
-        context |= {
-            "filters": filters,
-            "page": page,
-            "query": filters.query(figure=figure, segment=segment),
-            "dashboard_query": filters.query(),
-        }
-    if wants_fragment(request):
-        return render(
-            request, "analytics/conversations.html#drilldown-list", context, status=status
-        )
-    return render(request, "analytics/conversations.html", context, status=status)

@@ -28,9 +28,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.cluster import KMeans
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
-from sklearn.metrics import silhouette_score
 
 from supportops.text.sentiment import normalise
 
@@ -116,6 +113,8 @@ def themes_find(
     if k == 1:
         assignments = np.zeros(len(texts), dtype=int)
     else:
+        from sklearn.cluster import KMeans  # scikit-learn only when clustering (~100 MB)
+
         assignments = KMeans(k, n_init=4, random_state=SEED).fit_predict(centred)
     assignments = _number_by_size(assignments)
     count = int(assignments.max()) + 1
@@ -178,6 +177,9 @@ def _gaussian_like(points: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def _silhouette(points: np.ndarray, k: int) -> float:
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+
     labels = KMeans(k, n_init=1, random_state=SEED).fit_predict(points)
     if len(set(labels)) < 2:
         return -1.0
@@ -197,6 +199,8 @@ def _number_by_size(assignments: np.ndarray) -> np.ndarray:
 def _distinctive_words(texts: list[str], assignments: np.ndarray, count: int) -> list[list[str]]:
     """Class-based TF-IDF (as in BERTopic): a word's frequency in the theme, weighed by how
     rare it is across all themes; the best ten per theme."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+
     vectorizer = CountVectorizer(
         stop_words=sorted(ENGLISH_STOP_WORDS), token_pattern=_WORD_PATTERN, lowercase=True
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -154,6 +156,8 @@ class Conversation(models.Model):
         indexes = [
             models.Index(fields=["workspace", "status", "-created_at"]),
             models.Index(fields=["customer", "-created_at"]),
+            # The conversations page: any status, newest first.
+            models.Index(fields=["workspace", "-created_at"], name="conversation_ws_created_idx"),
         ]
 
     def __str__(self) -> str:
@@ -201,6 +205,14 @@ class Message(models.Model):
     # workspace, so a webhook delivered twice stores the message once.
     email_message_id = models.CharField(max_length=300, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Full-text search over the redacted text (the conversations page): kept by PostgreSQL
+    # itself, so no write path can forget it. Redacted, so a search never matches what
+    # redaction took out (an email address, a card number).
+    search_vector = models.GeneratedField(
+        expression=SearchVector("redacted_text", config="english"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
 
     class Meta:
         ordering = ["id"]
@@ -216,7 +228,10 @@ class Message(models.Model):
                 name="message_unique_email_id",
             ),
         ]
-        indexes = [models.Index(fields=["conversation", "id"])]
+        indexes = [
+            models.Index(fields=["conversation", "id"]),
+            GinIndex(fields=["search_vector"], name="message_search_gin"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.author}: {self.text[:40]}"

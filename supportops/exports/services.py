@@ -12,22 +12,33 @@ ever exported.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
-from datetime import datetime
+import secrets
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
+from functools import partial
+from operator import itemgetter
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncMonth
+from django.http import Http404
+from django.utils import timezone
 
 from supportops.accounts.models import Role, Workspace
 from supportops.accounts.services import Actor, audit_log_write, real_user
-from supportops.analytics.filters import Filters
+from supportops.analytics.filters import Filters, filters_parse
 from supportops.analytics.kpis import CONFIRMED, drilldown_outcomes
 from supportops.analytics.models import Outcome
 from supportops.analytics.selectors import ResolutionCost, cost_per_resolution
 from supportops.conversations.models import Message
+
+from .models import ExportJob
 
 EXPORT_ROLES = (Role.ADMIN, Role.MANAGER, Role.FINANCE)
 CHUNK_ROWS = 2000  # rows fetched from the server-side cursor at a time
@@ -76,42 +87,82 @@ def _check(workspace: Workspace, actor: Actor) -> None:
         raise ExportError("Only admins, managers and finance may export.")
 
 
-def _iso(value: datetime | None, filters: Filters) -> str:
-    return value.astimezone(filters.tz).isoformat(timespec="seconds") if value else ""
+def _iso(tz: tzinfo, value: datetime | None) -> str:
+    return value.astimezone(tz).isoformat(timespec="seconds") if value else ""
 
 
 def _seconds(later: datetime | None, earlier: datetime) -> str:
     return f"{(later - earlier).total_seconds():.0f}" if later else ""
 
 
-CONVERSATION_COLUMNS = [
-    "conversation_id",
-    "customer_id",
-    "started_at",
-    "first_response_at",
-    "resolved_at",
-    "last_event_at",
-    "channel",
-    "arm",
-    "category",
-    "outcome",
-    "final",
-    "why",
-    "first_handoff_trigger",
-    "first_response_by",
-    "first_response_s",
-    "resolution_s",
-    "resolution",
-    "repeat_conversation_id",
-    "csat_score",
-    "prompt_tokens",
-    "completion_tokens",
-    "handling_minutes",
-    "model_cost",
-    "agent_cost",
-    "cost",
-    "cost_unpriced",
+def _usd(amount: Decimal | None) -> str:
+    """An amount as it is stored (8 places, trailing zeros dropped to at least 2)."""
+    if amount is None:
+        return ""
+    text = f"{amount:.8f}".rstrip("0")
+    whole, _, places = text.partition(".")
+    return f"{whole}.{places.ljust(2, '0')}"
+
+
+def _minutes(seconds: int | None) -> str:
+    return "" if seconds is None else f"{Decimal(seconds) / 60:.2f}"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the per-conversation CSV: its header name, the `values_list` fields it
+    reads, and how they become the cell (the first field as it is when `cell` is None;
+    `tz=True` passes the workspace's time zone as the first argument)."""
+
+    name: str
+    fields: tuple[str, ...]
+    cell: Callable[..., Any] | None = None
+    tz: bool = False
+
+
+def _final(final: bool) -> str:
+    return "final" if final else "provisional"
+
+
+def _blank(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def _yes_no(unpriced: bool | None) -> str:
+    return "" if unpriced is None else ("yes" if unpriced else "no")
+
+
+# The one mapping from CSV column to the fields it is computed from. Empty cost cells: the
+# conversation's cost lines are not computed yet.
+CONVERSATION_EXPORT = [
+    Column("conversation_id", ("conversation_id",)),
+    Column("customer_id", ("customer_id",)),
+    Column("started_at", ("started_at",), _iso, tz=True),
+    Column("first_response_at", ("first_response_at",), _iso, tz=True),
+    Column("resolved_at", ("resolved_at",), _iso, tz=True),
+    Column("last_event_at", ("last_event_at",), _iso, tz=True),
+    Column("channel", ("channel",)),
+    Column("arm", ("arm",)),
+    Column("category", ("category",)),
+    Column("outcome", ("outcome",)),
+    Column("final", ("final",), _final),
+    Column("why", ("why__rule",), lambda rule: rule or ""),
+    Column("first_handoff_trigger", ("first_handoff_trigger",)),
+    Column("first_response_by", ("first_response_by",)),
+    Column("first_response_s", ("first_response_at", "started_at"), _seconds),
+    Column("resolution_s", ("resolved_at", "started_at"), _seconds),
+    Column("resolution", ("resolution",)),
+    Column("repeat_conversation_id", ("repeat_conversation_id",), lambda pk: pk or ""),
+    Column("csat_score", ("csat_score",), _blank),
+    Column("prompt_tokens", ("prompt",)),
+    Column("completion_tokens", ("completion",)),
+    Column("handling_minutes", ("conversation__cost__handling_seconds",), _minutes),
+    Column("model_cost", ("conversation__cost__model_usd",), _usd),
+    Column("agent_cost", ("conversation__cost__agent_usd",), _usd),
+    Column("cost", ("conversation__cost__total_usd",), _usd),
+    Column("cost_unpriced", ("conversation__cost__unpriced",), _yes_no),
 ]
+CONVERSATION_COLUMNS = [column.name for column in CONVERSATION_EXPORT]
 DATE_COLUMNS = {"started_at", "first_response_at", "resolved_at", "last_event_at"}
 MONEY_COLUMNS = {
     "model_cost",
@@ -133,19 +184,6 @@ def _header(columns: list[str], filters: Filters) -> list[str]:
     return out
 
 
-def _usd(amount: Decimal | None) -> str:
-    """An amount as it is stored (8 places, trailing zeros dropped to at least 2)."""
-    if amount is None:
-        return ""
-    text = f"{amount:.8f}".rstrip("0")
-    whole, _, places = text.partition(".")
-    return f"{whole}.{places.ljust(2, '0')}"
-
-
-def _minutes(seconds: int | None) -> str:
-    return "" if seconds is None else f"{Decimal(seconds) / 60:.2f}"
-
-
 def _tokens(field: str) -> Coalesce:
     per_conversation = (
         Message.objects.filter(conversation_id=OuterRef("conversation_id"))
@@ -155,6 +193,66 @@ def _tokens(field: str) -> Coalesce:
         .values("total")
     )
     return Coalesce(Subquery(per_conversation, output_field=IntegerField()), 0)
+
+
+def _fields(columns: list[Column]) -> list[str]:
+    """Every field the columns read, once each, in column order."""
+    return list(dict.fromkeys(name for column in columns for name in column.fields))
+
+
+def _cell_readers(
+    columns: list[Column], fields: list[str], tz: tzinfo
+) -> list[Callable[[tuple[Any, ...]], Any]]:
+    """For each column, a function from a `values_list` row to its cell (built once per
+    export, so the per-row work is one call per cell)."""
+    at = {name: i for i, name in enumerate(fields)}
+    readers: list[Callable[[tuple[Any, ...]], Any]] = []
+    for column in columns:
+        idx = [at[name] for name in column.fields]
+        cell = partial(column.cell, tz) if column.tz and column.cell else column.cell
+        if cell is None:
+            readers.append(itemgetter(idx[0]))
+        else:
+            readers.append(_reader(cell, idx))
+    return readers
+
+
+def _reader(cell: Callable[..., Any], idx: list[int]) -> Callable[[tuple[Any, ...]], Any]:
+    if len(idx) == 1:
+        i = idx[0]
+
+        def one(row: tuple[Any, ...]) -> Any:
+            return cell(row[i])
+
+        return one
+
+    def several(row: tuple[Any, ...]) -> Any:
+        return cell(*(row[i] for i in idx))
+
+    return several
+
+
+def conversation_export_rows(
+    *, workspace: Workspace, filters: Filters, figure: str = "conversations", segment: str = ""
+) -> QuerySet[Outcome]:
+    """The outcome rows one per-conversation export reads (a figure's, when given), newest
+    first; a bad figure or segment is a FilterError."""
+    return drilldown_outcomes(
+        workspace=workspace, filters=filters, figure=figure, segment=segment
+    ).annotate(prompt=_tokens("prompt_tokens"), completion=_tokens("completion_tokens"))
+
+
+def conversation_export_lines(rows: QuerySet[Outcome], filters: Filters) -> Iterator[list[Any]]:
+    """Each row as its CSV cells, read from a server-side cursor `CHUNK_ROWS` at a time:
+    nothing of earlier rows is kept."""
+    fields = _fields(CONVERSATION_EXPORT)
+    readers = _cell_readers(CONVERSATION_EXPORT, fields, filters.tz)
+    for row in rows.values_list(*fields).iterator(chunk_size=CHUNK_ROWS):
+        yield [read(row) for read in readers]
+
+
+def _export_details(filters: Filters, figure: str, segment: str) -> dict[str, Any]:
+    return {**filters.as_json(), "figure": figure, "segment": segment}
 
 
 @transaction.atomic
@@ -169,101 +267,17 @@ def export_conversations_open(
     """One row per conversation the filters (and a dashboard figure, when given) select.
     Audited now; the rows are read as the iterator is consumed."""
     _check(workspace, actor)
-    rows = drilldown_outcomes(
+    rows = conversation_export_rows(
         workspace=workspace, filters=filters, figure=figure, segment=segment
-    ).annotate(prompt=_tokens("prompt_tokens"), completion=_tokens("completion_tokens"))
+    )
     audit_log_write(
         workspace=workspace,
         actor=actor,
         action="export.conversations",
-        details={**filters.as_json(), "figure": figure, "segment": segment},
+        details=_export_details(filters, figure, segment),
     )
     header = _header(CONVERSATION_COLUMNS, filters)
-    values = rows.values_list(
-        "conversation_id",
-        "customer_id",
-        "started_at",
-        "first_response_at",
-        "resolved_at",
-        "last_event_at",
-        "channel",
-        "arm",
-        "category",
-        "outcome",
-        "final",
-        "why__rule",
-        "first_handoff_trigger",
-        "first_response_by",
-        "resolution",
-        "repeat_conversation_id",
-        "csat_score",
-        "prompt",
-        "completion",
-        "conversation__cost__handling_seconds",
-        "conversation__cost__model_usd",
-        "conversation__cost__agent_usd",
-        "conversation__cost__total_usd",
-        "conversation__cost__unpriced",
-    )
-
-    def lines() -> Iterator[list[Any]]:
-        for (
-            conversation_id,
-            customer_id,
-            started,
-            first,
-            resolved,
-            last,
-            channel,
-            arm,
-            category,
-            outcome,
-            final,
-            rule,
-            trigger,
-            first_by,
-            resolution,
-            repeat_id,
-            csat,
-            prompt,
-            completion,
-            handling_seconds,
-            model_usd,
-            agent_usd,
-            total_usd,
-            unpriced,
-        ) in values.iterator(chunk_size=CHUNK_ROWS):
-            yield [
-                conversation_id,
-                customer_id,
-                _iso(started, filters),
-                _iso(first, filters),
-                _iso(resolved, filters),
-                _iso(last, filters),
-                channel,
-                arm,
-                category,
-                outcome,
-                "final" if final else "provisional",
-                rule or "",
-                trigger,
-                first_by,
-                _seconds(first, started),
-                _seconds(resolved, started),
-                resolution,
-                repeat_id or "",
-                csat if csat is not None else "",
-                prompt,
-                completion,
-                # Empty cost cells: the conversation's cost lines are not computed yet.
-                _minutes(handling_seconds),
-                _usd(model_usd),
-                _usd(agent_usd),
-                _usd(total_usd),
-                "" if unpriced is None else ("yes" if unpriced else "no"),
-            ]
-
-    return csv_stream(header, lines())
+    return csv_stream(header, conversation_export_lines(rows, filters))
 
 
 FINANCE_KINDS = [
@@ -364,3 +378,184 @@ def _finance_costs(cost: ResolutionCost | None) -> list[Any]:
         "no resolutions" if per_resolution is None else _usd(per_resolution),
         _usd(cost.per_conversation_usd),
     ]
+
+
+# --- Exports prepared in the background ------------------------------------------------------
+# A per-conversation export above settings.EXPORT_STREAM_MAX_ROWS is not streamed while the
+# person waits: `export_job_start` audits it and queues `export_job_run`, which writes the same
+# CSV into MEDIA_ROOT/exports/ with its progress on the job row; the file is offered until
+# EXPORT_KEEP_DAYS have passed, when `exports_expire` deletes it.
+
+EXPORTS_FOLDER = "exports"
+PROGRESS_EVERY_S = 1.0  # the job row's rows_done is saved at most this often
+STALE_RUN = timedelta(hours=2)  # a running job not finished by then lost its worker
+
+
+def export_conversations_count(
+    *, workspace: Workspace, filters: Filters, figure: str = "conversations", segment: str = ""
+) -> int:
+    return drilldown_outcomes(
+        workspace=workspace, filters=filters, figure=figure, segment=segment
+    ).count()
+
+
+@transaction.atomic
+def export_job_start(
+    *,
+    workspace: Workspace,
+    actor: Actor,
+    filters: Filters,
+    figure: str = "conversations",
+    segment: str = "",
+) -> ExportJob:
+    """Audit the export (like a streamed one, marked as prepared in the background) and queue
+    the task that writes its file."""
+    from .tasks import export_job_run
+
+    _check(workspace, actor)
+    total = export_conversations_count(
+        workspace=workspace, filters=filters, figure=figure, segment=segment
+    )
+    job = ExportJob.objects.create(
+        workspace=workspace,
+        created_by=real_user(actor),
+        kind=ExportJob.Kind.CONVERSATIONS,
+        filters=filters.params(figure=figure, segment=segment),
+        rows_total=total,
+    )
+    audit_log_write(
+        workspace=workspace,
+        actor=actor,
+        action="export.conversations",
+        target=job,
+        details={**_export_details(filters, figure, segment), "job": job.pk, "rows": total},
+    )
+    transaction.on_commit(lambda: export_job_run.delay(job.pk))
+    return job
+
+
+def _claim(job_id: int) -> ExportJob | None:
+    """The job, now marked running, if this run may do it (queued, or a run that died)."""
+    now = timezone.now()
+    claimable = Q(status=ExportJob.Status.QUEUED) | Q(
+        status=ExportJob.Status.RUNNING, started_at__lt=now - STALE_RUN
+    )
+    claimed = ExportJob.objects.filter(claimable, pk=job_id).update(
+        status=ExportJob.Status.RUNNING, started_at=now, rows_done=0
+    )
+    return ExportJob.objects.select_related("workspace").get(pk=job_id) if claimed else None
+
+
+def _counted(lines: Iterator[list[Any]], job: ExportJob) -> Iterator[list[Any]]:
+    """The lines, saving how many have passed on the job row about once a second."""
+    done, saved_at = 0, time.monotonic()
+    for line in lines:
+        yield line
+        done += 1
+        if time.monotonic() - saved_at >= PROGRESS_EVERY_S:
+            ExportJob.objects.filter(pk=job.pk).update(rows_done=done)
+            saved_at = time.monotonic()
+    job.rows_done = done
+
+
+def export_job_run(*, job_id: int) -> ExportJob | None:
+    """Claim the job, write its CSV to a temporary file, rename it into place and mark the job
+    done (or failed, with the reason). Safe to run twice: a finished job is left alone."""
+    job = _claim(job_id)
+    if job is None:
+        return None
+    workspace = job.workspace
+    folder = Path(settings.MEDIA_ROOT) / EXPORTS_FOLDER / str(workspace.pk)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{job.pk}-{secrets.token_hex(8)}.csv"
+    partial_path = folder / f"{name}.part"
+    try:
+        params = dict(job.filters)
+        figure = params.pop("figure", "conversations")
+        segment = params.pop("segment", "")
+        filters = filters_parse(params, workspace=workspace)
+        rows = conversation_export_rows(
+            workspace=workspace, filters=filters, figure=figure, segment=segment
+        )
+        lines = _counted(conversation_export_lines(rows, filters), job)
+        with partial_path.open("w", encoding="utf-8", newline="") as handle:
+            for chunk in csv_stream(_header(CONVERSATION_COLUMNS, filters), lines):
+                handle.write(chunk)
+        partial_path.rename(folder / name)
+    except Exception as exc:
+        partial_path.unlink(missing_ok=True)
+        ExportJob.objects.filter(pk=job.pk).update(
+            status=ExportJob.Status.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+            finished_at=timezone.now(),
+        )
+        raise
+    now = timezone.now()
+    stamp = now.astimezone(filters.tz).strftime("%Y%m%d-%H%M")
+    ExportJob.objects.filter(pk=job.pk).update(
+        status=ExportJob.Status.DONE,
+        rows_done=job.rows_done,
+        # The count may have moved while the file was written; the file is what counts.
+        rows_total=job.rows_done,
+        file_path=str(Path(EXPORTS_FOLDER) / str(workspace.pk) / name),
+        file_name=f"{workspace.slug}-conversations-{filters.start}-{filters.end}-{stamp}.csv",
+        finished_at=now,
+        expires_at=now + timedelta(days=settings.EXPORT_KEEP_DAYS),
+    )
+    job.refresh_from_db()
+    return job
+
+
+def export_jobs_recent(*, workspace: Workspace, limit: int = 20) -> list[ExportJob]:
+    return list(
+        ExportJob.objects.filter(workspace=workspace)
+        .select_related("created_by")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+def export_job_get(*, workspace: Workspace, job_id: int) -> ExportJob:
+    """One export job of the workspace, or 404 (another workspace's is not there)."""
+    job = ExportJob.objects.filter(workspace=workspace, pk=job_id).first()
+    if job is None:
+        raise Http404("no such export")
+    return job
+
+
+def export_job_file(*, workspace: Workspace, actor: Actor, job: ExportJob) -> Path:
+    """The finished file to send, after the role check; the download is audited too."""
+    _check(workspace, actor)
+    if job.status != ExportJob.Status.DONE or not job.file_path:
+        raise ExportError("This export has no file to download (not ready, failed or expired).")
+    path = Path(settings.MEDIA_ROOT) / job.file_path
+    if not path.is_file():
+        raise ExportError("This export's file is gone; start the export again.")
+    audit_log_write(
+        workspace=workspace,
+        actor=actor,
+        action="export.download",
+        target=job,
+        details={"job": job.pk, "rows": job.rows_done},
+    )
+    return path
+
+
+def exports_expire(*, now: datetime | None = None) -> int:
+    """Delete the files of exports older than EXPORT_KEEP_DAYS and mark them expired (also
+    failed or stuck ones, and stray partial files of runs that died); the count expired."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.EXPORT_KEEP_DAYS)
+    old = ExportJob.objects.filter(created_at__lt=cutoff).exclude(status=ExportJob.Status.EXPIRED)
+    expired = 0
+    for job in old.only("pk", "file_path"):
+        if job.file_path:
+            (Path(settings.MEDIA_ROOT) / job.file_path).unlink(missing_ok=True)
+        expired += ExportJob.objects.filter(pk=job.pk).update(
+            status=ExportJob.Status.EXPIRED, file_path=""
+        )
+    root = Path(settings.MEDIA_ROOT) / EXPORTS_FOLDER
+    if root.is_dir():
+        for stray in root.glob("*/*.part"):
+            if stray.stat().st_mtime < cutoff.timestamp():
+                stray.unlink(missing_ok=True)
+    return expired

@@ -27,10 +27,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy.stats import norm
-from statsmodels.stats.power import NormalIndPower
-from statsmodels.stats.proportion import proportion_effectsize
-
 ALPHA = 0.05
 POWER = 0.80
 MIN_PER_ARM = 20  # fewer conversations in an arm: no interval yet
@@ -129,6 +125,8 @@ class SampleSize:
 def sequential_inflation(alpha: float = ALPHA, power: float = POWER) -> float:
     """How many times the fixed-horizon sample the always-valid test needs for the same
     power (the interval is wider by the ratio of the critical values)."""
+    from scipy.stats import norm  # scipy and statsmodels when first used (~80 MB)
+
     z_power = norm.ppf(power)
     fixed = norm.ppf(1 - alpha / 2) + z_power
     sequential = boundary(mixing_ratio(alpha), alpha) + z_power
@@ -154,6 +152,9 @@ def sample_size_per_arm(
         raise ValueError("The effect must keep the rate between 0 and 1.")
     if not 0 < control_share < 1:
         raise ValueError("The control share must be between 0% and 100% (exclusive).")
+    from statsmodels.stats.power import NormalIndPower
+    from statsmodels.stats.proportion import proportion_effectsize
+
     h = abs(proportion_effectsize(baseline + effect, baseline))
     ratio = control_share / (1 - control_share)  # control per AI-first conversation
     ai = NormalIndPower().solve_power(
@@ -181,4 +182,6 @@ def power_at(
         return 0.0
     v = baseline * (1 - baseline) / n_control + (baseline + effect) * (1 - baseline - effect) / n_ai
     z = abs(effect) / math.sqrt(v)
+    from scipy.stats import norm
+
     return float(norm.cdf(z - boundary(mixing_ratio(alpha), alpha)))

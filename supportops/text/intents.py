@@ -36,11 +36,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from supportops.text.examples import DATA_DIR, read_examples
+
+if TYPE_CHECKING:
+    import torch
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +87,8 @@ class _SoftmaxRegression:
         self.regularization = regularization
 
     def fit(self, vectors: np.ndarray, targets: np.ndarray) -> _SoftmaxRegression:
+        import torch  # imported when first used: a process that never classifies saves ~200 MB
+
         self.classes_, compact = np.unique(targets, return_inverse=True)
         x = torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32))
         y = torch.from_numpy(compact.astype(np.int64))
@@ -113,6 +118,8 @@ class _SoftmaxRegression:
         return self
 
     def predict_proba(self, vectors: np.ndarray) -> np.ndarray:
+        import torch
+
         x = torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32))
         with torch.no_grad():
             return torch.softmax(x @ self._weights + self._bias, dim=1).numpy()
@@ -298,6 +305,8 @@ class IntentClassifier:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Regression and neighbour-vote probabilities over the in-scope labels (n, labels),
         and the similarity of the closest in-scope training example (n,)."""
+        import torch
+
         n_classes = len(model.labels) + 1
         regression = np.zeros((len(vectors), n_classes))
         if model.regression is None:

@@ -25,13 +25,18 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 
 from supportops.text.examples import DATA_DIR, read_examples
+
+# scikit-learn (and the pandas it pulls in) is imported when a model is first fitted: a process
+# that never scores sentiment (an export, a dashboard) saves ~100 MB.
+if TYPE_CHECKING:
+    from scipy import sparse
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
 
 EXAMPLES_FILE = DATA_DIR / "sentiment_examples.csv"
 LABELS = ("negative", "neutral", "positive")
@@ -308,6 +313,9 @@ class SentimentModel:
     def fit_vectors(
         self, vectors: np.ndarray, texts: Sequence[str], labels: Sequence[str]
     ) -> SentimentModel:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
         unknown = set(labels) - set(LABELS)
         if unknown:
             raise ValueError(f"unknown sentiment labels: {sorted(unknown)}")
@@ -349,6 +357,8 @@ class SentimentModel:
         return results
 
     def _features(self, vectors: np.ndarray, texts: Sequence[str]) -> sparse.csr_matrix:
+        from scipy import sparse
+
         if self._words is None:
             raise RuntimeError("the sentiment model has not been fitted")
         lexical = np.array([lexical_features(t) for t in texts], dtype=np.float32)

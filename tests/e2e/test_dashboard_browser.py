@@ -70,7 +70,7 @@ def test_overview_filter_by_arm_and_click_a_bar_to_its_conversations(
     page.mouse.move(x, y)
     chart.locator(".hoverlayer .hovertext").wait_for()
     page.mouse.click(x, y)
-    page.wait_for_url(re.compile(r"/w/acme/dashboards/conversations/\?.*figure=gap"))
+    page.wait_for_url(re.compile(r"/w/acme/conversations/\?.*figure=gap"))
     assert "arm=ai_first" in page.url
     ids = {
         int(i)

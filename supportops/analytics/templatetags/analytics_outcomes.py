@@ -7,6 +7,7 @@ from typing import Any
 
 from django import template
 
+from supportops.analytics.conversation_list import conversation_facts
 from supportops.analytics.selectors import (
     analysis_for_conversation,
     outcome_explained,
@@ -31,3 +32,9 @@ def outcome_card(context: template.Context, conversation: Conversation) -> dict[
 def analysis_card(conversation: Conversation) -> dict[str, Any]:
     """`{% analysis_card conversation %}`: the post-interaction analysis, once there is one."""
     return {"analysis": analysis_for_conversation(conversation=conversation)}
+
+
+@register.inclusion_tag("analytics/_facts.html")
+def facts_card(conversation: Conversation) -> dict[str, Any]:
+    """`{% facts_card conversation %}`: the CSAT score and comment, and the cost lines."""
+    return conversation_facts(conversation=conversation)
