@@ -414,12 +414,10 @@ class RollupDay(models.Model):
         return f"rollup day {self.day}"
 
 
-class DailyRollup(models.Model):
-    """The ledger's additive counts for one workspace x day x arm x channel x category x
-    contained (outcome rows by the day they started)."""
+class RollupCounts(models.Model):
+    """The additive counts of a group of outcome rows (rollups.py says what each counts)."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
-    day = models.DateField()
     arm = models.CharField(max_length=16)
     channel = models.CharField(max_length=16)
     category = models.CharField(max_length=80, blank=True)
@@ -444,6 +442,16 @@ class DailyRollup(models.Model):
     resolution = ArrayField(models.IntegerField(), default=_empty_histogram)
 
     class Meta:
+        abstract = True
+
+
+class DailyRollup(RollupCounts):
+    """The ledger's additive counts for one workspace x day x arm x channel x category x
+    contained (outcome rows by the day they started)."""
+
+    day = models.DateField()
+
+    class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["workspace", "day", "arm", "channel", "category", "contained"],
@@ -453,6 +461,40 @@ class DailyRollup(models.Model):
 
     def __str__(self) -> str:
         return f"rollup {self.day} {self.arm}/{self.channel}/{self.category or '-'}"
+
+
+class MonthlyRollup(RollupCounts):
+    """The sum of one month's DailyRollup rows (a long period reads 12 of these per cell
+    instead of 365 daily rows); valid while its RollupMonth is newer than its days."""
+
+    month = models.DateField(help_text="the month's first day")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "month", "arm", "channel", "category", "contained"],
+                name="monthlyrollup_unique_cell",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"rollup {self.month:%Y-%m} {self.arm}/{self.channel}/{self.category or '-'}"
+
+
+class RollupMonth(models.Model):
+    """When a month's MonthlyRollup rows were summed from its days."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    built_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "month"], name="rollupmonth_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"rollup month {self.month:%Y-%m}"
 
 
 class DailyCostRollup(models.Model):

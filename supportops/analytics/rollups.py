@@ -23,6 +23,11 @@ issue also names queue and agent filters; the dashboards do not offer them yet. 
 do, they become two more dimensions of `DailyRollup` (the first handoff's queue, the agent
 who resolved it): the rows stay additive, only more of them.
 
+Each month is also summed once more (`MonthlyRollup`, the same columns, rebuilt after any of
+its days), so a year-long period sums 12 monthly rows per cell and at most 60 daily ones at
+its ends instead of 365 daily rows; a month is read only while every day of it is built and
+its sum is newer than each of them (`RollupMonth`), else its days are.
+
 Percentiles cannot be summed, so each row keeps three fixed-bucket histograms (time to first
 response by the bot, by a person, time to resolution; the `contained` dimension tells bot
 from people): bucket 0 holds times under 1 s, bucket k (1..96) holds [2^((k-1)/4),
@@ -62,8 +67,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, F, Func, IntegerField, Min, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import Count, F, Func, IntegerField, Max, Min, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 from django.utils import timezone
 
 from supportops.accounts.models import Workspace
@@ -95,8 +100,10 @@ from .models import (
     HISTOGRAM_BUCKETS,
     DailyCostRollup,
     DailyRollup,
+    MonthlyRollup,
     Outcome,
     RollupDay,
+    RollupMonth,
     RollupState,
 )
 from .selectors import COST_PER_RESOLUTION_BASIS, UNCONFIRMED, ResolutionCost
@@ -236,20 +243,21 @@ def _sql(queryset: QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:
     return queryset.query.sql_with_params()
 
 
-def _rollup_cells(rows: QuerySet[DailyRollup]) -> dict[tuple, Cell]:
-    """The same cells summed from rollup rows, grouped by READ_DIMS."""
+def _rollup_cells(rows: QuerySet[Any], group: tuple[str, ...] = READ_DIMS) -> dict[tuple, Cell]:
+    """The same cells summed from rollup rows (daily or monthly), grouped by `group`."""
     cells: dict[tuple, Cell] = {}
-    dims = ", ".join(READ_DIMS)
-    for row in rows.values(*READ_DIMS).annotate(**{n: Sum(n) for n in SUMS}).order_by():
-        key = tuple(row[d] for d in READ_DIMS)
+    dims = ", ".join(group)
+    width = len(group)
+    for row in rows.values(*group).annotate(**{n: Sum(n) for n in SUMS}).order_by():
+        key = tuple(row[d] for d in group)
         cells.setdefault(key, Cell()).counts.update({n: row[n] or 0 for n in SUMS})
-    sql, params = _sql(rows.filter(escalated__gt=0).values(*READ_DIMS, "triggers"))
+    sql, params = _sql(rows.filter(escalated__gt=0).values(*group, "triggers"))
     triggers_sql = (
         f"SELECT {dims}, t.key, SUM(t.value::bigint) FROM ({sql}) r, "  # noqa: S608 - names are ours
         f"jsonb_each_text(r.triggers) t GROUP BY {dims}, t.key"
     )
     names = list(HISTOGRAMS)
-    hist_sql, hist_params = _sql(rows.values(*READ_DIMS, *names))
+    hist_sql, hist_params = _sql(rows.values(*group, *names))
     histogram_sql = (
         f"SELECT {dims}, h.i, {', '.join(f'SUM(h.{n})' for n in names)} FROM ({hist_sql}) r, "  # noqa: S608
         f"unnest({', '.join('r.' + n for n in names)}) WITH ORDINALITY "
@@ -261,7 +269,7 @@ def _rollup_cells(rows: QuerySet[DailyRollup]) -> dict[tuple, Cell]:
             cells.setdefault(tuple(key), Cell()).triggers[trigger] += int(n)
         cursor.execute(histogram_sql, hist_params)
         for row in cursor.fetchall():
-            key, i, values = tuple(row[:3]), row[3], row[4:]
+            key, i, values = tuple(row[:width]), row[width], row[width + 1 :]
             cell = cells.setdefault(key, Cell())
             for name, value in zip(names, values, strict=True):
                 if value:
@@ -329,9 +337,10 @@ def _tz_name(tz: tzinfo) -> str:
     return str(getattr(tz, "key", tz))
 
 
-def rollup_day(*, workspace: Workspace, day: date) -> RollupDay:
+def rollup_day(*, workspace: Workspace, day: date, month: bool = True) -> RollupDay:
     """Recompute one past day's rollup rows (idempotent: delete and insert in one
-    transaction). Today and later days are computed live, never rolled up."""
+    transaction), and its month's sum unless `month` is False (`rollups_build` sums each
+    month once after its days). Today and later days are computed live, never rolled up."""
     tz = workspace_timezone(workspace=workspace)
     if day >= _local_today(tz):
         raise ValueError(f"{day} is not a past day: today is computed live, not rolled up")
@@ -387,7 +396,46 @@ def rollup_day(*, workspace: Workspace, day: date) -> RollupDay:
                 "conversations": sum(s["conversations"] for s in costs.values()),
             },
         )
+    if month:
+        rollup_month(workspace=workspace, month=day.replace(day=1))
     return built
+
+
+def _next_month(month: date) -> date:
+    return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def rollup_month(*, workspace: Workspace, month: date) -> None:
+    """Sum a month's DailyRollup rows into its MonthlyRollup rows (delete and insert, under
+    the same lock as a day's build, so the month is never older than its days)."""
+    with transaction.atomic():
+        RollupState.objects.get_or_create(workspace=workspace)
+        RollupState.objects.select_for_update().filter(workspace=workspace).first()
+        days = DailyRollup.objects.filter(
+            workspace=workspace, day__gte=month, day__lt=_next_month(month)
+        )
+        cells = _rollup_cells(days, OUTCOME_DIMS)
+        MonthlyRollup.objects.filter(workspace=workspace, month=month).delete()
+        MonthlyRollup.objects.bulk_create(
+            [
+                MonthlyRollup(
+                    workspace=workspace,
+                    month=month,
+                    arm=arm,
+                    channel=channel,
+                    category=category,
+                    contained=contained,
+                    triggers=dict(sorted(cell.triggers.items())),
+                    **{name: cell.counts[name] for name in SUMS},
+                    **cell.histograms,
+                )
+                for (arm, channel, category, contained), cell in cells.items()
+                if cell.counts["conversations"]
+            ]
+        )
+        RollupMonth.objects.update_or_create(
+            workspace=workspace, month=month, defaults={"built_at": timezone.now()}
+        )
 
 
 def _days(rows: QuerySet[Any], field_name: str, tz: tzinfo) -> set[date]:
@@ -487,6 +535,8 @@ def rollups_build(
             DailyRollup.objects.filter(workspace=workspace).delete()
             DailyCostRollup.objects.filter(workspace=workspace).delete()
             RollupDay.objects.filter(workspace=workspace).delete()
+            MonthlyRollup.objects.filter(workspace=workspace).delete()
+            RollupMonth.objects.filter(workspace=workspace).delete()
             state.timezone, state.watermark = _tz_name(tz), None
             state.save(update_fields=["timezone", "watermark"])
     built = set(RollupDay.objects.filter(workspace=workspace).values_list("day", flat=True))
@@ -515,7 +565,9 @@ def rollups_build(
         _mark_empty(workspace=workspace, days=[d for d in done if d not in with_data])
         for day in done:
             if day in with_data:
-                rollup_day(workspace=workspace, day=day)
+                rollup_day(workspace=workspace, day=day, month=False)
+        for month in sorted({day.replace(day=1) for day in done}):
+            rollup_month(workspace=workspace, month=month)
     RollupState.objects.filter(pk=state.pk).update(watermark=now, built_at=timezone.now())
     return done
 
@@ -552,6 +604,40 @@ def _live_ranges(*, workspace: Workspace, filters: Filters) -> tuple[date | None
     if run_start is not None:
         ranges.append(_with_period(filters, run_start, filters.end))
     return (last_rolled if built else None), ranges
+
+
+def _whole_months(*, workspace: Workspace, start: date, last: date) -> list[date]:
+    """The months lying wholly in [start, last] whose every day is built and whose sum is
+    newer than each of its days: read from MonthlyRollup instead of 28-31 daily rows."""
+    first = start if start.day == 1 else _next_month(start)
+    candidates = []
+    month = first
+    while _next_month(month) - timedelta(days=1) <= last:
+        candidates.append(month)
+        month = _next_month(month)
+    if not candidates:
+        return []
+    days = {
+        row["month"]: row
+        for row in RollupDay.objects.filter(
+            workspace=workspace, day__gte=candidates[0], day__lt=_next_month(candidates[-1])
+        )
+        .annotate(month=TruncMonth("day"))
+        .values("month")
+        .annotate(n=Count("pk"), newest=Max("built_at"))
+    }
+    built = dict(
+        RollupMonth.objects.filter(workspace=workspace, month__in=candidates).values_list(
+            "month", "built_at"
+        )
+    )
+    out = []
+    for month in candidates:
+        row = days.get(month)
+        length = (_next_month(month) - month).days
+        if row and row["n"] == length and month in built and built[month] >= row["newest"]:
+            out.append(month)
+    return out
 
 
 def _with_period(filters: Filters, start: date, end: date) -> Filters:
@@ -715,7 +801,18 @@ def kpis_from_rollups(*, workspace: Workspace, filters: Filters) -> Overview:
     last_rolled, live = _live_ranges(workspace=workspace, filters=filters)
     cells: dict[tuple, Cell] = {}
     if last_rolled is not None:
-        cells = _rollup_cells(_rollup_rows(DailyRollup, workspace, filters, last_rolled))
+        months = _whole_months(workspace=workspace, start=filters.start, last=last_rolled)
+        daily = _rollup_rows(DailyRollup, workspace, filters, last_rolled)
+        for month in months:
+            daily = daily.exclude(day__gte=month, day__lt=_next_month(month))
+        cells = _rollup_cells(daily)
+        if months:
+            monthly = MonthlyRollup.objects.filter(workspace=workspace, month__in=months)
+            for name in ("arm", "channel", "category"):
+                if getattr(filters, name):
+                    monthly = monthly.filter(**{name: getattr(filters, name)})
+            for key, cell in _rollup_cells(monthly).items():
+                cells.setdefault(key, Cell()).add(cell)
     for period in live:
         rows = outcomes_filtered(workspace=workspace, filters=period)
         for key, cell in _outcome_cells(rows, READ_DIMS).items():

@@ -15,7 +15,13 @@ from supportops.accounts.models import Workspace
 from supportops.analytics import tasks
 from supportops.analytics.filters import filters_parse
 from supportops.analytics.kpis import kpi_costs, kpis_overview, kpis_overview_direct
-from supportops.analytics.models import DailyCostRollup, DailyRollup, Outcome, RollupDay
+from supportops.analytics.models import (
+    DailyCostRollup,
+    DailyRollup,
+    MonthlyRollup,
+    Outcome,
+    RollupDay,
+)
 from supportops.analytics.rollups import rollup_compare, rollup_day, rollups_build
 from supportops.celery import app
 from supportops.conversations.models import Conversation, CsatRequest, CsatResponse
@@ -70,6 +76,9 @@ def test_the_build_covers_every_past_day_and_a_second_build_changes_nothing(ledg
     today = timezone.now().date()
     assert built[0] == date(2026, 2, 20)  # row 10, ten days before the others
     assert built[-1] == today - timedelta(days=1)
+    # Each month summed once more; March's cells hold the nine March rows.
+    march = MonthlyRollup.objects.filter(workspace=ledger, month=date(2026, 3, 1))
+    assert sum(march.values_list("conversations", flat=True)) == 9
     before = snapshot(ledger)
     # Only days touched within the safety margin before the watermark are built again (the
     # ratings of March 2 were stored just now), and to the same rows.
