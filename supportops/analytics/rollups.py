@@ -261,7 +261,8 @@ def _rollup_cells(rows: QuerySet[Any], group: tuple[str, ...] = READ_DIMS) -> di
     histogram_sql = (
         f"SELECT {dims}, h.i, {', '.join(f'SUM(h.{n})' for n in names)} FROM ({hist_sql}) r, "  # noqa: S608
         f"unnest({', '.join('r.' + n for n in names)}) WITH ORDINALITY "
-        f"h({', '.join(names)}, i) GROUP BY {dims}, h.i"
+        f"h({', '.join(names)}, i) WHERE {' OR '.join(f'h.{n} <> 0' for n in names)} "
+        f"GROUP BY {dims}, h.i"
     )
     with connection.cursor() as cursor:
         cursor.execute(triggers_sql, params)
