@@ -760,10 +760,10 @@ def overview_from_cells(cells: dict[tuple, Cell], *, filters: Filters, window_ho
                 )
             )
     ai_total = overview.shares["escalated"].of
-    for trigger, n in sorted(triggers.items(), key=lambda kv: (-kv[1], kv[0])):
-        if n:
+    for trigger, count in sorted(triggers.items(), key=lambda kv: (-kv[1], kv[0])):
+        if count:
             overview.by_trigger.append(
-                Share(n=n, of=ai_total, figure="escalation_trigger", segment=trigger)
+                Share(n=count, of=ai_total, figure="escalation_trigger", segment=trigger)
             )
 
     def merged(name: str, where: Any) -> list[int]:
@@ -929,8 +929,8 @@ def rollup_compare(*, workspace: Workspace, filters: Filters) -> list[str]:
         ("resolution", rolled.resolution),
     ):
         for t in timings:
-            mine = (t.n, t.p50_bucket, t.p90_bucket)
-            same(f"{figure} {t.who}", mine, buckets[f"{figure}:{t.who}"])
+            read = (t.n, t.p50_bucket, t.p90_bucket)
+            same(f"{figure} {t.who}", read, buckets[f"{figure}:{t.who}"])
     rolled_costs = costs_from_rollups(workspace=workspace, filters=filters)
     direct_costs = kpi_costs_direct(workspace=workspace, filters=filters)
     same("cost total", rolled_costs.total, direct_costs.total)
