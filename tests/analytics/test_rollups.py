@@ -25,6 +25,7 @@ from supportops.analytics.models import (
 from supportops.analytics.rollups import rollup_compare, rollup_day, rollups_build
 from supportops.celery import app
 from supportops.conversations.models import Conversation, CsatRequest, CsatResponse
+from supportops.inbox.models import BusinessHours
 from tests.analytics.cost_scenario import COST_PERIOD, costed_conversations
 from tests.analytics.ledger_rows import AI, KNOWN, PERIOD, T0, K, Row, known_ledger, ledger_row
 
@@ -231,3 +232,14 @@ def test_the_beat_task_is_registered():
     assert "supportops.analytics.tasks.rollups_refresh" in app.tasks
     assert "supportops.analytics.tasks.rollups_build_task" in app.tasks
     assert tasks.rollups_build_task.run(10**9) == 0  # a workspace that is gone: nothing
+
+
+def test_days_are_cut_in_the_workspace_time_zone_and_rebuilt_when_it_changes(ledger):
+    rollups_build(workspace=ledger)
+    BusinessHours.objects.create(workspace=ledger, timezone="Asia/Tokyo")
+    rollups_build(workspace=ledger)  # every day again, cut in Tokyo
+    # Rows 1-4 start 20:00-23:00 on 2 March in Tokyo, row 5 at midnight (3 March there).
+    march_2 = filters(ledger, **{"from": "2026-03-02", "to": "2026-03-02"})
+    assert kpis_overview(workspace=ledger, filters=march_2).shares["conversations"].n == 4
+    assert rollup_compare(workspace=ledger, filters=march_2) == []
+    assert rollup_compare(workspace=ledger, filters=filters(ledger)) == []
