@@ -221,6 +221,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "supportops.exports.tasks.exports_expire",
         "schedule": 3600.0,
     },
+    # Daily rollups the dashboards read: missing past days and days whose outcomes, costs
+    # or ratings changed since the last build (analytics.rollups); nightly also the last
+    # week and any day whose counts drifted.
+    "analytics-rollups": {
+        "task": "supportops.analytics.tasks.rollups_refresh",
+        "schedule": env_float("ROLLUPS_EVERY_S", 120.0),
+        "options": {"expires": env_float("ROLLUPS_EVERY_S", 120.0)},
+    },
+    "analytics-rollups-nightly": {
+        "task": "supportops.analytics.tasks.rollups_refresh",
+        "schedule": crontab(hour=2, minute=40),
+        "kwargs": {"verify": True},
+    },
     "analytics-analyses-nightly": {
         "task": "supportops.analytics.tasks.analyses_sweep",
         "schedule": crontab(hour=3, minute=15),

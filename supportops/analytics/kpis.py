@@ -214,6 +214,10 @@ class Timing:
     n: int
     p50: float | None
     p90: float | None
+    # From the rollups: the histogram bucket the percentile lies in (`rollups.py`); the
+    # direct computation leaves them None.
+    p50_bucket: int | None = None
+    p90_bucket: int | None = None
 
 
 @dataclass(frozen=True)
@@ -254,7 +258,16 @@ def _timings(rows: QuerySet[Outcome], figure: str, until: str) -> list[Timing]:
 
 
 def kpis_overview(*, workspace: Workspace, filters: Filters) -> Overview:
-    """Every dashboard figure for the filters, in a handful of queries."""
+    """Every dashboard figure for the filters, as the dashboards show them: past days from
+    the daily rollups, today live (`rollups.kpis_from_rollups`)."""
+    from .rollups import kpis_from_rollups  # rollups builds on this module's definitions
+
+    return kpis_from_rollups(workspace=workspace, filters=filters)
+
+
+def kpis_overview_direct(*, workspace: Workspace, filters: Filters) -> Overview:
+    """Every dashboard figure counted straight from the ledger, in a handful of queries
+    (what the rollups are checked against; percentiles exact, interpolated)."""
     rows = outcomes_filtered(workspace=workspace, filters=filters)
     overview = Overview(
         filters=filters,
@@ -357,9 +370,17 @@ class CostFigures:
 
 
 def kpi_costs(*, workspace: Workspace, filters: Filters) -> CostFigures:
-    """The one place the dashboards read cost figures from: the cost lines
-    (`ConversationCost`) through `selectors.cost_per_resolution`, under the dashboard's
-    filters (period in the workspace's time zone, arm, channel, category)."""
+    """The one place the dashboards read cost figures from: the daily cost rollups for past
+    days and today live (`rollups.costs_from_rollups`), equal to `kpi_costs_direct`."""
+    from .rollups import costs_from_rollups
+
+    return costs_from_rollups(workspace=workspace, filters=filters)
+
+
+def kpi_costs_direct(*, workspace: Workspace, filters: Filters) -> CostFigures:
+    """The cost figures straight from the cost lines (`ConversationCost`) through
+    `selectors.cost_per_resolution`, under the dashboard's filters (period in the
+    workspace's time zone, arm, channel, category)."""
 
     def rows(group_by: str) -> list[ResolutionCost]:
         return cost_per_resolution(

@@ -4,6 +4,7 @@ settings. The rules that fill them are in `ledger.py`."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
@@ -117,6 +118,8 @@ class Outcome(models.Model):
                 fields=["workspace", "arm", "started_at"], name="outcome_ws_arm_started_idx"
             ),
             models.Index(fields=["workspace", "outcome"], name="outcome_ws_outcome_idx"),
+            # The rollups' watermark: outcomes recomputed since the last build.
+            models.Index(fields=["workspace", "computed_at"], name="outcome_ws_computed_idx"),
             models.Index(
                 fields=["final", "last_event_at"],
                 condition=models.Q(final=False),
@@ -234,6 +237,12 @@ class ConversationCost(models.Model):
     seen_event_id = models.BigIntegerField(default=0)
     seen_message_id = models.BigIntegerField(default=0)
     computed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            # The rollups' watermark: costs recomputed since the last build.
+            models.Index(fields=["workspace", "computed_at"], name="convcost_ws_computed_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"cost of conversation {self.conversation_id}: {self.total_usd}"
@@ -358,3 +367,163 @@ class ThemeReport(models.Model):
 
     def __str__(self) -> str:
         return f"themes {self.since}..{self.until} ({self.status})"
+
+
+# --- Daily rollups (see rollups.py for what each column counts and how they are built) ----------
+
+HISTOGRAM_BUCKETS = 98  # rollups.py: bucket 0 is < 1 s, bucket k covers [2^((k-1)/4), 2^(k/4)) s
+
+
+def _empty_histogram() -> list[int]:
+    return [0] * HISTOGRAM_BUCKETS
+
+
+class RollupState(models.Model):
+    """Where a workspace's rollups stand: the time zone its days were cut in and the
+    watermark (every change to the ledger before it, less a safety margin, is rolled up)."""
+
+    workspace = models.OneToOneField(
+        Workspace, on_delete=models.CASCADE, related_name="rollup_state"
+    )
+    timezone = models.CharField(max_length=64, blank=True)
+    watermark = models.DateTimeField(null=True, blank=True)
+    built_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"rollups of {self.workspace} up to {self.watermark}"
+
+
+class RollupDay(models.Model):
+    """One day (in the workspace's time zone) whose rollups are built; a past day without
+    this row is computed live by the dashboards."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    built_at = models.DateTimeField()
+    outcomes = models.PositiveIntegerField(default=0, help_text="outcome rows started that day")
+    conversations = models.PositiveIntegerField(
+        default=0, help_text="conversations created that day (the cost rollup's basis)"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "day"], name="rollupday_unique_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"rollup day {self.day}"
+
+
+class RollupCounts(models.Model):
+    """The additive counts of a group of outcome rows (rollups.py says what each counts)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    arm = models.CharField(max_length=16)
+    channel = models.CharField(max_length=16)
+    category = models.CharField(max_length=80, blank=True)
+    contained = models.BooleanField()
+
+    conversations = models.PositiveIntegerField(default=0)
+    final = models.PositiveIntegerField(default=0)
+    fcr = models.PositiveIntegerField(default=0)
+    confirmed = models.PositiveIntegerField(default=0)
+    bot_confirmed = models.PositiveIntegerField(default=0)
+    repeat = models.PositiveIntegerField(default=0)
+    abandoned = models.PositiveIntegerField(default=0)
+    escalated = models.PositiveIntegerField(default=0)
+    triggers = models.JSONField(default=dict, blank=True, help_text="{first trigger: count}")
+    csat_asked = models.PositiveIntegerField(default=0)
+    csat_answered = models.PositiveIntegerField(default=0)
+    csat_scored = models.PositiveIntegerField(default=0)
+    csat_score_sum = models.PositiveIntegerField(default=0)
+    csat_satisfied = models.PositiveIntegerField(default=0)
+    first_response_bot = ArrayField(models.IntegerField(), default=_empty_histogram)
+    first_response_person = ArrayField(models.IntegerField(), default=_empty_histogram)
+    resolution = ArrayField(models.IntegerField(), default=_empty_histogram)
+
+    class Meta:
+        abstract = True
+
+
+class DailyRollup(RollupCounts):
+    """The ledger's additive counts for one workspace x day x arm x channel x category x
+    contained (outcome rows by the day they started)."""
+
+    day = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "day", "arm", "channel", "category", "contained"],
+                name="dailyrollup_unique_cell",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"rollup {self.day} {self.arm}/{self.channel}/{self.category or '-'}"
+
+
+class MonthlyRollup(RollupCounts):
+    """The sum of one month's DailyRollup rows (a long period reads 12 of these per cell
+    instead of 365 daily rows); valid while its RollupMonth is newer than its days."""
+
+    month = models.DateField(help_text="the month's first day")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "month", "arm", "channel", "category", "contained"],
+                name="monthlyrollup_unique_cell",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"rollup {self.month:%Y-%m} {self.arm}/{self.channel}/{self.category or '-'}"
+
+
+class RollupMonth(models.Model):
+    """When a month's MonthlyRollup rows were summed from its days."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    built_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "month"], name="rollupmonth_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"rollup month {self.month:%Y-%m}"
+
+
+class DailyCostRollup(models.Model):
+    """Cost sums for one workspace x day x arm x channel x category, of conversations by the
+    day they were created (the basis of `selectors.cost_per_resolution`)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    arm = models.CharField(max_length=16)
+    channel = models.CharField(max_length=16)
+    category = models.CharField(max_length=80, blank=True)
+
+    conversations = models.PositiveIntegerField(default=0)
+    model_usd = models.DecimalField(max_digits=18, decimal_places=8, default=0)
+    agent_usd = models.DecimalField(max_digits=18, decimal_places=8, default=0)
+    handling_seconds = models.PositiveBigIntegerField(default=0)
+    confirmed = models.PositiveIntegerField(default=0)
+    unconfirmed = models.PositiveIntegerField(default=0)
+    provisional = models.PositiveIntegerField(default=0)
+    unpriced = models.PositiveIntegerField(default=0)
+    uncosted = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "day", "arm", "channel", "category"],
+                name="dailycostrollup_unique_cell",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"cost rollup {self.day} {self.arm}/{self.channel}/{self.category or '-'}"

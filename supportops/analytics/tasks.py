@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from supportops.accounts.models import Workspace
 from supportops.conversations.models import Conversation
 from supportops.rollout.models import Phase
 
@@ -20,6 +21,7 @@ from .ledger import (
     outcome_up_to_date,
     outcomes_sweep_run,
 )
+from .rollups import rollups_build
 from .theme_reports import theme_report_run
 
 
@@ -115,4 +117,29 @@ def guardrails_check_live() -> int:
     ids = list(Phase.objects.filter(status=Phase.Status.LIVE).values_list("pk", flat=True))
     for phase_id in ids:
         guardrails_check.delay(phase_id)
+    return len(ids)
+
+
+@shared_task(
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=5,
+    acks_late=True,
+    time_limit=3600,
+)
+def rollups_build_task(workspace_id: int, verify: bool = False) -> int:
+    """Build one workspace's missing and changed daily rollups; returns the days rebuilt."""
+    workspace = Workspace.objects.filter(pk=workspace_id).first()
+    if workspace is None:
+        return 0
+    return len(rollups_build(workspace=workspace, verify=verify))
+
+
+@shared_task
+def rollups_refresh(verify: bool = False) -> int:
+    """Beat: bring every workspace's daily rollups up to date (each in its own task);
+    nightly with `verify` (the last week again, and days whose counts drifted)."""
+    ids = list(Workspace.objects.values_list("pk", flat=True))
+    for workspace_id in ids:
+        rollups_build_task.delay(workspace_id, verify)
     return len(ids)

@@ -3,13 +3,19 @@ ledger_rows.py), the drill-down lists against the numbers they link from, and th
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 
 import pytest
 
 from supportops.accounts.models import Workspace
 from supportops.analytics.filters import FilterError, filters_parse
-from supportops.analytics.kpis import drilldown_outcomes, kpi_costs, kpis_overview
+from supportops.analytics.kpis import (
+    drilldown_outcomes,
+    kpi_costs,
+    kpis_overview,
+    kpis_overview_direct,
+)
 from supportops.analytics.selectors import COST_PER_RESOLUTION_BASIS
 from supportops.inbox.models import BusinessHours
 from tests.analytics.cost_scenario import COST_PERIOD, costed_conversations
@@ -84,7 +90,8 @@ def test_escalation_by_category_and_trigger(ledger):
 
 
 def test_first_response_and_resolution_percentiles(ledger):
-    o = overview(ledger)
+    # Exact (interpolated) percentiles, counted directly from the ledger.
+    o = kpis_overview_direct(workspace=ledger, filters=filters_parse(PERIOD, workspace=ledger))
     first = {t.who: t for t in o.first_response}
     # Bot first: 10, 20, 30, 40, 50, 60 s. p50 = 35; p90 at rank 4.5: 50 + 0.5 * 10 = 55.
     assert (first["bot"].n, first["bot"].p50, first["bot"].p90) == (6, 35, 55)
@@ -100,6 +107,35 @@ def test_first_response_and_resolution_percentiles(ledger):
     # People: 600, 1200. p90 = 600 + 0.9 * 600 = 1140.
     assert (resolution["person"].n, resolution["person"].p50) == (2, 900)
     assert resolution["person"].p90 == pytest.approx(1140)
+
+
+def test_dashboard_percentiles_are_the_bucket_of_the_exact_percentile(ledger):
+    """The dashboards read percentiles from fixed-bucket histograms (analytics.rollups):
+    the geometric middle of the 2^(1/4)-wide bucket holding percentile_disc's value."""
+    o = overview(ledger)
+
+    def middle(seconds):
+        k = 1 + math.floor(4 * math.log2(seconds))
+        return 2 ** ((k - 0.5) / 4)
+
+    first = {t.who: t for t in o.first_response}
+    resolution = {t.who: t for t in o.resolution}
+    # percentile_disc takes the ceil(f * n)-th smallest: bot first 10..60 s -> p50 the 3rd
+    # (30 s), p90 the 6th (60 s); people 120, 300 -> 120, 300; resolution bot 60, 200, 300
+    # -> 200, 300; people 600, 1200 -> 600, 1200.
+    expected = {
+        ("first", "bot"): (6, 30, 60),
+        ("first", "person"): (2, 120, 300),
+        ("resolution", "bot"): (3, 200, 300),
+        ("resolution", "person"): (2, 600, 1200),
+    }
+    for (what, who), (n, p50, p90) in expected.items():
+        timing = (first if what == "first" else resolution)[who]
+        assert timing.n == n
+        assert timing.p50 == pytest.approx(middle(p50))
+        assert timing.p90 == pytest.approx(middle(p90))
+        assert 2 ** (-1 / 8) <= timing.p50 / p50 <= 2 ** (1 / 8)  # within 9%
+    assert first["bot"].p50 == pytest.approx(2 ** (19.5 / 4))  # 29.3 s: bucket [26.9, 32)
 
 
 def test_every_number_drills_down_to_exactly_its_conversations(ledger):

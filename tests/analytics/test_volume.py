@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.db.models import F
 
-from supportops.analytics.models import Outcome
+from supportops.analytics.models import Outcome, RollupDay
 from supportops.analytics.volume import SLUG
 from supportops.conversations.models import Conversation
 
@@ -46,4 +46,8 @@ def test_bench_dashboards_reports_the_contract_keys(db):
     for key in ("dashboard_ms", "drilldown_ms"):
         assert 0 < result[key]["p50"] <= result[key]["p95"]
     assert result["export_peak_mb"] > 0 and result["export_s"] >= 0
-    assert result["rollup_day_s"] is None and result["rollup_matches_direct"] is None
+    assert result["rollup_day_s"] > 0
+    assert result["rollup_matches_direct"] is True, result["rollup_mismatches"]
+    # The first build rolled up every past day of the seeded year.
+    assert result["rollups_built_days"] >= 360
+    assert RollupDay.objects.filter(workspace__slug=SLUG, outcomes__gt=0).count() > 150
