@@ -149,16 +149,13 @@ def conversation_opening(
     (never greeted as an AI). Writes nothing (the widget shows it before anything is stored;
     `customer` may be unsaved). `arm` fixes the arm instead (evaluations replaying recorded
     timelines)."""
+    bot = bot_settings_get(workspace=workspace)
     plan = assignment_decide(
-        workspace=workspace,
-        customer=customer,
-        bot_enabled=bot_settings_get(workspace=workspace).enabled,
-        arm=arm,
+        workspace=workspace, customer=customer, bot_enabled=bot.enabled, arm=arm
     )
     if plan.with_assistant:
-        return Opening(
-            plan, Message.Author.BOT, Message.Kind.GREETING, bot_greeting(workspace=workspace)
-        )
+        greeting = bot_greeting(workspace=workspace, settings=bot)
+        return Opening(plan, Message.Author.BOT, Message.Kind.GREETING, greeting)
     return Opening(plan, Message.Author.SYSTEM, Message.Kind.TEXT, HUMAN_ONLY_NOTICE)
 
 
