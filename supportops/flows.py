@@ -21,8 +21,9 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.http import Http404
 from django.utils import timezone
 
 from supportops.accounts.models import Workspace
@@ -44,6 +45,7 @@ from supportops.bot.turn import (
     eligibility,
 )
 from supportops.conversations.models import Conversation, Customer, Message, SweepDay
+from supportops.conversations.selectors import conversation_get_by_token
 from supportops.conversations.services import (
     MAX_EMAIL_CHARS,
     FeedbackVia,
@@ -90,8 +92,9 @@ from supportops.rollout.models import (
     SuiteCase,
     SuiteRun,
 )
-from supportops.rollout.selectors import Gate, Scope, bot_gate, phase_scope
+from supportops.rollout.selectors import Gate, Scope, bot_gate, phase_get, phase_scope
 from supportops.rollout.services import (
+    StartPlan,
     assignment_decide,
     assignment_record,
     assignment_start_of,
@@ -102,6 +105,8 @@ from supportops.rollout.services import (
 from supportops.rollout.suites import case_judge
 from supportops.text import triggers
 from supportops.text.triggers import confirms_answer, rejects_answer
+from supportops.widget.security import PendingChat
+from supportops.widget.services import Visitor, widget_customer_get_or_create
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +129,36 @@ def _ledger_refresh(conversation: Conversation, *, earlier: bool = False) -> Non
 # --- A conversation starts ----------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Opening:
+    """How a conversation about to start opens: its rollout plan and the first message the
+    customer is shown (the assistant's greeting, or the notice that a person will reply)."""
+
+    plan: StartPlan
+    author: str
+    kind: str
+    text: str
+
+
+def conversation_opening(
+    *, workspace: Workspace, customer: Customer, arm: str | None = None
+) -> Opening:
+    """Decide the customer's arm (sticky: the same on every conversation and channel) and what
+    they are shown first: either the assistant greets them and says it is an AI, or, for the
+    control group, with the bot paused or switched off, they are told a person will reply
+    (never greeted as an AI). Writes nothing (the widget shows it before anything is stored;
+    `customer` may be unsaved). `arm` fixes the arm instead (evaluations replaying recorded
+    timelines)."""
+    bot = bot_settings_get(workspace=workspace)
+    plan = assignment_decide(
+        workspace=workspace, customer=customer, bot_enabled=bot.enabled, arm=arm
+    )
+    if plan.with_assistant:
+        greeting = bot_greeting(workspace=workspace, settings=bot)
+        return Opening(plan, Message.Author.BOT, Message.Kind.GREETING, greeting)
+    return Opening(plan, Message.Author.SYSTEM, Message.Kind.TEXT, HUMAN_ONLY_NOTICE)
+
+
 @transaction.atomic
 def do_conversation_start(
     *,
@@ -131,42 +166,150 @@ def do_conversation_start(
     customer: Customer,
     channel: str = Conversation.Channel.WIDGET,
     arm: str | None = None,
+    opening: Opening | None = None,
+    token: str | None = None,
 ) -> StartedConversation:
-    """Assign the customer's arm (sticky: the same on every conversation and channel), then
-    either the assistant greets them and says it is an AI, or, for the control group, with
-    the bot paused or switched off, they are told a person will reply (never greeted as an
-    AI). `arm` fixes the arm instead (evaluations replaying recorded timelines)."""
-    plan = assignment_decide(
+    """Start the conversation as `conversation_opening` decides (or as `opening`, decided
+    earlier: a widget chat stores nothing until its first message, and then stores what the
+    customer was shown at its start) and record the arm assignment. `token`: see
+    `conversation_create`."""
+    if opening is None:
+        opening = conversation_opening(workspace=workspace, customer=customer, arm=arm)
+    plan = opening.plan
+    started = conversation_create(
         workspace=workspace,
         customer=customer,
-        bot_enabled=bot_settings_get(workspace=workspace).enabled,
-        arm=arm,
+        channel=channel,
+        arm=plan.arm,
+        token=token,
+        **({} if plan.with_assistant else {"status": Conversation.Status.HANDED_OFF}),
     )
-    if plan.with_assistant:
-        started = conversation_create(
-            workspace=workspace, customer=customer, channel=channel, arm=plan.arm
-        )
-        message_add(
-            conversation=started.conversation,
-            author=Message.Author.BOT,
-            text=bot_greeting(workspace=workspace),
-            kind=Message.Kind.GREETING,
-        )
-    else:
-        started = conversation_create(
-            workspace=workspace,
-            customer=customer,
-            channel=channel,
-            arm=plan.arm,
-            status=Conversation.Status.HANDED_OFF,
-        )
-        message_add(
-            conversation=started.conversation,
-            author=Message.Author.SYSTEM,
-            text=HUMAN_ONLY_NOTICE,
-        )
+    message_add(
+        conversation=started.conversation,
+        author=opening.author,
+        text=opening.text,
+        kind=opening.kind,
+    )
     assignment_record(conversation=started.conversation, plan=plan)
     return started
+
+
+# --- A widget chat: nothing is stored until its first message ------------------------------
+
+
+def chat_pending_start(*, workspace: Workspace, visitor: Visitor) -> tuple[PendingChat, Opening]:
+    """What starting a widget chat decides, stored nowhere: the opening the visitor is shown
+    now, and the pending chat (signed into a token for the browser) that holds it until the
+    first message. Reads only: starting is cheap to refuse and leaves nothing to clean up."""
+    opening = conversation_opening(
+        workspace=workspace, customer=visitor.customer_unsaved(workspace)
+    )
+    plan = opening.plan
+    chat = PendingChat(
+        workspace_id=workspace.pk,
+        nonce=secrets.token_urlsafe(24),
+        visitor_id=visitor.visitor_id,
+        external_id=visitor.external_id,
+        name=visitor.name,
+        email=visitor.email,
+        arm=plan.arm,
+        bucket=plan.bucket,
+        start=plan.start,
+        phase_id=plan.phase.pk if plan.phase is not None else None,
+        reason=plan.reason,
+        author=opening.author,
+        kind=opening.kind,
+        text=opening.text,
+    )
+    return chat, opening
+
+
+@dataclass(frozen=True)
+class ChatOpened:
+    conversation: Conversation
+    token: str
+    created: bool  # False: an earlier request of the same pending chat created it
+
+
+def _pending_chat_open(*, workspace: Workspace, chat: PendingChat) -> ChatOpened:
+    token = chat.conversation_token
+    existing = conversation_get_by_token(workspace=workspace, token=token)
+    if existing is not None:
+        return ChatOpened(existing, token, created=False)
+    visitor = Visitor(
+        external_id=chat.external_id, name=chat.name, email=chat.email, visitor_id=chat.visitor_id
+    )
+    customer = widget_customer_get_or_create(workspace=workspace, visitor=visitor)
+    phase = None
+    if chat.phase_id is not None:
+        try:
+            phase = phase_get(workspace=workspace, phase_id=chat.phase_id)
+        except Http404:  # deleted since: the conversation counts in no phase
+            phase = None
+    opening = Opening(
+        StartPlan(chat.arm, chat.bucket, chat.start, phase, chat.reason),
+        chat.author,
+        chat.kind,
+        chat.text,
+    )
+    started = do_conversation_start(
+        workspace=workspace, customer=customer, opening=opening, token=token
+    )
+    return ChatOpened(started.conversation, token, created=True)
+
+
+def _pending_chat_do(workspace: Workspace, chat: PendingChat, then: Any) -> tuple[ChatOpened, Any]:
+    """Open the pending chat's conversation and do `then(conversation)` in one transaction.
+    Two requests of one pending chat racing (a retry sent before the first answer came) both
+    try to create it; the unique token hash lets one win, and the other, tried again, finds
+    the winner's conversation."""
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                opened = _pending_chat_open(workspace=workspace, chat=chat)
+                return opened, then(opened.conversation)
+        except IntegrityError:
+            if (
+                attempt
+                or conversation_get_by_token(workspace=workspace, token=chat.conversation_token)
+                is None
+            ):
+                raise
+    raise AssertionError("unreachable")
+
+
+def pending_chat_exists(*, workspace: Workspace, chat: PendingChat) -> bool:
+    return conversation_get_by_token(workspace=workspace, token=chat.conversation_token) is not None
+
+
+def do_pending_chat_message(
+    *, workspace: Workspace, chat: PendingChat, text: str, client_key: str = ""
+) -> tuple[ChatOpened, PostedMessage]:
+    """A widget chat's first message: the customer (if new), the conversation with what the
+    customer was shown at the start (the greeting, as its first message) and the message,
+    in one transaction; then everything as for any message (`do_customer_message`: the
+    bot's turn is queued on commit). A retry (same pending chat, same client key) returns
+    the stored message; a bad message stores nothing at all."""
+    return _pending_chat_do(
+        workspace,
+        chat,
+        lambda conversation: do_customer_message(
+            conversation=conversation, text=text, client_key=client_key
+        ),
+    )
+
+
+def do_pending_chat_hand_off(*, workspace: Workspace, chat: PendingChat) -> ChatOpened:
+    """ "Talk to a person" before the customer wrote anything: a real request, so the
+    conversation is created now and handed to people (a second press changes nothing)."""
+    opened, _ = _pending_chat_do(workspace, chat, lambda conversation: None)
+    do_hand_off(
+        conversation=opened.conversation,
+        trigger="explicit_request",
+        reason="customer pressed Talk to a person",
+        by="customer",
+    )
+    return opened
 
 
 # --- A customer message arrives -----------------------------------------------------------------

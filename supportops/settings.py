@@ -405,6 +405,10 @@ WIDGET_SECRET_OVERLAP_HOURS = env_int("WIDGET_SECRET_OVERLAP_HOURS", 72, minimum
 # grace minutes, then nothing.
 WIDGET_TOKEN_TTL_HOURS = env_int("WIDGET_TOKEN_TTL_HOURS", 24, minimum=1)
 WIDGET_TOKEN_ENDED_GRACE_MINUTES = env_int("WIDGET_TOKEN_ENDED_GRACE_MINUTES", 30, minimum=0)
+# Starting a chat stores nothing: the browser holds a signed "pending chat" token until its
+# first message (or "Talk to a person") creates the conversation. After this long the widget
+# starts a new chat instead.
+WIDGET_PENDING_CHAT_TTL_MINUTES = env_int("WIDGET_PENDING_CHAT_TTL_MINUTES", 120, minimum=1)
 
 # --- Email channel: the rating links in the resolve email stop working after this many days;
 # inbound webhook bodies larger than this are refused.

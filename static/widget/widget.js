@@ -381,9 +381,17 @@
 
   // ---------------------------------------------------------------- state
   const saved = store.get(slot) || {};
+  const savedOpening = saved.opening && Array.isArray(saved.opening.messages) ? saved.opening : null;
   const state = {
     open: false,
     conversation: saved.id && saved.token ? { id: saved.id, token: saved.token } : null,
+    // A started chat the server stores nothing of until its first message: its signed token
+    // and what it said to show (the greeting), drawn without ids until the conversation begins.
+    pendingChat:
+      !saved.id && typeof saved.pendingToken === "string" && savedOpening
+        ? { token: saved.pendingToken, opening: savedOpening }
+        : null,
+    openingEls: [],
     seen: Number(saved.seen) || 0, // newest message id the customer has had open in front of them
     cursor: 0, // newest message id rendered in this page
     status: "bot",
@@ -408,6 +416,16 @@
   };
 
   function save() {
+    if (!state.conversation && state.pendingChat) {
+      // The same pending token after a reload: a first message sent again never begins a
+      // second conversation.
+      store.set(slot, {
+        pendingToken: state.pendingChat.token,
+        opening: state.pendingChat.opening,
+        pending: state.pending.map(({ key, text }) => ({ key, text })),
+      });
+      return;
+    }
     if (!state.conversation) {
       store.remove(slot);
       return;
@@ -458,7 +476,7 @@
         ? STATUS_TEXT.with_person(state.personLabel || state.personName)
         : STATUS_TEXT[state.status] || "";
     if (subtitle.textContent !== subtitleText) subtitle.textContent = subtitleText;
-    endButton.hidden = state.status === "resolved";
+    endButton.hidden = state.status === "resolved" || !state.conversation; // nothing to end yet
     // Only while the assistant answers: waiting, a person is already asked for (the subtitle
     // says so); with a person, the subtitle names them; an ended chat is reopened by writing.
     const handoffWasFocused = shadow.activeElement === handoffButton;
@@ -491,6 +509,7 @@
     const back = wait.reopens_at ? clockTime(wait.reopens_at) : "";
     const offline = `Our team is offline right now${back ? ` (back at ${back})` : ""}.`;
     if (email) return `${offline} We'll email you at ${email} when someone replies.`;
+    if (!state.conversation) return `${offline} Write your question and we'll answer it.`;
     if (known && !state.otherAddress) return `${offline} We can email the answer to ${known}.`;
     return `${offline} Leave your email and we'll answer there.`;
   }
@@ -502,7 +521,7 @@
     const text = waitMessage(wait, email, known);
     // Only on change: the text is a live region and polls come every second.
     if (waitText.textContent !== text) waitText.textContent = text;
-    const offerEmail = !wait.open_now && !email;
+    const offerEmail = !wait.open_now && !email && Boolean(state.conversation);
     const offerKnown = offerEmail && Boolean(known) && !state.otherAddress;
     const askEmail = offerEmail && !offerKnown;
     if (knownBox.hidden === offerKnown) knownBox.hidden = !offerKnown;
@@ -782,8 +801,12 @@
   });
 
   // ---------------------------------------------------------------- conversation lifecycle
+  // Starting a chat stores nothing on the server: it answers with what to show and a pending
+  // token. The first message (or "Talk to a person") begins the conversation and returns its
+  // id and token; from then on everything goes to the conversation.
   async function ensureConversation() {
     if (state.conversation) return state.conversation;
+    if (state.pendingChat) return null;
     if (!state.starting) {
       state.starting = startConversation().finally(() => {
         state.starting = null;
@@ -803,15 +826,41 @@
         }
       : { visitor_id: visitorId };
     const { data: started } = await call("POST", "/conversations", { body });
-    state.conversation = { id: started.id, token: started.token };
-    applyConversation(started);
+    state.pendingChat = {
+      token: started.pending_token,
+      opening: { status: started.status, wait: started.wait, messages: started.messages || [] },
+    };
+    showOpening();
     save();
-    return state.conversation;
+    return null;
+  }
+
+  // What the start said to show, until the conversation (which stores it) begins.
+  function showOpening() {
+    for (const el of state.openingEls) el.remove();
+    const opening = state.pendingChat.opening;
+    state.openingEls = opening.messages.map((message) => messageElement(message));
+    list.prepend(...state.openingEls);
+    setStatus({ status: opening.status, wait: opening.wait || null });
+    if (state.open) scrollDown();
+  }
+
+  // The first message or "Talk to a person" began the conversation: from now on it is real.
+  function conversationBegun(conversation) {
+    for (const el of state.openingEls) el.remove();
+    state.openingEls = [];
+    state.pendingChat = null;
+    state.conversation = { id: conversation.id, token: conversation.token };
+    applyConversation(conversation);
+    save();
   }
 
   function forgetConversation() {
-    // The server no longer knows this conversation (or this browser's token): start afresh.
+    // The server no longer knows this conversation (or this browser's token), or the pending
+    // chat expired: start afresh.
     state.conversation = null;
+    state.pendingChat = null;
+    state.openingEls = [];
     state.messages.clear();
     state.cursor = 0;
     state.seen = 0;
@@ -821,7 +870,25 @@
   }
 
   async function action(path, body) {
-    const conversation = await ensureConversation();
+    let conversation = await ensureConversation();
+    if (!conversation && path === "/handoff") {
+      // Asking for a person before writing anything begins the conversation; a pending chat
+      // the server no longer takes (expired) is started again once.
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          const result = await call("POST", "/pending/handoff", {
+            body: { pending_token: state.pendingChat.token },
+          });
+          conversationBegun(result.data);
+          return result;
+        } catch (err) {
+          if (attempt || (err.status !== 404 && err.status !== 410)) throw err;
+          forgetConversation();
+          await ensureConversation();
+        }
+      }
+    }
+    if (!conversation) throw new ApiError(409, "Write your question first.", 0);
     return call("POST", `/conversations/${conversation.id}${path}`, {
       body: body || {},
       token: conversation.token,
@@ -929,11 +996,22 @@
     let retryIn = 0;
     try {
       const conversation = await ensureConversation();
-      const { data: message } = await call("POST", `/conversations/${conversation.id}/messages`, {
-        body: { text: item.text },
-        token: conversation.token,
-        idempotencyKey: item.key, // the same key on every retry: never posted twice
-      });
+      let message;
+      if (conversation) {
+        ({ data: message } = await call("POST", `/conversations/${conversation.id}/messages`, {
+          body: { text: item.text },
+          token: conversation.token,
+          idempotencyKey: item.key, // the same key on every retry: never posted twice
+        }));
+      } else {
+        // The chat's first message begins its conversation (sent again with the same key
+        // and pending token, it finds the conversation instead of beginning a second one).
+        ({ data: message } = await call("POST", "/pending/messages", {
+          body: { text: item.text, pending_token: state.pendingChat.token },
+          idempotencyKey: item.key,
+        }));
+        conversationBegun(message.conversation);
+      }
       // A poll may already have matched it by its key; then there is nothing left to do.
       if (state.pending.includes(item)) confirmPending(item, message);
       showNotice("");
@@ -946,8 +1024,8 @@
         item.el.removeAttribute("aria-busy");
         item.statusEl.textContent = `Not sent: ${err.message}`;
         save();
-      } else if (err.status === 404) {
-        forgetConversation(); // pending sends move to the new conversation
+      } else if (err.status === 404 || err.status === 410) {
+        forgetConversation(); // pending sends move to the new conversation (a new start)
         for (const p of state.pending) list.append(p.el);
         retryIn = 100;
       } else {
@@ -973,7 +1051,7 @@
       state.startAttempts += 1;
       clearTimeout(state.startTimer);
       state.startTimer = setTimeout(() => {
-        if (state.open && !state.conversation) {
+        if (state.open && !state.conversation && !state.pendingChat) {
           ensureConversation()
             .then(() => {
               state.startAttempts = 0;
@@ -1115,10 +1193,9 @@
       root.hidden = false;
       // Unsent messages from before a reload are sent again, with their original keys.
       for (const item of state.pending) item.el = pendingElement(item);
-      if (state.conversation) {
-        pollSoon(0);
-        pump();
-      }
+      if (state.pendingChat) showOpening();
+      if (state.conversation || state.pendingChat) pump();
+      if (state.conversation) pollSoon(0);
     })
     .catch((err) => {
       log(err.message);

@@ -18,8 +18,8 @@ def bot_settings_get(*, workspace: Workspace) -> BotSettings:
     return settings
 
 
-def bot_greeting(*, workspace: Workspace) -> str:
-    settings = bot_settings_get(workspace=workspace)
+def bot_greeting(*, workspace: Workspace, settings: BotSettings | None = None) -> str:
+    settings = settings or bot_settings_get(workspace=workspace)
     return settings.greeting.replace("{persona}", settings.persona_name).replace(
         "{company}", workspace.name
     )

@@ -30,6 +30,18 @@ def conversation_get_for_token(
     return conversation
 
 
+def conversation_get_by_token(*, workspace: Workspace, token: str) -> Conversation | None:
+    """The conversation a token opens, found by the token alone (a widget chat's first
+    message, retried, finds the conversation its pending token already created)."""
+    if not token:
+        return None
+    return (
+        Conversation.objects.select_related("customer", "workspace")
+        .filter(workspace=workspace, token_hash=token_hash(token))
+        .first()
+    )
+
+
 def conversation_transcript(*, conversation: Conversation) -> list[Message]:
     return list(
         Message.objects.filter(conversation=conversation).select_related("agent").order_by("pk")

@@ -67,9 +67,7 @@ def customer_get_or_create_verified(
     *, workspace: Workspace, external_id: str, name: str = "", email: str = ""
 ) -> Customer:
     """The host site vouched for this id (the caller checked the signature)."""
-    external_id = external_id.strip()
-    if not external_id or len(external_id) > 120:
-        raise ConversationError("The customer id must be 1 to 120 characters.")
+    external_id = external_id_clean(external_id)
     customer, created = Customer.objects.get_or_create(
         workspace=workspace, external_id=external_id, defaults={"name": name, "email": email}
     )
@@ -80,10 +78,22 @@ def customer_get_or_create_verified(
     return customer
 
 
-def customer_get_or_create_visitor(*, workspace: Workspace, visitor_id: str) -> Customer:
+def external_id_clean(external_id: str) -> str:
+    external_id = external_id.strip()
+    if not external_id or len(external_id) > 120:
+        raise ConversationError("The customer id must be 1 to 120 characters.")
+    return external_id
+
+
+def visitor_id_clean(visitor_id: str) -> str:
     visitor_id = visitor_id.strip()
     if not 16 <= len(visitor_id) <= 64:
         raise ConversationError("The visitor id must be 16 to 64 characters.")
+    return visitor_id
+
+
+def customer_get_or_create_visitor(*, workspace: Workspace, visitor_id: str) -> Customer:
+    visitor_id = visitor_id_clean(visitor_id)
     customer, _ = Customer.objects.get_or_create(
         workspace=workspace, external_id="", visitor_id=visitor_id
     )
@@ -104,10 +114,13 @@ def conversation_create(
     channel: str = Conversation.Channel.WIDGET,
     arm: str = Conversation.Arm.AI_FIRST,
     status: str = Conversation.Status.BOT,
+    token: str | None = None,
     **fields: Any,
 ) -> StartedConversation:
-    """A new conversation and the secret token that opens it (no messages yet)."""
-    token = secrets.token_urlsafe(32)
+    """A new conversation and the secret token that opens it (no messages yet). `token`: one
+    the caller derived (a widget chat's pending token makes the same one on a retry; token
+    hashes are unique, so a second conversation for it is an IntegrityError)."""
+    token = token or secrets.token_urlsafe(32)
     if arm not in Conversation.Arm.values:
         raise ConversationError(f"Unknown arm {arm!r}.")
     conversation = Conversation.objects.create(

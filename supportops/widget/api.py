@@ -33,14 +33,20 @@ from supportops.conversations.services import (
 )
 from supportops.inbox.selectors import wait_estimate
 from supportops.lib.outage import DATABASE_UNAVAILABLE, RETRY_AFTER_S, UNAVAILABLE_DETAIL
+from supportops.rollout.services import customer_identity
 
 from .security import (
     IDEMPOTENCY_HEADER,
     TOKEN_HEADER,
     ConversationToken,
+    PendingChat,
+    PendingChatRefused,
     RateLimited,
     client_network,
     origin_allowed,
+    pending_chat_expires_at,
+    pending_chat_read,
+    pending_chat_sign,
     widget_context,
     widget_ip_limit,
     widget_rate_limit,
@@ -52,8 +58,8 @@ from .selectors import (
 )
 from .services import (
     IdentityRefused,
-    widget_customer_identify,
     widget_refusal_audit,
+    widget_visitor_check,
 )
 
 PAGE_SIZE = 100
@@ -83,9 +89,13 @@ api = WidgetAPI(
     description=(
         "What the embeddable chat widget speaks; usable by any client. Paths start with the "
         "workspace's public key (`pk_...`). Browsers may call it only from the workspace's "
-        "allowed origins. Starting a conversation returns a token; every later call sends it "
-        f"in the `{TOKEN_HEADER}` header (a wrong token is answered like an unknown "
-        "conversation: 404). A token expires some hours after the start; once the chat has "
+        "allowed origins. Starting a chat stores nothing: it returns what to show (the "
+        "greeting) and a signed `pending_token` that expires; the chat's first message (or "
+        "'Talk to a person') sends it back, creates the conversation and returns the "
+        f"conversation's token. Every later call sends that in the `{TOKEN_HEADER}` header "
+        "(a wrong token is answered like an unknown conversation: 404). A pending token that "
+        "is not valid here is 404, an expired one 410: start again. A conversation token "
+        "expires some hours after the conversation began; once the chat has "
         "ended it only reads the chat, rates it or reopens it with a message, for a short "
         'grace period. Errors are `{"detail": "..."}`; over a rate limit the answer '
         "is 429 with `Retry-After`; while the service is briefly unavailable (its database "
@@ -211,6 +221,37 @@ class StartedOut(ConversationOut):
     token: str = Field(description=f"send it as `{TOKEN_HEADER}` on every later call")
 
 
+class OpeningMessageOut(Schema):
+    author: str = Field(description="bot (the AI assistant's greeting) or system")
+    author_label: str
+    kind: str = Field(description="greeting, or text (a person will reply)")
+    text: str = Field(description="plain text; render it as text, never as HTML")
+
+
+class PendingChatOut(Schema):
+    pending_token: str = Field(
+        description="send it with the chat's first message (`/pending/messages`) or with "
+        "'Talk to a person' (`/pending/handoff`); nothing is stored until then"
+    )
+    expires_at: datetime = Field(description="after this the token is refused (410)")
+    status: str = Field(
+        description="bot (the AI assistant answers) or handed_off (a person will reply)"
+    )
+    messages: list[OpeningMessageOut] = Field(
+        description="what to show now: the assistant's greeting (it says it is an AI), or "
+        "that a person will reply; stored as the conversation's first message once it begins"
+    )
+    wait: WaitOut | None = Field(
+        description="with status handed_off: live queue figures for someone joining now"
+    )
+
+
+class FirstMessageOut(MessageOut):
+    conversation: StartedOut = Field(
+        description="the conversation the message began: its token and its messages so far"
+    )
+
+
 class MessageIn(Schema):
     text: str = Field(description=f"1 to {MAX_MESSAGE_CHARS} characters of plain text")
     client_key: str = Field(
@@ -218,6 +259,14 @@ class MessageIn(Schema):
         description=f"idempotency key (or the `{IDEMPOTENCY_HEADER}` header): a retry with "
         "the same key returns the stored message with 200 instead of posting it twice",
     )
+
+
+class PendingIn(Schema):
+    pending_token: str = Field(description="from the start")
+
+
+class PendingMessageIn(MessageIn):
+    pending_token: str = Field(description="from the start")
 
 
 class FeedbackIn(Schema):
@@ -395,7 +444,7 @@ def _token_conversation(
     conversation: Conversation = request.auth  # type: ignore[attr-defined]
     widget_rate_limit(
         context=widget_context(request),
-        customer_id=conversation.customer_id,
+        visitor=customer_identity(conversation.customer),
         write=write,
         message=message,
         request=request,
@@ -453,6 +502,11 @@ def _bad_input(request: HttpRequest, exc: ConversationError) -> HttpResponse:
 @api.exception_handler(IdentityRefused)
 def _identity_refused(request: HttpRequest, exc: IdentityRefused) -> HttpResponse:
     return api.create_response(request, {"detail": "The signature does not match."}, status=403)
+
+
+@api.exception_handler(PendingChatRefused)
+def _pending_refused(request: HttpRequest, exc: PendingChatRefused) -> HttpResponse:
+    return api.create_response(request, {"detail": str(exc)}, status=exc.status)
 
 
 @api.exception_handler(RateLimited)
@@ -521,20 +575,21 @@ def config_get(request: HttpRequest, key: str, response: HttpResponse) -> dict[s
 
 @api.post(
     BASE + "/conversations",
-    response={201: StartedOut, **BODY_ERRORS},
-    summary="Start a conversation",
+    response={200: PendingChatOut, **BODY_ERRORS},
+    summary="Start a chat",
     description="Identifies the visitor (anonymous `visitor_id`, or `customer_id` with its "
-    "signature) and returns the conversation's token and its first messages: the AI "
-    "assistant's greeting.",
+    "signature) and returns what to show (the AI assistant's greeting, or that a person will "
+    "reply) with a `pending_token`. Stores nothing: the conversation begins with the first "
+    "message (`/pending/messages`) or 'Talk to a person' (`/pending/handoff`).",
     tags=["conversations"],
 )
-def conversation_create(request: HttpRequest, key: str, payload: StartIn) -> Status[dict[str, Any]]:
+def conversation_create(request: HttpRequest, key: str, payload: StartIn) -> dict[str, Any]:
     context = widget_context(request)
     # The client's own limits first, before any other work: a flood of starts from one
     # address is refused cheaply and never uses up the workspace's budget.
     widget_ip_limit(request=request, context=context, start=True)
     widget_rate_limit(context=context, write=True)
-    customer = widget_customer_identify(
+    visitor = widget_visitor_check(
         workspace=context.workspace,
         visitor_id=payload.visitor_id,
         customer_id=payload.customer_id,
@@ -544,9 +599,101 @@ def conversation_create(request: HttpRequest, key: str, payload: StartIn) -> Sta
         signature_expires=payload.signature_expires,
         request=request,
     )
-    widget_rate_limit(context=context, customer_id=customer.pk)
-    started = flows.do_conversation_start(workspace=context.workspace, customer=customer)
-    return Status(201, {**_conversation(request, started.conversation, 0), "token": started.token})
+    chat, opening = flows.chat_pending_start(workspace=context.workspace, visitor=visitor)
+    widget_rate_limit(context=context, visitor=chat.identity)
+    with_assistant = opening.plan.with_assistant
+    return {
+        "pending_token": pending_chat_sign(chat),
+        "expires_at": pending_chat_expires_at(),
+        "status": Conversation.Status.BOT if with_assistant else Conversation.Status.HANDED_OFF,
+        "messages": [
+            {
+                "author": opening.author,
+                "author_label": AUTHOR_LABELS.get(opening.author, "Support"),
+                "kind": opening.kind,
+                "text": opening.text,
+            }
+        ],
+        "wait": None if with_assistant else wait_estimate(workspace=context.workspace),
+    }
+
+
+def _pending_chat(request: HttpRequest, token: str, *, message: bool = False) -> PendingChat:
+    """The pending chat a request brings back, once the visitor is within the limits. An
+    expired token still works if its conversation exists (a retry whose answer was lost)."""
+    context = widget_context(request)
+    chat = pending_chat_read(
+        token=token,
+        workspace=context.workspace,
+        expired_ok=lambda chat: flows.pending_chat_exists(workspace=context.workspace, chat=chat),
+    )
+    widget_rate_limit(
+        context=context, visitor=chat.identity, write=True, message=message, request=request
+    )
+    return chat
+
+
+def _client_key(idempotency_key: str | None, body_key: str) -> str:
+    client_key = (idempotency_key or body_key or "").strip()
+    if len(client_key) > 64 or not client_key.isprintable():
+        raise ConversationError("The idempotency key must be at most 64 printable characters.")
+    return client_key
+
+
+@api.post(
+    BASE + "/pending/messages",
+    response={200: FirstMessageOut, 201: FirstMessageOut, **BODY_ERRORS, 410: Error},
+    summary="Post a chat's first message",
+    description="Begins the conversation of a started chat with the customer's first message "
+    "and returns the message and the conversation (with its token). 201 when stored, 200 "
+    "when the idempotency key matched an earlier post (sent again, the same first message "
+    "never begins a second conversation). 404: the pending token is not valid here; 410: it "
+    "expired; start again.",
+    tags=["conversations"],
+)
+def pending_message_create(
+    request: HttpRequest,
+    key: str,
+    payload: PendingMessageIn,
+    idempotency_key: str | None = Header(None, alias=IDEMPOTENCY_HEADER),
+) -> Status[dict[str, Any]]:
+    client_key = _client_key(idempotency_key, payload.client_key)
+    chat = _pending_chat(request, payload.pending_token, message=True)
+    opened, posted = flows.do_pending_chat_message(
+        workspace=widget_context(request).workspace,
+        chat=chat,
+        text=payload.text,
+        client_key=client_key,
+    )
+    conversation = _refresh(opened.conversation)
+    return Status(
+        201 if posted.created else 200,
+        {
+            **_message(posted.message, _base(request)),
+            "conversation": {**_conversation(request, conversation, 0), "token": opened.token},
+        },
+    )
+
+
+@api.post(
+    BASE + "/pending/handoff",
+    response={200: StartedOut, 201: StartedOut, **BODY_ERRORS, 410: Error},
+    summary="Talk to a person before writing",
+    description="Begins the conversation of a started chat and hands it to the support team; "
+    "the notice arrives as a message. 201 when it began now, 200 when an earlier request "
+    "began it (a second press changes nothing). 404/410 as for the first message.",
+    tags=["conversations"],
+)
+def pending_handoff_create(
+    request: HttpRequest, key: str, payload: PendingIn
+) -> Status[dict[str, Any]]:
+    chat = _pending_chat(request, payload.pending_token)
+    opened = flows.do_pending_chat_hand_off(workspace=widget_context(request).workspace, chat=chat)
+    conversation = _refresh(opened.conversation)
+    return Status(
+        201 if opened.created else 200,
+        {**_conversation(request, conversation, 0), "token": opened.token},
+    )
 
 
 @api.get(
@@ -585,9 +732,7 @@ def message_create(
     payload: MessageIn,
     idempotency_key: str | None = Header(None, alias=IDEMPOTENCY_HEADER),
 ) -> Status[dict[str, Any]]:
-    client_key = (idempotency_key or payload.client_key or "").strip()
-    if len(client_key) > 64 or not client_key.isprintable():
-        raise ConversationError("The idempotency key must be at most 64 printable characters.")
+    client_key = _client_key(idempotency_key, payload.client_key)
     conversation = _token_conversation(request, message=True)
     posted = flows.do_customer_message(
         conversation=conversation, text=payload.text, client_key=client_key

@@ -12,15 +12,19 @@ import math
 import re
 import time
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core import signing
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signing import TimestampSigner
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from limits import RateLimitItem, RateLimitItemPerMinute, parse_many
 from limits.errors import StorageError
 from limits.storage import RedisStorage
@@ -291,6 +295,101 @@ class ConversationToken(APIKeyHeader):
         )
 
 
+# --- Pending chat ------------------------------------------------------------------------
+# Starting a chat stores nothing: the browser gets a signed, expiring "pending chat" token
+# holding what the start decided (who the visitor is, the rollout plan, the first message it
+# was shown). Its first message (or "Talk to a person") brings the token back and creates
+# the customer and the conversation then. The conversation's own token is derived from the
+# pending token's random nonce, so a retry of that first request finds the conversation it
+# created (token hashes are unique) instead of creating a second one.
+
+PENDING_SALT = "supportops.widget.pending-chat"
+CONVERSATION_TOKEN_SALT = "supportops.widget.pending-chat.conversation-token"  # noqa: S105
+
+
+class PendingChatRefused(Exception):
+    """A pending chat token that cannot open a chat; `status` 404 (not ours) or 410 (expired)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class PendingChat:
+    """What a chat's start decided, carried by its token until the first message."""
+
+    workspace_id: int
+    nonce: str
+    visitor_id: str = ""  # an anonymous visitor
+    external_id: str = ""  # a customer the host site signed, with the signed name and email
+    name: str = ""
+    email: str = ""
+    arm: str = ""
+    bucket: float = 0.0
+    start: str = ""  # rollout.Assignment.Start
+    phase_id: int | None = None
+    reason: str = ""
+    author: str = ""  # the first message the customer was shown (greeting or notice)
+    kind: str = ""
+    text: str = ""
+
+    @property
+    def identity(self) -> str:
+        """Who the per-visitor rate limits count (`rollout.services.customer_identity`, the
+        same before and after the customer row exists)."""
+        if self.external_id:
+            return f"customer:{self.external_id}"
+        return f"visitor:{self.visitor_id}"
+
+    @property
+    def conversation_token(self) -> str:
+        """The token of the conversation this pending chat becomes (the same on a retry)."""
+        return salted_hmac(CONVERSATION_TOKEN_SALT, self.nonce, algorithm="sha256").hexdigest()
+
+
+def pending_chat_sign(chat: PendingChat) -> str:
+    return TimestampSigner(salt=PENDING_SALT).sign_object(asdict(chat), compress=True)
+
+
+def pending_chat_expires_at() -> datetime:
+    return timezone.now() + timedelta(minutes=settings.WIDGET_PENDING_CHAT_TTL_MINUTES)
+
+
+def pending_chat_read(
+    *, token: str, workspace: Workspace, expired_ok: Callable[[PendingChat], bool] | None = None
+) -> PendingChat:
+    """The pending chat a token carries, for this workspace only; PendingChatRefused if it is
+    forged, from another workspace or older than WIDGET_PENDING_CHAT_TTL_MINUTES. An expired
+    token still counts when `expired_ok(chat)` says so (its chat already exists: a retry of
+    the first message whose answer was lost)."""
+    signer = TimestampSigner(salt=PENDING_SALT)
+    not_found = PendingChatRefused("This chat was not found; start a new one.", 404)
+    token = (token or "").strip()
+    if not token or len(token) > 8000 or not token.isascii():
+        raise not_found
+    max_age = timedelta(minutes=settings.WIDGET_PENDING_CHAT_TTL_MINUTES)
+    expired = False
+    try:
+        data = signer.unsign_object(token, max_age=max_age)
+    except signing.SignatureExpired:
+        expired = True
+        data = signer.unsign_object(token)
+    except (signing.BadSignature, ValueError):
+        raise not_found from None
+    try:
+        chat = PendingChat(**data)
+    except TypeError:
+        raise not_found from None
+    if chat.workspace_id != workspace.pk:
+        raise not_found
+    if expired and not (expired_ok and expired_ok(chat)):
+        raise PendingChatRefused(
+            "This chat expired before its first message; start a new one.", 410
+        )
+    return chat
+
+
 # --- Rate limits ---------------------------------------------------------------------------
 # Counted in Redis by the `limits` library (sliding-window counters, atomic across web
 # processes). Per client IP first: one anonymous client sending starts by the hundred is
@@ -380,27 +479,28 @@ def widget_ip_limit(*, request: HttpRequest, context: WidgetContext, start: bool
 def widget_rate_limit(
     *,
     context: WidgetContext,
-    customer_id: int | None = None,
+    visitor: int | str | None = None,
     write: bool = False,
     message: bool = False,
     request: HttpRequest | None = None,
 ) -> None:
     """Apply the widget's limits: writes (starts, messages, actions) per client IP first, then
     every request per visitor, customer messages per visitor, and last writes per workspace.
-    Polls are not writes, so a busy site's open chats do not use up the workspace's budget."""
+    Polls are not writes, so a busy site's open chats do not use up the workspace's budget.
+    `visitor`: the customer's id, or a pending chat's identity before the customer exists."""
     key = context.workspace.public_key
     if request is not None and (write or message):
         widget_ip_limit(request=request, context=context)
-    if customer_id is not None:
+    if visitor is not None:
         rate_limit_take(
-            bucket=f"visitor:{key}:{customer_id}",
+            bucket=f"visitor:{key}:{visitor}",
             limit=settings.WIDGET_RATE_PER_VISITOR_PER_MIN,
             what="requests",
             scope="visitor",
         )
         if message:
             rate_limit_take(
-                bucket=f"messages:{key}:{customer_id}",
+                bucket=f"messages:{key}:{visitor}",
                 limit=settings.WIDGET_RATE_MESSAGES_PER_VISITOR_PER_MIN,
                 what="messages",
                 scope="visitor",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -18,6 +19,8 @@ from supportops.conversations.services import (
     ConversationError,
     customer_get_or_create_verified,
     customer_get_or_create_visitor,
+    external_id_clean,
+    visitor_id_clean,
 )
 
 from .models import WidgetSettings
@@ -31,7 +34,28 @@ class IdentityRefused(Exception):
     """The host site's signature does not vouch for the customer id it sent."""
 
 
-def widget_customer_identify(
+@dataclass(frozen=True)
+class Visitor:
+    """Who is starting a chat, as checked: a customer the host site signed (id, name, email)
+    or an anonymous visitor (a random id from their browser, nothing account-specific)."""
+
+    external_id: str = ""
+    name: str = ""
+    email: str = ""
+    visitor_id: str = ""
+
+    def customer_unsaved(self, workspace: Workspace) -> Customer:
+        """A Customer to decide with (the rollout bucket) without storing anything."""
+        return Customer(
+            workspace=workspace,
+            external_id=self.external_id,
+            visitor_id="" if self.external_id else self.visitor_id,
+            name=self.name,
+            email=self.email,
+        )
+
+
+def widget_visitor_check(
     *,
     workspace: Workspace,
     visitor_id: str = "",
@@ -41,9 +65,9 @@ def widget_customer_identify(
     email: str = "",
     signature_expires: int | None = None,
     request: HttpRequest | None = None,
-) -> Customer:
+) -> Visitor:
     """A verified customer (id, email, name and expiry signed by the host site) or an
-    anonymous visitor.
+    anonymous visitor; stores nothing (but an audit row for a refused signature).
 
     An id without a matching, unexpired signature is refused rather than downgraded, so a
     broken integration shows up at once instead of quietly serving customers as strangers.
@@ -78,14 +102,24 @@ def widget_customer_identify(
                 validate_email(email)
             except ValidationError:
                 raise ConversationError("The customer email is not a valid address.") from None
-        return customer_get_or_create_verified(
-            workspace=workspace, external_id=customer_id, name=name, email=email
-        )
+        return Visitor(external_id=external_id_clean(customer_id), name=name, email=email)
     if not visitor_id:
         raise ConversationError("Send either visitor_id or customer_id with its signature.")
     if not re.fullmatch(r"[A-Za-z0-9_-]+", visitor_id.strip()):
         raise ConversationError("The visitor id may contain only letters, digits, _ and -.")
-    return customer_get_or_create_visitor(workspace=workspace, visitor_id=visitor_id)
+    return Visitor(visitor_id=visitor_id_clean(visitor_id))
+
+
+def widget_customer_get_or_create(*, workspace: Workspace, visitor: Visitor) -> Customer:
+    """The customer row of a checked visitor (created when their chat's first message comes)."""
+    if visitor.external_id:
+        return customer_get_or_create_verified(
+            workspace=workspace,
+            external_id=visitor.external_id,
+            name=visitor.name,
+            email=visitor.email,
+        )
+    return customer_get_or_create_visitor(workspace=workspace, visitor_id=visitor.visitor_id)
 
 
 def widget_refusal_audit(

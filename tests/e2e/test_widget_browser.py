@@ -17,6 +17,7 @@ import pytest
 from django.utils import timezone
 
 from supportops.conversations.models import Conversation, Message, Order
+from supportops.conversations.services import customer_get_or_create_verified
 from supportops.inbox.models import Handoff
 from supportops.lib.commands import http_server, quiet_files
 from supportops.widget.models import WidgetSettings
@@ -181,15 +182,18 @@ def test_a_signed_in_customer_chats_and_asks_for_a_person(
         == "so-input"
     )
 
-    conversation = wait_for(lambda: Conversation.objects.filter(workspace=workspace).first())
-    assert conversation.customer.external_id == "C-1001"
-    assert conversation.customer.name == "Dana Reyes"
+    # Opening the chat stored nothing: the conversation begins with the first message.
+    assert not Conversation.objects.filter(workspace=workspace).exists()
 
-    # The customer asks about their order: the bot answers from their own records (real
-    # Celery worker, real search) and links the help-centre article it used.
+    # The customer asks about their order (the shop synced them and their order earlier): the
+    # bot answers from their own records (real Celery worker, real search) and links the
+    # help-centre article it used.
+    dana = customer_get_or_create_verified(
+        workspace=workspace, external_id="C-1001", name="Dana Reyes"
+    )
     Order.objects.create(
         workspace=workspace,
-        customer=conversation.customer,
+        customer=dana,
         number="TW-1000042",
         status=Order.Status.SHIPPED,
         placed_at=timezone.now() - timedelta(days=2),
@@ -200,6 +204,11 @@ def test_a_signed_in_customer_chats_and_asks_for_a_person(
     box = panel.get_by_label("Your message")
     box.fill("Where is my order?")
     box.press("Enter")
+    conversation = wait_for(lambda: Conversation.objects.filter(workspace=workspace).first())
+    assert conversation.customer == dana
+    assert conversation.customer.email == "dana@example.com"  # as the host site signed it
+    kinds = list(conversation.messages.order_by("pk").values_list("kind", flat=True)[:2])
+    assert kinds == ["greeting", "text"]  # the greeting the customer saw, then their message
     answer = page.locator("supportops-widget li.msg[data-kind=answer]").last
     answer.wait_for(timeout=60_000)
     assert "TW-1000042" in answer.locator(".bubble").inner_text()
@@ -307,6 +316,9 @@ def test_an_anonymous_visitor_sees_sources_answers_did_that_solve_it_and_rates(
     page.goto(host_site("anon.html", HOST_PAGE.format(script=embed_tag(live_server, workspace))))
     launcher(page).click()
     messages(page).first.wait_for()
+    box = page.get_by_role("dialog").get_by_label("Your message")
+    box.fill("Can I send a jacket back?")
+    box.press("Enter")
     conversation = wait_for(lambda: Conversation.objects.filter(workspace=workspace).first())
     visitor = Customer.objects.get(pk=conversation.customer_id)
     assert not visitor.is_verified

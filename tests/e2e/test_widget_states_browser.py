@@ -63,7 +63,7 @@ def test_the_person_button_follows_the_chat_from_bot_to_waiting_to_maren_to_ende
     page.goto(shop_page("states.html", customer_id="C-1001"))
     launcher(page).click()
     messages(page).first.wait_for()
-    conversation = wait_for(lambda: Conversation.objects.filter(workspace=workspace).first())
+    assert not Conversation.objects.filter(workspace=workspace).exists()  # nothing written yet
 
     # Text fields are 16 px or more (phones zoom into smaller ones), also at phone width.
     for width in (1280, 360):
@@ -88,7 +88,11 @@ def test_the_person_button_follows_the_chat_from_bot_to_waiting_to_maren_to_ende
     page.keyboard.press("Enter")
 
     # Waiting: the button is gone, the header says so, and the focus is back in the box.
+    # Asking for a person before writing anything began the conversation, with the greeting.
     subtitle(page, "Waiting for a person from our team").wait_for()
+    conversation = wait_for(lambda: Conversation.objects.filter(workspace=workspace).first())
+    page.locator("supportops-widget li.msg[data-kind=handoff]").wait_for()
+    assert [m.get_attribute("data-kind") for m in messages(page).all()] == ["greeting", "handoff"]
     wait_for(lambda: handoff_button(page).count() == 0 or handoff_button(page).is_hidden())
     assert page.evaluate(ACTIVE) == "so-input"
     handoff = wait_for(lambda: Handoff.objects.filter(conversation=conversation).first())
@@ -132,6 +136,9 @@ def test_assistant_answers_link_only_http_addresses(page, workspace, shop_page):
     page.goto(shop_page("links.html"))
     launcher(page).click()
     messages(page).first.wait_for()
+    box = page.get_by_role("dialog").get_by_label("Your message")
+    box.fill("Where can I track my parcel?")
+    box.press("Enter")
     conversation = wait_for(lambda: Conversation.objects.filter(workspace=workspace).first())
     message_post_bot(
         conversation=conversation,
@@ -229,7 +236,6 @@ def test_a_visitor_proves_an_order_with_its_number_and_email_before_seeing_it(
     page.goto(shop_page("visitor.html"))  # not signed in
     launcher(page).click()
     messages(page).first.wait_for()
-    conversation = wait_for(lambda: Conversation.objects.filter(workspace=workspace).first())
     box = page.get_by_role("dialog").get_by_label("Your message")
     bot = page.locator("supportops-widget li.msg-bot")
 
@@ -239,7 +245,9 @@ def test_a_visitor_proves_an_order_with_its_number_and_email_before_seeing_it(
         # the session's real worker is up it may claim the turn first (do_bot_turn then does
         # nothing) and answer once its models are warm, hence the longer wait.
         count = bot.count()
-        mine = Message.objects.filter(conversation=conversation, author=Message.Author.CUSTOMER)
+        mine = Message.objects.filter(
+            conversation__workspace=workspace, author=Message.Author.CUSTOMER
+        )
         before = mine.count()
         box.fill(text)
         box.press("Enter")
@@ -263,3 +271,38 @@ def test_a_visitor_proves_an_order_with_its_number_and_email_before_seeing_it(
     link = answer.locator(".bubble").get_by_role("link")
     assert link.get_attribute("href") == "https://track.example/JD0146000099"
     assert link.get_attribute("rel") == "noopener noreferrer"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chat_left_open_past_its_pending_lifetime_starts_again_on_the_first_message(
+    page, workspace, shop_page
+):
+    from tests.widget.test_pending_chat import aged
+
+    page.goto(shop_page("stale.html"))
+    launcher(page).click()
+    messages(page).first.wait_for()
+    slot = f"supportops:{workspace.public_key}:visitor"
+    saved = page.evaluate(f"JSON.parse(localStorage.getItem('{slot}'))")
+    assert saved["pendingToken"] and not Conversation.objects.exists()
+    # The tab stayed open for hours: the stored pending token has expired (410).
+    saved["pendingToken"] = aged(saved["pendingToken"], 5 * 3600)
+    page.evaluate(
+        "([slot, saved]) => localStorage.setItem(slot, JSON.stringify(saved))", [slot, saved]
+    )
+    page.reload()
+    launcher(page).click()
+    messages(page).first.wait_for()
+    box = page.get_by_role("dialog").get_by_label("Your message")
+    box.fill("Is the blue jacket waterproof?")
+    box.press("Enter")
+    page.locator(
+        "supportops-widget li.msg-customer:not(.pending)", has_text="blue jacket"
+    ).wait_for()
+    conversation = wait_for(lambda: Conversation.objects.filter(workspace=workspace).first())
+    assert list(conversation.messages.order_by("pk").values_list("kind", "author")) == [
+        ("greeting", "bot"),
+        ("text", "customer"),
+    ]
+    assert Conversation.objects.count() == 1
+    assert page.locator("supportops-widget .notice").is_hidden()

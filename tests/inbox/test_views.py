@@ -305,7 +305,10 @@ def test_notes_never_appear_in_the_widgets_message_api(client, workspace, teamma
     WidgetSettings.objects.create(workspace=workspace, allowed_origins=[SHOP])
     shop = WidgetClient(client=client, workspace=workspace)
     started = shop.start()
-    assert shop.post(f"/conversations/{started['id']}/handoff", token=started["token"])
+    # "Talk to a person" before writing: begins the conversation and hands it off.
+    handed = shop.post("/pending/handoff", {"pending_token": started["pending_token"]})
+    assert handed.status_code == 201
+    started.update(handed.json())
     conversation = Conversation.objects.get(pk=started["id"])
     shop.say(started, "Hello, is anyone there?")
     note_add(conversation=conversation, author=teammate, text="SECRET: customer is rude")

@@ -65,18 +65,20 @@ def test_a_database_outage_answers_503_and_loses_no_message(stack):
     api = f"{web}/api/widget/v1/workspaces/{key}"
     origin = {"Origin": SHOP}
     status, _, body = http("POST", f"{api}/conversations", {"visitor_id": "v" * 32}, origin)
-    assert status == 201, body
-    started = json.loads(body)
-    conversation = f"{api}/conversations/{started['id']}"
-    chat = {**origin, "X-Conversation-Token": started["token"]}
-    # Stored before the outage; its bot turn is queued.
+    assert status == 200, body
+    pending_token = json.loads(body)["pending_token"]
+    # Stored before the outage (the first message begins the conversation); its bot turn is
+    # queued.
     status, _, body = http(
         "POST",
-        f"{conversation}/messages",
-        {"text": "How long does delivery take?"},
-        {**chat, "Idempotency-Key": "before-1"},
+        f"{api}/pending/messages",
+        {"text": "How long does delivery take?", "pending_token": pending_token},
+        {**origin, "Idempotency-Key": "before-1"},
     )
     assert status == 201, body
+    started = json.loads(body)["conversation"]
+    conversation = f"{api}/conversations/{started['id']}"
+    chat = {**origin, "X-Conversation-Token": started["token"]}
 
     stack.postgres_stop()
     try:

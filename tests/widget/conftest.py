@@ -76,14 +76,34 @@ class WidgetClient:
         return self.client.options(self.base + path, headers=self._headers(None, headers))
 
     def start(self, **body: Any) -> dict[str, Any]:
+        """A started chat: nothing stored yet, only its `pending_token` and greeting. `say`
+        to it begins the conversation (and fills in its `id` and `token`)."""
         if "customer_id" not in body:
             body.setdefault("visitor_id", new_visitor_id())
         response = self.post("/conversations", body)
-        assert response.status_code == 201, response.content
+        assert response.status_code == 200, response.content
         return response.json()
+
+    def chat(self, text: str = "Hello", **body: Any) -> dict[str, Any]:
+        """A conversation that has begun: started, and its first message sent. `cursor` is
+        the greeting, so reading after it returns the first message and what followed."""
+        chat = self.start(**body)
+        first = self.say(chat, text)
+        assert first.status_code == 201, first.content
+        chat["cursor"] = chat["messages"][0]["id"]
+        return chat
 
     def say(self, conversation: dict[str, Any], text: str, key: str | None = None):
         headers = {"Idempotency-Key": key} if key else None
+        if "id" not in conversation:  # the chat's first message begins the conversation
+            response = self.post(
+                "/pending/messages",
+                {"text": text, "pending_token": conversation["pending_token"]},
+                headers=headers,
+            )
+            if response.status_code in (200, 201):
+                conversation.update(response.json()["conversation"])
+            return response
         return self.post(
             f"/conversations/{conversation['id']}/messages",
             {"text": text},

@@ -29,7 +29,7 @@ def eager_celery():
 
 
 def handed_off(shop) -> dict:
-    started = shop.start()
+    started = shop.chat()
     response = shop.post(f"/conversations/{started['id']}/handoff", token=started["token"])
     assert response.status_code == 200
     return started
@@ -52,7 +52,7 @@ def away(started: dict, minutes: int = 5) -> None:
 
 
 def test_while_the_bot_answers_there_is_no_wait(shop):
-    started = shop.start()
+    started = shop.chat()
     assert started["wait"] is None
     assert shop.read(started).json()["wait"] is None
 
@@ -149,7 +149,7 @@ def test_a_body_without_email_is_400(shop):
 
 def test_a_wrong_token_is_404_and_stores_nothing(shop):
     started = handed_off(shop)
-    other = shop.start()
+    other = shop.chat()
     response = shop.post(
         f"/conversations/{started['id']}/email", {"email": "x@example.com"}, token=other["token"]
     )

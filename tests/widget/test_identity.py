@@ -51,7 +51,7 @@ def refused(shop, body) -> None:
 
 def test_the_signature_covers_id_email_name_and_expiry(shop, workspace):
     body = host_signed(workspace.secret, "C-1", email="dana@example.com", name="Dana Reyes")
-    started = shop.start(**body)
+    started = shop.chat(**body)
     customer = Conversation.objects.get(pk=started["id"]).customer
     assert (customer.external_id, customer.email, customer.name) == (
         "C-1",
@@ -69,12 +69,12 @@ def test_the_signature_covers_id_email_name_and_expiry(shop, workspace):
 
 
 def test_unsigned_name_and_email_never_overwrite_a_verified_customer(shop, workspace):
-    shop.start(**signed(workspace, "C-7", email="dana@example.com", name="Dana"))
+    shop.chat(**signed(workspace, "C-7", email="dana@example.com", name="Dana"))
     # A signature the host made for the id alone (no email, no name) ...
     only_id = host_signed(workspace.secret, "C-7")
     # ... does not carry someone else's name and address onto the record.
     refused(shop, {**only_id, "customer_name": "Mallory", "customer_email": "m@evil.example"})
-    shop.start(**only_id)  # signed as sent: fine, and changes nothing
+    shop.chat(**only_id)  # signed as sent: fine, and changes nothing
     customer = Customer.objects.get(external_id="C-7")
     assert (customer.name, customer.email) == ("Dana", "dana@example.com")
 
@@ -168,7 +168,7 @@ def _age(started: dict, **delta) -> None:
 
 def test_a_token_expires_after_its_lifetime(shop, settings):
     settings.WIDGET_TOKEN_TTL_HOURS = 24
-    started = shop.start()
+    started = shop.chat()
     _age(started, hours=23)
     assert shop.read(started).status_code == 200
     _age(started, hours=24, seconds=1)
@@ -178,7 +178,7 @@ def test_a_token_expires_after_its_lifetime(shop, settings):
 
 def test_an_ended_chat_keeps_only_what_its_screen_needs_for_the_grace_period(shop, settings):
     settings.WIDGET_TOKEN_ENDED_GRACE_MINUTES = 30
-    started = shop.start()
+    started = shop.chat()
     base = f"/conversations/{started['id']}"
     token = started["token"]
     assert shop.post(base + "/end", token=token).status_code == 200
@@ -200,7 +200,7 @@ def test_an_ended_chat_keeps_only_what_its_screen_needs_for_the_grace_period(sho
 
 
 def test_a_message_within_the_grace_reopens_the_chat(shop):
-    started = shop.start()
+    started = shop.chat()
     shop.post(f"/conversations/{started['id']}/end", token=started["token"])
     assert shop.say(started, "One more thing").status_code == 201
     assert shop.read(started).json()["status"] == "bot"
@@ -237,7 +237,7 @@ def test_the_readmes_python_host_code_signs_what_the_api_accepts(shop, workspace
         name="Dana",
         expires=fields["expires"],
     )
-    started = shop.start(
+    started = shop.chat(
         customer_id=fields["id"],
         customer_email=fields["email"],
         customer_name=fields["name"],

@@ -37,7 +37,7 @@ def named(user, first_name: str):
 
 
 def test_no_person_is_named_while_the_bot_answers_or_the_customer_waits(shop):
-    started = shop.start()
+    started = shop.chat()
     assert started["person_name"] is None
     assert hand_off(shop, started)["person_name"] is None
     assert shop.read(started).json()["person_name"] is None
@@ -46,7 +46,7 @@ def test_no_person_is_named_while_the_bot_answers_or_the_customer_waits(shop):
 def test_with_a_person_the_state_names_the_assigned_agent(shop, teammate, manager):
     named(teammate, "Maren")
     named(manager, "Mia")
-    started = shop.start()
+    started = shop.chat()
     hand_off(shop, started)
     handoff = Handoff.objects.get(conversation_id=started["id"])
     handoff_claim(handoff=handoff, agent=teammate)
@@ -61,7 +61,7 @@ def test_with_a_person_the_state_names_the_assigned_agent(shop, teammate, manage
 
 def test_without_an_assignee_the_last_agent_who_replied_is_named(shop, teammate):
     named(teammate, "  Maren ")
-    started = shop.start()
+    started = shop.chat()
     do_agent_reply(
         conversation=Conversation.objects.get(pk=started["id"]), agent=teammate, text="Hello."
     )
@@ -70,7 +70,7 @@ def test_without_an_assignee_the_last_agent_who_replied_is_named(shop, teammate)
 
 def test_an_agent_without_a_first_name_is_not_named(shop, teammate):
     named(teammate, "")
-    started = shop.start()
+    started = shop.chat()
     do_agent_reply(
         conversation=Conversation.objects.get(pk=started["id"]), agent=teammate, text="Hello."
     )
@@ -81,7 +81,7 @@ def test_an_agent_without_a_first_name_is_not_named(shop, teammate):
 
 def test_an_ended_chat_names_nobody(shop, teammate):
     named(teammate, "Maren")
-    started = shop.start()
+    started = shop.chat()
     do_agent_reply(
         conversation=Conversation.objects.get(pk=started["id"]), agent=teammate, text="Hello."
     )
@@ -94,7 +94,7 @@ def test_an_ended_chat_names_nobody(shop, teammate):
 
 
 def test_a_signed_in_customers_address_is_offered_masked_while_waiting(shop, workspace):
-    started = shop.start(**signed(workspace, "C-7", email="dana@example.com", name="Dana"))
+    started = shop.chat(**signed(workspace, "C-7", email="dana@example.com", name="Dana"))
     assert started["known_email"] is None  # nothing to offer while the bot answers
     state = hand_off(shop, started)
     assert state["known_email"] == "d***@example.com"
@@ -102,7 +102,7 @@ def test_a_signed_in_customers_address_is_offered_masked_while_waiting(shop, wor
 
 
 def test_using_the_known_address_stores_it_without_the_customer_typing_it(shop, workspace):
-    started = shop.start(**signed(workspace, "C-7", email="dana@example.com"))
+    started = shop.chat(**signed(workspace, "C-7", email="dana@example.com"))
     hand_off(shop, started)
     response = use_known(shop, started)
     assert response.status_code == 200
@@ -114,7 +114,7 @@ def test_using_the_known_address_stores_it_without_the_customer_typing_it(shop, 
 
 
 def test_the_customer_may_give_another_address_instead(shop, workspace):
-    started = shop.start(**signed(workspace, "C-7", email="dana@example.com"))
+    started = shop.chat(**signed(workspace, "C-7", email="dana@example.com"))
     hand_off(shop, started)
     response = shop.post(
         f"/conversations/{started['id']}/email",
@@ -126,7 +126,7 @@ def test_the_customer_may_give_another_address_instead(shop, workspace):
 
 
 def test_an_anonymous_visitor_has_no_known_address_to_use(shop):
-    started = shop.start()
+    started = shop.chat()
     assert hand_off(shop, started)["known_email"] is None
     response = use_known(shop, started)
     assert response.status_code == 400
@@ -135,6 +135,6 @@ def test_an_anonymous_visitor_has_no_known_address_to_use(shop):
 
 
 def test_a_signed_in_customer_without_an_email_is_asked_for_one(shop, workspace):
-    started = shop.start(**signed(workspace, "C-8"))
+    started = shop.chat(**signed(workspace, "C-8"))
     assert hand_off(shop, started)["known_email"] is None
     assert use_known(shop, started).status_code == 400

@@ -54,6 +54,8 @@ def test_the_openapi_schema_lists_every_endpoint(client):
     assert {(path, method) for path, ops in schema["paths"].items() for method in ops} == {
         (base + "/config", "get"),
         (base + "/conversations", "post"),
+        (base + "/pending/messages", "post"),
+        (base + "/pending/handoff", "post"),
         (conversation + "/messages", "get"),
         (conversation + "/messages", "post"),
         (conversation + "/handoff", "post"),
@@ -72,6 +74,14 @@ def test_the_openapi_schema_lists_every_endpoint(client):
         "name": "X-Conversation-Token",
     }
     assert "MessageOut" in schema["components"]["schemas"]
+    # Starting stores nothing (200); the first message begins the conversation (201), or
+    # finds the one an earlier try began (200); a pending token not valid here is 404, an
+    # expired one 410.
+    start = schema["paths"][base + "/conversations"]["post"]
+    assert "201" not in start["responses"] and "200" in start["responses"]
+    first = schema["paths"][base + "/pending/messages"]["post"]
+    assert {"200", "201", "400", "404", "410", "413", "429", "503"} <= set(first["responses"])
+    assert any(p["name"] == "Idempotency-Key" for p in first["parameters"])
 
 
 def test_the_api_docs_page_uses_local_assets(client):

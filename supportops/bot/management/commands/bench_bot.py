@@ -139,16 +139,23 @@ class _Customer:
         started = self._call(
             "POST", "/conversations", {"visitor_id": f"bench-{self.name}-{uuid.uuid4().hex}"}
         )
-        self.token, conversation, cursor = started["token"], started["id"], started["cursor"]
+        conversation, cursor = None, 0
         for n in range(self.messages):
             # Each customer words it their own way: no two messages of the run are the same
             # text, so nothing is answered from a cache that real traffic would not hit.
             text = f"Hi, shopper {self.name} here. {self.rng.choice(QUESTIONS)}"
-            posted = self._call(
-                "POST",
-                f"/conversations/{conversation}/messages",
-                {"text": text, "client_key": f"{self.name}-{n}"},
-            )
+            body = {"text": text, "client_key": f"{self.name}-{n}"}
+            if conversation is None:  # the first message begins the conversation
+                posted = self._call(
+                    "POST", "/pending/messages", {**body, "pending_token": started["pending_token"]}
+                )
+                self.token, conversation = (
+                    posted["conversation"]["token"],
+                    posted["conversation"]["id"],
+                )
+            else:
+                posted = self._call("POST", f"/conversations/{conversation}/messages", body)
+            # From the customer's own message: a reply may already be in the answer above.
             cursor = max(cursor, posted["id"])
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:

@@ -510,14 +510,20 @@ class _Customer:
         started = self._call(
             "POST", "/conversations", {"visitor_id": f"chaos-{self.name}-{uuid.uuid4().hex}"}
         )
-        self.token, conversation, cursor = started["token"], started["id"], started["cursor"]
+        conversation, cursor = None, 0
         for n in range(self.run_.opts["messages"]):
             text = f"Hi, {self.name} here. {self.rng.choice(QUESTIONS)}"
-            posted = self._call(
-                "POST",
-                f"/conversations/{conversation}/messages",
-                {"text": text, "client_key": f"{self.name}-{n}"},
-            )
+            body = {"text": text, "client_key": f"{self.name}-{n}"}
+            if conversation is None:
+                # The first message begins the conversation; a retry (same pending token and
+                # key) finds it instead of beginning a second one.
+                posted = self._call(
+                    "POST", "/pending/messages", {**body, "pending_token": started["pending_token"]}
+                )
+                self.token = posted["conversation"]["token"]
+                conversation = posted["conversation"]["id"]
+            else:
+                posted = self._call("POST", f"/conversations/{conversation}/messages", body)
             cursor = max(cursor, posted["id"])
             deadline = time.monotonic() + self.run_.opts["reply_timeout_s"]
             page: dict[str, Any] = {"status": "bot"}

@@ -182,14 +182,14 @@ def _call(url: str, method: str, body: dict[str, Any] | None = None, token: str 
 def _chat(base: str, visitor: str, question: str) -> int:
     """Start, ask, and poll as the widget does until someone answers or it is with people."""
     started = _call(f"{base}/conversations", "POST", {"visitor_id": visitor})
-    token, conversation, cursor = started["token"], started["id"], started["cursor"]
+    # The first message begins the conversation (starting stores nothing).
     posted = _call(
-        f"{base}/conversations/{conversation}/messages",
+        f"{base}/pending/messages",
         "POST",
-        {"text": question, "client_key": f"{visitor}-1"},
-        token,
+        {"text": question, "client_key": f"{visitor}-1", "pending_token": started["pending_token"]},
     )
-    cursor = max(cursor, posted["id"])
+    token, conversation = posted["conversation"]["token"], posted["conversation"]["id"]
+    cursor = posted["id"]
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         page = _call(
