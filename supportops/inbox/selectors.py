@@ -27,7 +27,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from supportops.accounts.models import Membership, Workspace
-from supportops.conversations.models import Conversation, Message
+from supportops.conversations.models import Conversation, ConversationEvent, Message
 
 from .followup import followup_due
 from .hours import is_open, next_opening
@@ -189,6 +189,21 @@ def conversation_get_for_agent(*, membership: Membership, conversation_id: int) 
     return conversation
 
 
+def _tab_q(view: str, *, workspace: Workspace, user: User, role: str) -> Q:
+    """One inbox tab as a filter on open conversations (see `inbox_list`)."""
+    if view == "mine":
+        return Q(_open_handoff_where(assignee=user))
+    if view == "unassigned":
+        q = ~Q(_open_handoff_where(assignee__isnull=False))
+        if role not in MANAGING_ROLES:
+            q &= agent_conversations_q(workspace=workspace, user=user)
+        return q
+    if view == "queues" and role not in MANAGING_ROLES:
+        queue_ids = _my_queue_ids(workspace, user)
+        return Q(_open_handoff_where(routing__queue_id__in=queue_ids))
+    return Q()
+
+
 def _scoped(
     rows: QuerySet[Conversation], *, workspace: Workspace, user: User, view: str, role: str
 ) -> QuerySet[Conversation]:
@@ -196,17 +211,7 @@ def _scoped(
         raise ValueError(f"unknown inbox view {view!r}")
     if view not in views_for_role(role):
         raise PermissionDenied("only managers and admins see every conversation")
-    if view == "mine":
-        return rows.filter(_open_handoff_where(assignee=user))
-    if view == "unassigned":
-        rows = rows.exclude(_open_handoff_where(assignee__isnull=False))
-        if role not in MANAGING_ROLES:
-            rows = rows.filter(agent_conversations_q(workspace=workspace, user=user))
-        return rows
-    if view == "queues" and role not in MANAGING_ROLES:
-        queue_ids = _my_queue_ids(workspace, user)
-        return rows.filter(_open_handoff_where(routing__queue_id__in=queue_ids))
-    return rows
+    return rows.filter(_tab_q(view, workspace=workspace, user=user, role=role))
 
 
 def _filtered(rows: QuerySet[Conversation], filters: dict[str, Any]) -> QuerySet[Conversation]:
@@ -233,6 +238,32 @@ def _decorate(conversation: Conversation, now: datetime) -> None:
                 priority_bumped(priority=priority, waiting=now - handoff.created_at)
             )
     conversation.priority = priority  # type: ignore[attr-defined]
+    conversation.overdue_s = overdue_seconds(handoff=handoff, now=now)  # type: ignore[attr-defined]
+
+
+def overdue_seconds(*, handoff: Handoff | None, now: datetime) -> int:
+    """How long ago the earliest SLA target still open was missed: the first reply while
+    nobody has answered, and the resolution. 0 when nothing is overdue."""
+    routing: Routing | None = getattr(handoff, "routing", None) if handoff else None
+    if handoff is None or routing is None:
+        return 0
+    missed = [routing.resolution_due]
+    if handoff.first_human_reply_at is None:
+        missed.append(routing.first_reply_due)
+    late = max((now - due).total_seconds() for due in missed)
+    return int(late) if late > 0 else 0
+
+
+def _overdue_q(now: datetime) -> Q:
+    late = (
+        Handoff.objects.filter(conversation=OuterRef("pk"))
+        .exclude(status=Handoff.Status.RESOLVED)
+        .filter(
+            Q(first_human_reply_at__isnull=True, routing__first_reply_due__lt=now)
+            | Q(routing__resolution_due__lt=now)
+        )
+    )
+    return Q(Exists(late))
 
 
 def inbox_list(
@@ -275,8 +306,160 @@ def inbox_list(
     conversations: list[Conversation] = list(rows)
     for conversation in conversations:
         _decorate(conversation, now)
-    conversations.sort(key=lambda c: PRIORITY_ORDER.index(c.priority))  # type: ignore[attr-defined]
+    # Overdue first (an SLA target already missed), then by priority.
+    conversations.sort(
+        key=lambda c: (c.overdue_s == 0, PRIORITY_ORDER.index(c.priority))  # type: ignore[attr-defined]
+    )
     return conversations
+
+
+def _member_role(workspace: Workspace, user: User) -> str:
+    role = (
+        Membership.objects.filter(workspace=workspace, user=user)
+        .values_list("role", flat=True)
+        .first()
+    )
+    if role not in INBOX_ROLES:
+        raise PermissionDenied("the inbox is for agents, managers and admins")
+    return role
+
+
+def inbox_counts(
+    *, workspace: Workspace, user: User, now: datetime | None = None
+) -> dict[str, Any]:
+    """What the tabs and the page title show: per tab the open conversations and how many
+    are overdue, and `waiting_for_me`: conversations assigned to `user` whose customer wrote
+    last (no reply from a person since their latest message). Counts, not rows."""
+    role = _member_role(workspace, user)
+    now = now or timezone.now()
+    overdue = _overdue_q(now)
+    aggregates: dict[str, Count] = {}
+    for view in views_for_role(role):
+        tab = _tab_q(view, workspace=workspace, user=user, role=role)
+        aggregates[view] = Count("pk", filter=tab)
+        aggregates[f"{view}__overdue"] = Count("pk", filter=tab & overdue)
+    last_customer = Subquery(
+        Message.objects.filter(conversation=OuterRef("pk"), author=Message.Author.CUSTOMER)
+        .order_by("-pk")
+        .values("pk")[:1]
+    )
+    answered = Message.objects.filter(
+        conversation=OuterRef("pk"), author=Message.Author.AGENT, pk__gt=OuterRef("last_customer")
+    )
+    waiting = (
+        Conversation.objects.filter(workspace=workspace, status__in=IN_INBOX)
+        .filter(_open_handoff_where(assignee=user))
+        .annotate(last_customer=last_customer)
+        .filter(last_customer__isnull=False)
+        .exclude(Exists(answered))
+    )
+    totals = Conversation.objects.filter(workspace=workspace, status__in=IN_INBOX).aggregate(
+        **aggregates
+    )
+    return {
+        "tabs": {
+            view: {"count": totals[view], "overdue": totals[f"{view}__overdue"]}
+            for view in views_for_role(role)
+        },
+        "waiting_for_me": waiting.count(),
+    }
+
+
+# How far back a poll looks beyond its cursor (a row committed just after the previous poll
+# can carry a time just before it), and at most (a cursor from an old tab starts afresh).
+ALERT_OVERLAP = timedelta(seconds=3)
+ALERT_MAX_LOOKBACK = timedelta(minutes=10)
+
+
+def agent_alerts(
+    *, workspace: Workspace, user: User, since: datetime | None, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """What happened to `user`'s conversations after `since` that deserves a notification:
+    a conversation assigned to them by someone or something else (routing, a transfer, a
+    manager), a customer message in one of theirs, and a conversation of theirs coming
+    within their SLA warning time of a missed target. Each alert has a `key` that stays the
+    same across polls, so the browser shows it once. No `since`: nothing (a first poll)."""
+    now = now or timezone.now()
+    if since is None:
+        return []
+    since = max(since, now - ALERT_MAX_LOOKBACK) - ALERT_OVERLAP
+    handoffs = list(
+        Handoff.objects.filter(workspace=workspace, assignee=user)
+        .exclude(status=Handoff.Status.RESOLVED)
+        .select_related("routing", "conversation__customer")
+    )
+    if not handoffs:
+        return []
+    by_conversation = {h.conversation_id: h for h in handoffs}
+    alerts: list[dict[str, Any]] = []
+
+    def alert(kind: str, key: str, handoff: Handoff, title: str, body: str = "") -> None:
+        customer = handoff.conversation.customer
+        alerts.append(
+            {
+                "kind": kind,
+                "key": key,
+                "conversation_id": handoff.conversation_id,
+                "customer": customer.name or customer.email or f"Customer {customer.pk}",
+                "title": title,
+                "body": body[:140],
+            }
+        )
+
+    claims = (
+        ConversationEvent.objects.filter(
+            conversation_id__in=by_conversation,
+            kind=ConversationEvent.Kind.CLAIMED,
+            at__gt=since,
+            at__lte=now,
+            data__user_id=user.pk,
+        )
+        .exclude(data__via__in=SELF_ASSIGNED)
+        .order_by("at", "pk")
+    )
+    for event in claims:
+        handoff = by_conversation[event.conversation_id]
+        name = handoff.conversation.customer.name or "A customer"
+        alert("assigned", f"assigned:{event.pk}", handoff, f"New conversation: {name}")
+    replies = Message.objects.filter(
+        conversation_id__in=by_conversation,
+        author=Message.Author.CUSTOMER,
+        created_at__gt=since,
+        created_at__lte=now,
+    ).order_by("pk")
+    for message in replies:
+        handoff = by_conversation[message.conversation_id]
+        name = handoff.conversation.customer.name or "The customer"
+        alert("customer_reply", f"reply:{message.pk}", handoff, f"{name} wrote", message.text)
+    warning = timedelta(minutes=_sla_warning_minutes(workspace, user))
+    for handoff in handoffs:
+        routing = getattr(handoff, "routing", None)
+        if routing is None or not warning:
+            continue
+        targets = [("resolution", "Resolution", routing.resolution_due)]
+        if handoff.first_human_reply_at is None:
+            targets.insert(0, ("first_reply", "First reply", routing.first_reply_due))
+        for name, label, due in targets:
+            if since < due - warning <= now:
+                minutes = max(0, math.ceil((due - now).total_seconds() / 60))
+                text = f"{label} due in {minutes} min" if minutes else f"{label} is overdue"
+                alert("sla", f"sla:{routing.pk}:{name}", handoff, text)
+    return alerts
+
+
+# Assignments the agent made themselves: no notification for those.
+SELF_ASSIGNED = ("claim", "reply", "online")
+
+
+def _sla_warning_minutes(workspace: Workspace, user: User) -> int:
+    minutes = (
+        AgentStatus.objects.filter(workspace=workspace, user=user)
+        .values_list("sla_warning_minutes", flat=True)
+        .first()
+    )
+    return (
+        AgentStatus._meta.get_field("sla_warning_minutes").default if minutes is None else minutes
+    )
 
 
 def routing_panel(*, conversation: Conversation, user: User) -> dict[str, Any]:
