@@ -183,8 +183,13 @@
     if (prefs.sound) chime();
   }
 
+  var timer = null;
+  var polling = false;
+
   function poll() {
-    if (!alertsUrl || !window.fetch) return;
+    if (!alertsUrl || !window.fetch || polling) return;
+    window.clearTimeout(timer);
+    polling = true;
     var since = cursor();
     var url = alertsUrl + (since ? "?since=" + encodeURIComponent(since) : "");
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
@@ -203,9 +208,16 @@
         /* offline for a moment: the next poll catches up */
       })
       .then(function () {
-        window.setTimeout(poll, POLL_MS);
+        polling = false;
+        timer = window.setTimeout(poll, POLL_MS);
       });
   }
+
+  // Something changed here (online, a claim, a reply, a resolve): recount now, not later.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var config = event.detail.requestConfig;
+    if (event.detail.successful && config && config.verb && config.verb !== "get") poll();
+  });
 
   // --- Conversation page on a phone: packet folded, transcript at its latest message ----
   var narrow = window.matchMedia ? window.matchMedia("(max-width: 600px)") : null;
@@ -220,6 +232,16 @@
     }
     var transcript = root.id === "transcript" ? root : root.querySelector("#transcript");
     if (transcript && transcriptAtBottom) transcript.scrollTop = transcript.scrollHeight;
+  }
+
+  // Wider again (a rotated tablet): the packet opens, as its toggle is hidden there.
+  if (narrow && narrow.addEventListener) {
+    narrow.addEventListener("change", function () {
+      if (narrow.matches) return;
+      document.querySelectorAll("details[data-fold-narrow]").forEach(function (details) {
+        details.setAttribute("open", "");
+      });
+    });
   }
 
   document.addEventListener("htmx:beforeSwap", function (event) {
