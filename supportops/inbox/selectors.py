@@ -13,6 +13,8 @@ from django.db.models import (
     Case,
     Count,
     Exists,
+    F,
+    FilteredRelation,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -254,18 +256,6 @@ def overdue_seconds(*, handoff: Handoff | None, now: datetime) -> int:
     return int(late) if late > 0 else 0
 
 
-def _overdue_q(now: datetime) -> Q:
-    late = (
-        Handoff.objects.filter(conversation=OuterRef("pk"))
-        .exclude(status=Handoff.Status.RESOLVED)
-        .filter(
-            Q(first_human_reply_at__isnull=True, routing__first_reply_due__lt=now)
-            | Q(routing__resolution_due__lt=now)
-        )
-    )
-    return Q(Exists(late))
-
-
 def inbox_list(
     *,
     workspace: Workspace,
@@ -324,37 +314,65 @@ def _member_role(workspace: Workspace, user: User) -> str:
     return role
 
 
+def _count_tab_q(view: str, *, workspace: Workspace, user: User, role: str) -> Q:
+    """`_tab_q` on rows joined to their open handoff (`open_h`): plain column tests where the
+    list uses a subquery per row, so counting every open conversation is one pass. The
+    agent's view of unassigned ones keeps the list's own rule, tested only on those rows."""
+    if view == "mine":
+        return Q(open_h__assignee=user)
+    if view == "unassigned":
+        q = Q(open_h__assignee__isnull=True)
+        if role not in MANAGING_ROLES:
+            q &= agent_conversations_q(workspace=workspace, user=user)
+        return q
+    if view == "queues" and role not in MANAGING_ROLES:
+        return Q(open_h__routing__queue_id__in=_my_queue_ids(workspace, user))
+    return Q()
+
+
 def inbox_counts(
     *, workspace: Workspace, user: User, now: datetime | None = None
 ) -> dict[str, Any]:
     """What the tabs and the page title show: per tab the open conversations and how many
     are overdue, and `waiting_for_me`: conversations assigned to `user` whose customer wrote
-    last (no reply from a person since their latest message). Counts, not rows."""
+    last (no reply from a person since their latest message). Counts, not rows: two queries
+    (a few more for an agent's queues), whatever the number of open conversations."""
     role = _member_role(workspace, user)
     now = now or timezone.now()
-    overdue = _overdue_q(now)
+    overdue = Q(open_h__routing__resolution_due__lt=now) | Q(
+        open_h__first_human_reply_at__isnull=True, open_h__routing__first_reply_due__lt=now
+    )
     aggregates: dict[str, Count] = {}
     for view in views_for_role(role):
-        tab = _tab_q(view, workspace=workspace, user=user, role=role)
-        aggregates[view] = Count("pk", filter=tab)
-        aggregates[f"{view}__overdue"] = Count("pk", filter=tab & overdue)
-    last_customer = Subquery(
-        Message.objects.filter(conversation=OuterRef("pk"), author=Message.Author.CUSTOMER)
-        .order_by("-pk")
-        .values("pk")[:1]
-    )
-    answered = Message.objects.filter(
-        conversation=OuterRef("pk"), author=Message.Author.AGENT, pk__gt=OuterRef("last_customer")
-    )
-    waiting = (
+        tab = _count_tab_q(view, workspace=workspace, user=user, role=role)
+        aggregates[view] = Count("pk", filter=tab, distinct=True)
+        aggregates[f"{view}__overdue"] = Count("pk", filter=tab & overdue, distinct=True)
+    totals = (
         Conversation.objects.filter(workspace=workspace, status__in=IN_INBOX)
-        .filter(_open_handoff_where(assignee=user))
-        .annotate(last_customer=last_customer)
-        .filter(last_customer__isnull=False)
-        .exclude(Exists(answered))
+        .annotate(
+            open_h=FilteredRelation(
+                "handoffs", condition=~Q(handoffs__status=Handoff.Status.RESOLVED)
+            )
+        )
+        .aggregate(**aggregates)
     )
-    totals = Conversation.objects.filter(workspace=workspace, status__in=IN_INBOX).aggregate(
-        **aggregates
+
+    # Per conversation of mine (a handful), its latest customer and person messages.
+    def latest(author: str) -> Subquery:
+        rows = Message.objects.filter(conversation=OuterRef("conversation_id"), author=author)
+        return Subquery(rows.order_by("-pk").values("pk")[:1])
+
+    waiting = (
+        Handoff.objects.filter(workspace=workspace, assignee=user)
+        .exclude(status=Handoff.Status.RESOLVED)
+        .filter(conversation__status__in=IN_INBOX)
+        .annotate(
+            last_customer=latest(Message.Author.CUSTOMER),
+            last_agent=Coalesce(latest(Message.Author.AGENT), Value(0)),
+        )
+        .filter(last_customer__gt=F("last_agent"))
+        .values("conversation_id")
+        .distinct()
     )
     return {
         "tabs": {
@@ -369,6 +387,7 @@ def inbox_counts(
 # can carry a time just before it), and at most (a cursor from an old tab starts afresh).
 ALERT_OVERLAP = timedelta(seconds=3)
 ALERT_MAX_LOOKBACK = timedelta(minutes=10)
+ALERTS_PER_KIND = 20  # the newest; the browser shows a few and sums up the rest
 
 
 def agent_alerts(
@@ -378,72 +397,88 @@ def agent_alerts(
     a conversation assigned to them by someone or something else (routing, a transfer, a
     manager), a customer message in one of theirs, and a conversation of theirs coming
     within their SLA warning time of a missed target. Each alert has a `key` that stays the
-    same across polls, so the browser shows it once. No `since`: nothing (a first poll)."""
+    same across polls, so the browser shows it once. No `since`: nothing (a first poll).
+    Each kind is one query over the member's open conversations, however many they hold."""
     now = now or timezone.now()
     if since is None:
         return []
     since = max(since, now - ALERT_MAX_LOOKBACK) - ALERT_OVERLAP
-    handoffs = list(
+    mine = (
         Handoff.objects.filter(workspace=workspace, assignee=user)
         .exclude(status=Handoff.Status.RESOLVED)
-        .select_related("routing", "conversation__customer")
+        .values("conversation_id")
     )
-    if not handoffs:
-        return []
-    by_conversation = {h.conversation_id: h for h in handoffs}
-    alerts: list[dict[str, Any]] = []
-
-    def alert(kind: str, key: str, handoff: Handoff, title: str, body: str = "") -> None:
-        customer = handoff.conversation.customer
-        alerts.append(
-            {
-                "kind": kind,
-                "key": key,
-                "conversation_id": handoff.conversation_id,
-                "customer": customer.name or customer.email or f"Customer {customer.pk}",
-                "title": title,
-                "body": body[:140],
-            }
-        )
+    found: list[tuple[str, str, int, str, str]] = []  # kind, key, conversation, title, body
 
     claims = (
         ConversationEvent.objects.filter(
-            conversation_id__in=by_conversation,
+            conversation_id__in=mine,
             kind=ConversationEvent.Kind.CLAIMED,
             at__gt=since,
             at__lte=now,
             data__user_id=user.pk,
         )
         .exclude(data__via__in=SELF_ASSIGNED)
-        .order_by("at", "pk")
+        .order_by("-at", "-pk")
+        .values_list("pk", "conversation_id")[:ALERTS_PER_KIND]
     )
-    for event in claims:
-        handoff = by_conversation[event.conversation_id]
-        name = handoff.conversation.customer.name or "A customer"
-        alert("assigned", f"assigned:{event.pk}", handoff, f"New conversation: {name}")
-    replies = Message.objects.filter(
-        conversation_id__in=by_conversation,
-        author=Message.Author.CUSTOMER,
-        created_at__gt=since,
-        created_at__lte=now,
-    ).order_by("pk")
-    for message in replies:
-        handoff = by_conversation[message.conversation_id]
-        name = handoff.conversation.customer.name or "The customer"
-        alert("customer_reply", f"reply:{message.pk}", handoff, f"{name} wrote", message.text)
+    for pk, conversation_id in list(claims)[::-1]:
+        found.append(("assigned", f"assigned:{pk}", conversation_id, "New conversation: {}", ""))
+    replies = (
+        Message.objects.filter(
+            conversation_id__in=mine,
+            author=Message.Author.CUSTOMER,
+            created_at__gt=since,
+            created_at__lte=now,
+        )
+        .order_by("-pk")
+        .values_list("pk", "conversation_id", "text")[:ALERTS_PER_KIND]
+    )
+    for pk, conversation_id, text in list(replies)[::-1]:
+        found.append(("customer_reply", f"reply:{pk}", conversation_id, "{} wrote", text))
     warning = timedelta(minutes=_sla_warning_minutes(workspace, user))
-    for handoff in handoffs:
-        routing = getattr(handoff, "routing", None)
-        if routing is None or not warning:
-            continue
-        targets = [("resolution", "Resolution", routing.resolution_due)]
-        if handoff.first_human_reply_at is None:
-            targets.insert(0, ("first_reply", "First reply", routing.first_reply_due))
-        for name, label, due in targets:
-            if since < due - warning <= now:
-                minutes = max(0, math.ceil((due - now).total_seconds() / 60))
-                text = f"{label} due in {minutes} min" if minutes else f"{label} is overdue"
-                alert("sla", f"sla:{routing.pk}:{name}", handoff, text)
+    if warning:
+        # A target enters the warning time when `due - warning` passes: in (since, now].
+        window = {"gt": since + warning, "lte": now + warning}
+        first = {f"first_reply_due__{k}": v for k, v in window.items()}
+        resolution = {f"resolution_due__{k}": v for k, v in window.items()}
+        routings = Routing.objects.filter(
+            Q(handoff__first_human_reply_at__isnull=True, **first) | Q(**resolution),
+            handoff__workspace=workspace,
+            handoff__assignee=user,
+        ).exclude(handoff__status=Handoff.Status.RESOLVED)
+        for routing in routings.select_related("handoff")[:ALERTS_PER_KIND]:
+            targets = [("resolution", "Resolution", routing.resolution_due)]
+            if routing.handoff.first_human_reply_at is None:
+                targets.insert(0, ("first_reply", "First reply", routing.first_reply_due))
+            for name, label, due in targets:
+                if since < due - warning <= now:
+                    minutes = max(0, math.ceil((due - now).total_seconds() / 60))
+                    title = f"{label} due in {minutes} min" if minutes else f"{label} is overdue"
+                    key = f"sla:{routing.pk}:{name}"
+                    found.append(("sla", key, routing.handoff.conversation_id, title, ""))
+    if not found:
+        return []
+    customers = {
+        c.pk: c.customer
+        for c in Conversation.objects.filter(pk__in={f[2] for f in found}).select_related(
+            "customer"
+        )
+    }
+    alerts = []
+    for kind, key, conversation_id, title, body in found:
+        customer = customers[conversation_id]
+        name = customer.name or customer.email or f"Customer {customer.pk}"
+        alerts.append(
+            {
+                "kind": kind,
+                "key": key,
+                "conversation_id": conversation_id,
+                "customer": name,
+                "title": title.format(customer.name or "A customer"),
+                "body": body[:140],
+            }
+        )
     return alerts
 
 
