@@ -16,7 +16,7 @@
   var MAX_NOTIFICATIONS = 3; // per poll; more become one summary
   var prefs = { notify: true, sound: false };
   var audio = null;
-  var baseTitle = document.title.replace(/^\(\d+\)\s*/, "");
+  var baseTitle = document.title.replace(/^\(\d+\+?\)\s*/, "");
 
   // --- Cursor and the alerts already shown, kept for this tab across pages ---------------
   function store() {
@@ -165,7 +165,8 @@
       });
     });
     var waiting = data.waiting_for_me || 0;
-    document.title = (waiting ? "(" + waiting + ") " : "") + baseTitle;
+    var shown = waiting > 99 ? "99+" : String(waiting);
+    document.title = (waiting ? "(" + shown + ") " : "") + baseTitle;
   }
 
   function announce(events) {

@@ -314,6 +314,9 @@ def _member_role(workspace: Workspace, user: User) -> str:
     return role
 
 
+WAITING_CAP = 99
+
+
 def _count_tab_q(view: str, *, workspace: Workspace, user: User, role: str) -> Q:
     """`_tab_q` on rows joined to their open handoff (`open_h`): plain column tests where the
     list uses a subquery per row, so counting every open conversation is one pass. The
@@ -379,7 +382,9 @@ def inbox_counts(
             view: {"count": totals[view], "overdue": totals[f"{view}__overdue"]}
             for view in views_for_role(role)
         },
-        "waiting_for_me": waiting.count(),
+        # Counted up to one past the cap: the title then says "99+" (and stays cheap for a
+        # member holding thousands).
+        "waiting_for_me": waiting[: WAITING_CAP + 1].count(),
     }
 
 

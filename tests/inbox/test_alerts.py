@@ -154,6 +154,16 @@ def test_tabs_count_their_conversations_and_the_title_counts_those_waiting_for_m
     assert login(client, owner).get(url("alerts")).json()["tabs"]["all"]["count"] == 4
 
 
+def test_the_waiting_count_stops_one_past_its_cap(workspace, teammate, monkeypatch):
+    from supportops.inbox import selectors
+
+    for _ in range(3):
+        handoff_claim(handoff=hand_off(workspace), agent=teammate)
+    assert inbox_counts(workspace=workspace, user=teammate)["waiting_for_me"] == 3
+    monkeypatch.setattr(selectors, "WAITING_CAP", 1)
+    assert inbox_counts(workspace=workspace, user=teammate)["waiting_for_me"] == 2
+
+
 def test_the_alerts_endpoint_takes_a_fixed_number_of_queries(client, workspace, teammate):
     login(client, teammate)
     since = (timezone.now() - timedelta(minutes=1)).isoformat()
