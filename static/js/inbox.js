@@ -202,6 +202,7 @@
         prefs = data.prefs || prefs;
         writeJson(CURSOR_KEY, { url: alertsUrl, now: data.now, savedAt: Date.now() });
         setCounts(data);
+        (data.seen || []).forEach(firstSeen);
         announce(data.events || []);
         updateControls();
       })

@@ -429,6 +429,12 @@ def agent_alerts(
     )
     for pk, conversation_id in list(claims)[::-1]:
         found.append(("assigned", f"assigned:{pk}", conversation_id, "New conversation: {}", ""))
+    # Only what the customer wrote after the conversation became this member's.
+    theirs_already = Routing.objects.filter(
+        handoff__conversation_id=OuterRef("conversation_id"),
+        handoff__assignee=user,
+        assigned_at__lt=OuterRef("created_at"),
+    ).exclude(handoff__status=Handoff.Status.RESOLVED)
     replies = (
         Message.objects.filter(
             conversation_id__in=mine,
@@ -436,6 +442,7 @@ def agent_alerts(
             created_at__gt=since,
             created_at__lte=now,
         )
+        .filter(Exists(theirs_already))
         .order_by("-pk")
         .values_list("pk", "conversation_id", "text")[:ALERTS_PER_KIND]
     )

@@ -205,6 +205,13 @@ def alerts(request: HttpRequest) -> HttpResponse:
     counts = inbox_counts(workspace=workspace, user=user, now=now)
     prefs = agent_status_get(workspace=workspace, user=user)
     events = agent_alerts(workspace=workspace, user=user, since=since, now=now)
+    # A first poll notifies nothing; it tells the browser which alerts of the last moments
+    # it already shows (the list is on screen), since later polls look a little back.
+    seen = (
+        [e["key"] for e in agent_alerts(workspace=workspace, user=user, since=now, now=now)]
+        if since is None
+        else []
+    )
     for event in events:
         event["url"] = reverse(
             "inbox:conversation",
@@ -216,6 +223,7 @@ def alerts(request: HttpRequest) -> HttpResponse:
             **counts,
             "prefs": {"notify": prefs.notify_browser, "sound": prefs.notify_sound},
             "events": events,
+            "seen": seen,
         },
         headers={"Cache-Control": "no-store"},
     )
