@@ -292,7 +292,7 @@ class ConversationEvent(models.Model):
     `data` by kind:
       started      {"channel", "arm"}
       handed_off   {"trigger", "reason", "by": "bot" | "customer" | "system"}
-      claimed      {"user_id", "via": "route" | "claim" | "transfer" | "reply"}
+      claimed      {"user_id", "via": "route" | "online" | "claim" | "transfer" | "reply"}
       feedback     {"solved": bool, "via": "button" | "typed", "message_id"?}
       resolved     {"resolution", "by": "person" | "customer", "user_id"?}
       reopened     {"message_id"}

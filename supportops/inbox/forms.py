@@ -6,7 +6,7 @@ from django import forms
 
 from .hours import timezone_names, timezone_valid, window_error
 from .models import WEEKDAYS, BusinessHours
-from .services import MAX_OPEN_LIMIT, MAX_SLA_MINUTES
+from .services import MAX_OPEN_LIMIT, MAX_SLA_MINUTES, MAX_SLA_WARNING_MINUTES
 
 DAY_NAMES = dict(
     zip(
@@ -132,3 +132,21 @@ class AgentRoutingForm(forms.Form):
 
     def skill_list(self) -> list[str]:
         return [s.strip() for s in self.cleaned_data.get("skills", "").split(",") if s.strip()]
+
+
+class AlertSettingsForm(forms.Form):
+    """A member's own alerts (stored on their AgentStatus row)."""
+
+    notify_browser = forms.BooleanField(
+        required=False,
+        label="Browser notifications",
+        help_text="A new conversation for me, a customer reply in one of mine, an SLA "
+        "target about to be missed.",
+    )
+    notify_sound = forms.BooleanField(required=False, label="Play a sound with each notification")
+    sla_warning_minutes = forms.IntegerField(
+        min_value=0,
+        max_value=MAX_SLA_WARNING_MINUTES,
+        label="Warn me this many minutes before an SLA target is missed",
+        help_text="0 turns the SLA warning off.",
+    )

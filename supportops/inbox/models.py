@@ -72,7 +72,15 @@ class AgentStatus(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OFFLINE)
     skills = models.JSONField(default=list, blank=True, help_text="category names")
     max_open = models.PositiveSmallIntegerField(default=5)
+    # The member's alerts: browser notifications on, sound off until they choose it, and a
+    # warning this many minutes before one of their conversations misses an SLA target.
+    notify_browser = models.BooleanField(default=True)
+    notify_sound = models.BooleanField(default=False)
+    sla_warning_minutes = models.PositiveSmallIntegerField(default=10)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Set by `agent_status_set`: how many waiting conversations going online assigned.
+    picked_up: int = 0
 
     class Meta:
         constraints = [

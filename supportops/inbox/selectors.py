@@ -13,6 +13,8 @@ from django.db.models import (
     Case,
     Count,
     Exists,
+    F,
+    FilteredRelation,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -27,7 +29,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from supportops.accounts.models import Membership, Workspace
-from supportops.conversations.models import Conversation, Message
+from supportops.conversations.models import Conversation, ConversationEvent, Message
 
 from .followup import followup_due
 from .hours import is_open, next_opening
@@ -189,6 +191,21 @@ def conversation_get_for_agent(*, membership: Membership, conversation_id: int) 
     return conversation
 
 
+def _tab_q(view: str, *, workspace: Workspace, user: User, role: str) -> Q:
+    """One inbox tab as a filter on open conversations (see `inbox_list`)."""
+    if view == "mine":
+        return Q(_open_handoff_where(assignee=user))
+    if view == "unassigned":
+        q = ~Q(_open_handoff_where(assignee__isnull=False))
+        if role not in MANAGING_ROLES:
+            q &= agent_conversations_q(workspace=workspace, user=user)
+        return q
+    if view == "queues" and role not in MANAGING_ROLES:
+        queue_ids = _my_queue_ids(workspace, user)
+        return Q(_open_handoff_where(routing__queue_id__in=queue_ids))
+    return Q()
+
+
 def _scoped(
     rows: QuerySet[Conversation], *, workspace: Workspace, user: User, view: str, role: str
 ) -> QuerySet[Conversation]:
@@ -196,17 +213,7 @@ def _scoped(
         raise ValueError(f"unknown inbox view {view!r}")
     if view not in views_for_role(role):
         raise PermissionDenied("only managers and admins see every conversation")
-    if view == "mine":
-        return rows.filter(_open_handoff_where(assignee=user))
-    if view == "unassigned":
-        rows = rows.exclude(_open_handoff_where(assignee__isnull=False))
-        if role not in MANAGING_ROLES:
-            rows = rows.filter(agent_conversations_q(workspace=workspace, user=user))
-        return rows
-    if view == "queues" and role not in MANAGING_ROLES:
-        queue_ids = _my_queue_ids(workspace, user)
-        return rows.filter(_open_handoff_where(routing__queue_id__in=queue_ids))
-    return rows
+    return rows.filter(_tab_q(view, workspace=workspace, user=user, role=role))
 
 
 def _filtered(rows: QuerySet[Conversation], filters: dict[str, Any]) -> QuerySet[Conversation]:
@@ -233,6 +240,20 @@ def _decorate(conversation: Conversation, now: datetime) -> None:
                 priority_bumped(priority=priority, waiting=now - handoff.created_at)
             )
     conversation.priority = priority  # type: ignore[attr-defined]
+    conversation.overdue_s = overdue_seconds(handoff=handoff, now=now)  # type: ignore[attr-defined]
+
+
+def overdue_seconds(*, handoff: Handoff | None, now: datetime) -> int:
+    """How long ago the earliest SLA target still open was missed: the first reply while
+    nobody has answered, and the resolution. 0 when nothing is overdue."""
+    routing: Routing | None = getattr(handoff, "routing", None) if handoff else None
+    if handoff is None or routing is None:
+        return 0
+    missed = [routing.resolution_due]
+    if handoff.first_human_reply_at is None:
+        missed.append(routing.first_reply_due)
+    late = max((now - due).total_seconds() for due in missed)
+    return int(late) if late > 0 else 0
 
 
 def inbox_list(
@@ -275,8 +296,217 @@ def inbox_list(
     conversations: list[Conversation] = list(rows)
     for conversation in conversations:
         _decorate(conversation, now)
-    conversations.sort(key=lambda c: PRIORITY_ORDER.index(c.priority))  # type: ignore[attr-defined]
+    # Overdue first (an SLA target already missed), then by priority.
+    conversations.sort(
+        key=lambda c: (c.overdue_s == 0, PRIORITY_ORDER.index(c.priority))  # type: ignore[attr-defined]
+    )
     return conversations
+
+
+def _member_role(workspace: Workspace, user: User) -> str:
+    role = (
+        Membership.objects.filter(workspace=workspace, user=user)
+        .values_list("role", flat=True)
+        .first()
+    )
+    if role not in INBOX_ROLES:
+        raise PermissionDenied("the inbox is for agents, managers and admins")
+    return role
+
+
+WAITING_CAP = 99
+
+
+def _count_tab_q(view: str, *, workspace: Workspace, user: User, role: str) -> Q:
+    """`_tab_q` on rows joined to their open handoff (`open_h`): plain column tests where the
+    list uses a subquery per row, so counting every open conversation is one pass. The
+    agent's view of unassigned ones keeps the list's own rule, tested only on those rows."""
+    if view == "mine":
+        return Q(open_h__assignee=user)
+    if view == "unassigned":
+        q = Q(open_h__assignee__isnull=True)
+        if role not in MANAGING_ROLES:
+            q &= agent_conversations_q(workspace=workspace, user=user)
+        return q
+    if view == "queues" and role not in MANAGING_ROLES:
+        return Q(open_h__routing__queue_id__in=_my_queue_ids(workspace, user))
+    return Q()
+
+
+def inbox_counts(
+    *, workspace: Workspace, user: User, now: datetime | None = None
+) -> dict[str, Any]:
+    """What the tabs and the page title show: per tab the open conversations and how many
+    are overdue, and `waiting_for_me`: conversations assigned to `user` whose customer wrote
+    last (no reply from a person since their latest message). Counts, not rows: two queries
+    (a few more for an agent's queues), whatever the number of open conversations."""
+    role = _member_role(workspace, user)
+    now = now or timezone.now()
+    overdue = Q(open_h__routing__resolution_due__lt=now) | Q(
+        open_h__first_human_reply_at__isnull=True, open_h__routing__first_reply_due__lt=now
+    )
+    aggregates: dict[str, Count] = {}
+    for view in views_for_role(role):
+        tab = _count_tab_q(view, workspace=workspace, user=user, role=role)
+        aggregates[view] = Count("pk", filter=tab, distinct=True)
+        aggregates[f"{view}__overdue"] = Count("pk", filter=tab & overdue, distinct=True)
+    totals = (
+        Conversation.objects.filter(workspace=workspace, status__in=IN_INBOX)
+        .annotate(
+            open_h=FilteredRelation(
+                "handoffs", condition=~Q(handoffs__status=Handoff.Status.RESOLVED)
+            )
+        )
+        .aggregate(**aggregates)
+    )
+
+    # Per conversation of mine (a handful), its latest customer and person messages.
+    def latest(author: str) -> Subquery:
+        rows = Message.objects.filter(conversation=OuterRef("conversation_id"), author=author)
+        return Subquery(rows.order_by("-pk").values("pk")[:1])
+
+    waiting = (
+        Handoff.objects.filter(workspace=workspace, assignee=user)
+        .exclude(status=Handoff.Status.RESOLVED)
+        .filter(conversation__status__in=IN_INBOX)
+        .annotate(
+            last_customer=latest(Message.Author.CUSTOMER),
+            last_agent=Coalesce(latest(Message.Author.AGENT), Value(0)),
+        )
+        .filter(last_customer__gt=F("last_agent"))
+        .values("conversation_id")
+        .distinct()
+    )
+    return {
+        "tabs": {
+            view: {"count": totals[view], "overdue": totals[f"{view}__overdue"]}
+            for view in views_for_role(role)
+        },
+        # Counted up to one past the cap: the title then says "99+" (and stays cheap for a
+        # member holding thousands).
+        "waiting_for_me": waiting[: WAITING_CAP + 1].count(),
+    }
+
+
+# How far back a poll looks beyond its cursor (a row committed just after the previous poll
+# can carry a time just before it), and at most (a cursor from an old tab starts afresh).
+ALERT_OVERLAP = timedelta(seconds=3)
+ALERT_MAX_LOOKBACK = timedelta(minutes=10)
+ALERTS_PER_KIND = 20  # the newest; the browser shows a few and sums up the rest
+
+
+def agent_alerts(
+    *, workspace: Workspace, user: User, since: datetime | None, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """What happened to `user`'s conversations after `since` that deserves a notification:
+    a conversation assigned to them by someone or something else (routing, a transfer, a
+    manager), a customer message in one of theirs, and a conversation of theirs coming
+    within their SLA warning time of a missed target. Each alert has a `key` that stays the
+    same across polls, so the browser shows it once. No `since`: nothing (a first poll).
+    Each kind is one query over the member's open conversations, however many they hold."""
+    now = now or timezone.now()
+    if since is None:
+        return []
+    since = max(since, now - ALERT_MAX_LOOKBACK) - ALERT_OVERLAP
+    mine = (
+        Handoff.objects.filter(workspace=workspace, assignee=user)
+        .exclude(status=Handoff.Status.RESOLVED)
+        .values("conversation_id")
+    )
+    found: list[tuple[str, str, int, str, str]] = []  # kind, key, conversation, title, body
+
+    claims = (
+        ConversationEvent.objects.filter(
+            conversation_id__in=mine,
+            kind=ConversationEvent.Kind.CLAIMED,
+            at__gt=since,
+            at__lte=now,
+            data__user_id=user.pk,
+        )
+        .exclude(data__via__in=SELF_ASSIGNED)
+        .order_by("-at", "-pk")
+        .values_list("pk", "conversation_id")[:ALERTS_PER_KIND]
+    )
+    for pk, conversation_id in list(claims)[::-1]:
+        found.append(("assigned", f"assigned:{pk}", conversation_id, "New conversation: {}", ""))
+    # Only what the customer wrote after the conversation became this member's.
+    theirs_already = Routing.objects.filter(
+        handoff__conversation_id=OuterRef("conversation_id"),
+        handoff__assignee=user,
+        assigned_at__lt=OuterRef("created_at"),
+    ).exclude(handoff__status=Handoff.Status.RESOLVED)
+    replies = (
+        Message.objects.filter(
+            conversation_id__in=mine,
+            author=Message.Author.CUSTOMER,
+            created_at__gt=since,
+            created_at__lte=now,
+        )
+        .filter(Exists(theirs_already))
+        .order_by("-pk")
+        .values_list("pk", "conversation_id", "text")[:ALERTS_PER_KIND]
+    )
+    for pk, conversation_id, text in list(replies)[::-1]:
+        found.append(("customer_reply", f"reply:{pk}", conversation_id, "{} wrote", text))
+    warning = timedelta(minutes=_sla_warning_minutes(workspace, user))
+    if warning:
+        # A target enters the warning time when `due - warning` passes: in (since, now].
+        window = {"gt": since + warning, "lte": now + warning}
+        first = {f"first_reply_due__{k}": v for k, v in window.items()}
+        resolution = {f"resolution_due__{k}": v for k, v in window.items()}
+        routings = Routing.objects.filter(
+            Q(handoff__first_human_reply_at__isnull=True, **first) | Q(**resolution),
+            handoff__workspace=workspace,
+            handoff__assignee=user,
+        ).exclude(handoff__status=Handoff.Status.RESOLVED)
+        for routing in routings.select_related("handoff")[:ALERTS_PER_KIND]:
+            targets = [("resolution", "Resolution", routing.resolution_due)]
+            if routing.handoff.first_human_reply_at is None:
+                targets.insert(0, ("first_reply", "First reply", routing.first_reply_due))
+            for name, label, due in targets:
+                if since < due - warning <= now:
+                    minutes = max(0, math.ceil((due - now).total_seconds() / 60))
+                    title = f"{label} due in {minutes} min" if minutes else f"{label} is overdue"
+                    key = f"sla:{routing.pk}:{name}"
+                    found.append(("sla", key, routing.handoff.conversation_id, title, ""))
+    if not found:
+        return []
+    customers = {
+        c.pk: c.customer
+        for c in Conversation.objects.filter(pk__in={f[2] for f in found}).select_related(
+            "customer"
+        )
+    }
+    alerts = []
+    for kind, key, conversation_id, title, body in found:
+        customer = customers[conversation_id]
+        name = customer.name or customer.email or f"Customer {customer.pk}"
+        alerts.append(
+            {
+                "kind": kind,
+                "key": key,
+                "conversation_id": conversation_id,
+                "customer": name,
+                "title": title.format(customer.name or "A customer"),
+                "body": body[:140],
+            }
+        )
+    return alerts
+
+
+# Assignments the agent made themselves: no notification for those.
+SELF_ASSIGNED = ("claim", "reply", "online")
+
+
+def _sla_warning_minutes(workspace: Workspace, user: User) -> int:
+    minutes = (
+        AgentStatus.objects.filter(workspace=workspace, user=user)
+        .values_list("sla_warning_minutes", flat=True)
+        .first()
+    )
+    return (
+        AgentStatus._meta.get_field("sla_warning_minutes").default if minutes is None else minutes
+    )
 
 
 def routing_panel(*, conversation: Conversation, user: User) -> dict[str, Any]:

@@ -575,11 +575,14 @@ def agent_status_set(
         details={"status": status, "skills": row.skills, "max_open": row.max_open},
     )
     if status == AgentStatus.Status.ONLINE:
-        _pick_up_waiting(workspace, row)
+        row.picked_up = _pick_up_waiting(workspace, row, via="online")
     return row
 
 
-def _pick_up_waiting(workspace: Workspace, row: AgentStatus) -> None:
+def _pick_up_waiting(workspace: Workspace, row: AgentStatus, *, via: str = "route") -> int:
+    """Assign waiting conversations to `row`'s agent up to their limit; returns how many.
+    `via` "online" marks the ones the agent took by going online (they are told at once,
+    so their browser does not also notify them of each)."""
     held = (
         Handoff.objects.filter(workspace=workspace, assignee_id=row.user_id)
         .exclude(status=Handoff.Status.RESOLVED)
@@ -587,7 +590,8 @@ def _pick_up_waiting(workspace: Workspace, row: AgentStatus) -> None:
     )
     room = row.max_open - held
     if room <= 0:
-        return
+        return 0
+    assigned = 0
     waiting = Handoff.objects.filter(
         workspace=workspace, status=Handoff.Status.QUEUED, assignee__isnull=True
     ).select_related("routing__queue")
@@ -595,10 +599,48 @@ def _pick_up_waiting(workspace: Workspace, row: AgentStatus) -> None:
         queue = getattr(handoff, "routing", None) and handoff.routing.queue
         if queue and queue.required_skill and queue.required_skill not in row.skills:
             continue
-        if _assign(handoff, row.user_id, only_if_free=True, via="route"):
-            room -= 1
-            if room == 0:
-                return
+        if _assign(handoff, row.user_id, only_if_free=True, via=via):
+            assigned += 1
+            if assigned == room:
+                break
+    return assigned
+
+
+MAX_SLA_WARNING_MINUTES = 24 * 60
+
+
+@transaction.atomic
+def agent_alerts_set(
+    *,
+    workspace: Workspace,
+    user: Actor,
+    notify_browser: bool,
+    notify_sound: bool,
+    sla_warning_minutes: int,
+) -> AgentStatus:
+    """A member's own alert preferences: browser notifications, sound, and how long before
+    an SLA target they are warned (0: never)."""
+    person = _require_inbox_member(workspace, user)
+    if not 0 <= sla_warning_minutes <= MAX_SLA_WARNING_MINUTES:
+        raise InboxError(
+            f"The SLA warning must be 0 to {MAX_SLA_WARNING_MINUTES} minutes before the target."
+        )
+    row, _ = AgentStatus.objects.select_for_update().get_or_create(workspace=workspace, user=person)
+    row.notify_browser, row.notify_sound = notify_browser, notify_sound
+    row.sla_warning_minutes = sla_warning_minutes
+    row.save(update_fields=["notify_browser", "notify_sound", "sla_warning_minutes", "updated_at"])
+    audit_log_write(
+        workspace=workspace,
+        actor=person,
+        action="agent.alerts",
+        target=row,
+        details={
+            "notify_browser": notify_browser,
+            "notify_sound": notify_sound,
+            "sla_warning_minutes": sla_warning_minutes,
+        },
+    )
+    return row
 
 
 @transaction.atomic

@@ -6,14 +6,23 @@ Agents, managers and admins may use it; finance gets 403 and outsiders 404 (`wor
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    JsonResponse,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
@@ -32,14 +41,16 @@ from supportops.knowledge.selectors import article_get_for_member
 from supportops.lib.htmx import wants_fragment
 
 from . import copilot, macros, services
-from .forms import AgentRoutingForm, BusinessHoursForm, QueueForm, SlaForm
+from .forms import AgentRoutingForm, AlertSettingsForm, BusinessHoursForm, QueueForm, SlaForm
 from .gaps import GapError, gap_draft_create
 from .models import AgentStatus, Handoff, Priority, Queue
 from .selectors import (
+    agent_alerts,
     agent_status_get,
     business_hours_get,
     conversation_get_for_agent,
     conversations_for_member,
+    inbox_counts,
     inbox_list,
     queues_for_workspace,
     routing_setup,
@@ -63,6 +74,37 @@ def int_or_none(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
+TAB_LABELS = {"mine": "Mine", "queues": "My queues", "unassigned": "Unassigned", "all": "All"}
+
+
+def _tabs(
+    workspace: Workspace, user: User, role: str, view: str
+) -> tuple[list[dict[str, Any]], int]:
+    """The tabs with their counts, and how many conversations wait for `user`'s reply."""
+    counts = inbox_counts(workspace=workspace, user=user)
+    return [
+        {"name": tab, "label": TAB_LABELS[tab], "current": tab == view, **counts["tabs"][tab]}
+        for tab in views_for_role(role)
+    ], counts["waiting_for_me"]
+
+
+def _list_context(
+    request: HttpRequest, view: str, filters: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    workspace, user = _workspace(request), _user(request)
+    filters = filters or {"queue": None, "priority": None}
+    tabs, waiting = _tabs(workspace, user, request.membership.role, view)  # type: ignore[attr-defined]
+    return {
+        "conversations": inbox_list(workspace=workspace, user=user, view=view, filters=filters),
+        "view": view,
+        "tabs": tabs,
+        "waiting_for_me": waiting,
+        "filters": filters,
+        "queues": queues_for_workspace(workspace=workspace),
+        "priorities": Priority.choices,
+    }
+
+
 @workspace_view(*INBOX_ROLES)
 @vary_on_headers("HX-Request")
 @require_GET
@@ -76,27 +118,32 @@ def index(request: HttpRequest) -> HttpResponse:
         "queue": int_or_none(request.GET.get("queue")),
         "priority": request.GET.get("priority"),
     }
-    context: dict[str, Any] = {
-        "conversations": inbox_list(workspace=workspace, user=user, view=view, filters=filters),
-        "view": view,
-        "tabs": tabs,
-        "filters": filters,
-    }
     if wants_fragment(request):
+        context = {
+            "conversations": inbox_list(workspace=workspace, user=user, view=view, filters=filters),
+            "view": view,
+            "filters": filters,
+        }
         return render(request, "inbox/index.html#inbox-list", context)
-    context |= {
+    context = _list_context(request, view, filters) | {
         "section": "inbox",
         "agent_status": agent_status_get(workspace=workspace, user=user),
         "statuses": AgentStatus.Status.choices,
-        "queues": queues_for_workspace(workspace=workspace),
-        "priorities": Priority.choices,
     }
     return render(request, "inbox/index.html", context)
+
+
+def assigned_notice(count: int) -> str:
+    if count == 0:
+        return "No one is waiting."
+    return f"{count} conversation{'s' if count != 1 else ''} assigned to you."
 
 
 @workspace_view(*INBOX_ROLES)
 @require_POST
 def status_set(request: HttpRequest) -> HttpResponse:
+    """Availability. Going online picks up waiting conversations; the htmx answer carries
+    them: the Mine tab (list and counts) swapped in beside the selector, with a notice."""
     workspace = _workspace(request)
     error = ""
     try:
@@ -106,16 +153,113 @@ def status_set(request: HttpRequest) -> HttpResponse:
     except services.InboxError as exc:
         error = str(exc)
         row = agent_status_get(workspace=workspace, user=_user(request))
+    online = not error and row.status == AgentStatus.Status.ONLINE
+    notice = assigned_notice(row.picked_up) if online else ""
     if wants_fragment(request):
-        context = {"agent_status": row, "statuses": AgentStatus.Status.choices, "error": error}
-        return render(
-            request, "inbox/index.html#agent-status", context, status=400 if error else 200
+        context: dict[str, Any] = {
+            "agent_status": row,
+            "statuses": AgentStatus.Status.choices,
+            "error": error,
+        }
+        if online:
+            context |= _list_context(request, "mine") | {"oob": True, "notice": notice}
+        response = render(
+            request, "inbox/_status_response.html", context, status=400 if error else 200
         )
+        if online:
+            response["HX-Push-Url"] = (
+                reverse("inbox:index", kwargs={"workspace_slug": workspace.slug}) + "?view=mine"
+            )
+        return response
     if error:
         messages.error(request, error)
+        return redirect("inbox:index", workspace_slug=workspace.slug)
+    messages.success(request, f"You are {row.get_status_display().lower()}. {notice}".strip())
+    url = reverse("inbox:index", kwargs={"workspace_slug": workspace.slug})
+    return redirect(f"{url}?view=mine" if online else url)
+
+
+def _parse_since(value: str | None) -> datetime | None:
+    """The cursor a poll sends back (the `now` of the previous answer)."""
+    if not value:
+        return None
+    parsed = parse_datetime(value)
+    if parsed is None:
+        raise ValueError("`since` must be a date and time like 2026-01-31T09:30:00+00:00.")
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, UTC)
+    return parsed
+
+
+@workspace_view(*INBOX_ROLES)
+@require_GET
+def alerts(request: HttpRequest) -> HttpResponse:
+    """Polled by static/js/inbox.js every few seconds: tab counts, the number waiting
+    for this member, their alert preferences, and what happened since `since` (the `now` of
+    the previous answer) that deserves a notification."""
+    workspace, user = _workspace(request), _user(request)
+    try:
+        since = _parse_since(request.GET.get("since"))
+    except ValueError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    now = timezone.now()
+    counts = inbox_counts(workspace=workspace, user=user, now=now)
+    prefs = agent_status_get(workspace=workspace, user=user)
+    events = agent_alerts(workspace=workspace, user=user, since=since, now=now)
+    # A first poll notifies nothing; it tells the browser which alerts of the last moments
+    # it already shows (the list is on screen), since later polls look a little back.
+    seen = (
+        [e["key"] for e in agent_alerts(workspace=workspace, user=user, since=now, now=now)]
+        if since is None
+        else []
+    )
+    for event in events:
+        event["url"] = reverse(
+            "inbox:conversation",
+            kwargs={"workspace_slug": workspace.slug, "conversation_id": event["conversation_id"]},
+        )
+    return JsonResponse(
+        {
+            "now": now.isoformat(),
+            **counts,
+            "prefs": {"notify": prefs.notify_browser, "sound": prefs.notify_sound},
+            "events": events,
+            "seen": seen,
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@workspace_view(*INBOX_ROLES)
+def alert_settings(request: HttpRequest) -> HttpResponse:
+    """A member's own alert preferences."""
+    workspace, user = _workspace(request), _user(request)
+    row = agent_status_get(workspace=workspace, user=user)
+    status = 200
+    if request.method == "POST":
+        form = AlertSettingsForm(request.POST)
+        if form.is_valid():
+            try:
+                services.agent_alerts_set(workspace=workspace, user=user, **form.cleaned_data)
+            except services.InboxError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, "Alert settings saved.")
+                return redirect("inbox:alert-settings", workspace_slug=workspace.slug)
+        status = 400
+    elif request.method == "GET":
+        form = AlertSettingsForm(
+            initial={
+                "notify_browser": row.notify_browser,
+                "notify_sound": row.notify_sound,
+                "sla_warning_minutes": row.sla_warning_minutes,
+            }
+        )
     else:
-        messages.success(request, f"You are {row.get_status_display().lower()}.")
-    return redirect("inbox:index", workspace_slug=workspace.slug)
+        return HttpResponseNotAllowed(["GET", "POST"])
+    return render(
+        request, "inbox/alert_settings.html", {"section": "inbox", "form": form}, status=status
+    )
 
 
 @workspace_view(*INBOX_ROLES)

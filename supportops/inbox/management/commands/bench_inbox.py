@@ -16,6 +16,7 @@ import uuid
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -241,8 +242,14 @@ class Command(BaseCommand):
                 for _ in range(requests)
             ],
         ]
-        timings: dict[str, list[float]] = {"list": [], "conversation": []}
-        queries: dict[str, set[int]] = {"list": set(), "conversation": set()}
+        # The alerts poll every open inbox page makes every few seconds (counts, title, news).
+        since = (timezone.now() - timedelta(minutes=1)).isoformat()
+        alerts_url = (
+            reverse("inbox:alerts", args=[workspace.slug]) + "?" + urlencode({"since": since})
+        )
+        pages += [(alerts_url, "alerts")] * requests
+        timings: dict[str, list[float]] = {"list": [], "conversation": [], "alerts": []}
+        queries: dict[str, set[int]] = {"list": set(), "conversation": set(), "alerts": set()}
         self._get(client, pages[0][0])  # warm templates and caches once
         self._get(client, pages[1][0])
         for _ in range(requests):
@@ -254,6 +261,8 @@ class Command(BaseCommand):
             "list_queries": max(queries["list"]),
             "conversation_ms": _summary(timings["conversation"]),
             "conversation_queries": max(queries["conversation"]),
+            "alerts_ms": _summary(timings["alerts"]),
+            "alerts_queries": max(queries["alerts"]),
             "query_counts_constant": len(queries["list"]) == 1
             and len(queries["conversation"]) == 1,
         }
