@@ -27,15 +27,15 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from supportops.accounts.models import Membership, Role, Workspace
 from supportops.conversations.models import Conversation, Message
 from supportops.inbox.models import Handoff
-from supportops.inbox.packet import TRIGGER_LABELS
 from supportops.inbox.selectors import conversations_for_member
+from supportops.text.labels import TRIGGER_LABELS
 
 from .filters import FilterError, Filters, filters_parse
 from .kpis import FIGURES, drilldown_outcomes
 from .models import Outcome
 
 SEARCH_MAX = 200
-TRIGGERS = {**TRIGGER_LABELS, "reopened": "reopened by the customer"}
+TRIGGERS = {**TRIGGER_LABELS, "reopened": "Reopened by the customer"}
 CSAT_CHOICES = {
     "1": "1",
     "2": "2",
