@@ -669,7 +669,7 @@ def pending_message_create(
     return Status(
         201 if posted.created else 200,
         {
-            **_message(posted.message, _base(request)),
+            **_message(posted.message, _base(request), conversation.workspace.name),
             "conversation": {**_conversation(request, conversation, 0), "token": opened.token},
         },
     )

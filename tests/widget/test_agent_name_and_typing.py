@@ -55,7 +55,7 @@ def test_person_label_says_first_name_and_company():
 def test_each_agent_message_and_the_state_name_the_agent_and_the_company(shop, teammate, manager):
     named(teammate, "Maren")
     named(manager, "Mia")
-    started = shop.start()
+    started = shop.chat()
     hand_off(shop, started)
     handoff_claim(handoff=Handoff.objects.get(conversation_id=started["id"]), agent=teammate)
     conversation = Conversation.objects.get(pk=started["id"])
@@ -79,7 +79,7 @@ def test_each_agent_message_and_the_state_name_the_agent_and_the_company(shop, t
 
 def test_an_agent_without_a_first_name_is_the_company_team(shop, teammate):
     named(teammate, "")
-    started = shop.start()
+    started = shop.chat()
     do_agent_reply(
         conversation=Conversation.objects.get(pk=started["id"]), agent=teammate, text="Hello."
     )
@@ -90,14 +90,14 @@ def test_an_agent_without_a_first_name_is_the_company_team(shop, teammate):
 
 
 def test_no_person_label_while_the_bot_answers_or_the_customer_waits(shop):
-    started = shop.start()
+    started = shop.chat()
     assert started["person_label"] is None
     assert hand_off(shop, started)["person_label"] is None
 
 
 def test_the_agent_label_costs_no_query_per_message(shop, teammate):
     named(teammate, "Maren")
-    started = shop.start()
+    started = shop.chat()
     conversation = Conversation.objects.get(pk=started["id"])
     do_agent_reply(conversation=conversation, agent=teammate, text="One.")
     shop.read(started)  # the first read also marks the chat as seen
@@ -116,7 +116,7 @@ def test_the_agent_label_costs_no_query_per_message(shop, teammate):
 
 
 def test_a_customer_typing_ping_is_kept_in_redis_for_a_few_seconds(shop):
-    started = shop.start()
+    started = shop.chat()
     hand_off(shop, started)
     response = ping(shop, started)
     assert response.status_code == 204
@@ -129,7 +129,7 @@ def test_a_customer_typing_ping_is_kept_in_redis_for_a_few_seconds(shop):
 def test_the_agent_page_shows_customer_is_typing_until_the_mark_expires(
     shop, client, teammate, monkeypatch
 ):
-    started = shop.start()
+    started = shop.chat()
     hand_off(shop, started)
     url = reverse("inbox:conversation", args=["acme", started["id"]])
     agent = type(client)()
@@ -148,8 +148,8 @@ def test_the_agent_page_shows_customer_is_typing_until_the_mark_expires(
 
 
 def test_typing_needs_the_conversations_own_token(shop):
-    started = shop.start()
-    other = shop.start()
+    started = shop.chat()
+    other = shop.chat()
     hand_off(shop, started)
     assert ping(shop, started, token=other["token"]).status_code == 404
     assert ping(shop, started, token="not-a-token").status_code == 404
@@ -159,7 +159,7 @@ def test_typing_needs_the_conversations_own_token(shop):
 
 
 def test_typing_to_the_bot_is_ignored(shop):
-    started = shop.start()
+    started = shop.chat()
     assert ping(shop, started).status_code == 204
     assert typing.typing_now(conversation_id=started["id"], who=typing.CUSTOMER) is None
 
@@ -179,7 +179,7 @@ def test_the_openapi_schema_documents_the_typing_endpoint(client):
 
 def test_the_widget_shows_the_agent_typing_by_first_name(shop, client, teammate):
     named(teammate, "Maren")
-    started = shop.start()
+    started = shop.chat()
     hand_off(shop, started)
     assert shop.read(started).json()["typing"] is None
     assert client.login(username=teammate.username, password=PASSWORD)
@@ -192,7 +192,7 @@ def test_the_widget_shows_the_agent_typing_by_first_name(shop, client, teammate)
 
 def test_an_agent_without_a_first_name_types_as_the_team(shop, client, teammate):
     named(teammate, "")
-    started = shop.start()
+    started = shop.chat()
     hand_off(shop, started)
     assert client.login(username=teammate.username, password=PASSWORD)
     client.post(reverse("inbox:typing", args=["acme", started["id"]]))
@@ -200,7 +200,7 @@ def test_an_agent_without_a_first_name_types_as_the_team(shop, client, teammate)
 
 
 def test_agent_typing_is_for_inbox_members_of_the_workspace_only(shop, client, outsider, finance):
-    started = shop.start()
+    started = shop.chat()
     hand_off(shop, started)
     url = reverse("inbox:typing", args=["acme", started["id"]])
     assert client.login(username=outsider.username, password=PASSWORD)
