@@ -88,10 +88,10 @@ def test_an_unknown_tone_is_refused():
 def test_without_a_chat_provider_rewrites_use_the_rules(settings):
     settings.LLM_PROVIDER = "extractive"
 
-    text, provider = copilot.rewrite(DRAFT, "formal", name="Rosa")
+    rewritten = copilot.rewrite(DRAFT, "formal", name="Rosa")
 
-    assert provider == "rules"
-    assert text == copilot.rewrite_rules(DRAFT, "formal", name="Rosa")
+    assert rewritten.provider == "rules" and rewritten.note == ""
+    assert rewritten.text == copilot.rewrite_rules(DRAFT, "formal", name="Rosa")
 
 
 def test_it_finds_a_similar_conversation_a_person_resolved(workspace, teammate):
