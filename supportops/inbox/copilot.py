@@ -39,7 +39,7 @@ from supportops.knowledge.search import search
 from supportops.text import need as needs
 from supportops.text import triggers
 from supportops.text.clearing import for_model
-from supportops.text.facts import capitalise_sentences, has_fact, missing_facts
+from supportops.text.facts import capitalise_sentences, has_fact, missing_written
 from supportops.text.redaction import COMMON_WORDS, redact
 from supportops.text.same_channel import strip_same_channel
 
@@ -349,8 +349,7 @@ def rewrite_rules(text: str, tone: str, *, name: str = "") -> str:
 
 
 def _lost(original: str, rewritten: str) -> str:
-    lost = missing_facts(original, rewritten)
-    return ", ".join(item.split(":", 1)[1] for item in lost)
+    return ", ".join(f"\u201c{written}\u201d" for written in missing_written(original, rewritten))
 
 
 def rewrite(text: str, tone: str, *, name: str = "") -> Rewrite:

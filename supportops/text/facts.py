@@ -34,31 +34,35 @@ def _digits(value: str) -> str:
     return re.sub(r"\D", "", value)
 
 
-def facts(text: str) -> Counter[str]:
-    """Every fact of `text`, normalised so a rewrite may write it another way ("17:00" and
-    "5 pm" differ, "49,90" and "49.90" do not)."""
+def _found(text: str) -> list[tuple[str, str]]:
+    """(normalised fact, as written) for every fact of `text`."""
     text = text.replace("\u2019", "'")
-    found: Counter[str] = Counter()
-    rest = text
-    for match in _LINK.finditer(text):
-        found["link:" + match.group(0).lower()] += 1
-    rest = _LINK.sub(" ", rest)
-    for match in _ORDER.finditer(rest):
-        found["order:" + _digits(match.group(0))] += 1
+    found: list[tuple[str, str]] = []
+    found += [("link:" + m.group(0).lower(), m.group(0)) for m in _LINK.finditer(text)]
+    rest = _LINK.sub(" ", text)
+    found += [("order:" + _digits(m.group(0)), m.group(0)) for m in _ORDER.finditer(rest)]
     rest = _ORDER.sub(" ", rest)
     for match in _TIME.finditer(rest):
         hour, minute, half = match.groups()
-        found[f"time:{int(hour)}:{minute or '00'}{half.lower()}m"] += 1
+        found.append((f"time:{int(hour)}:{minute or '00'}{half.lower()}m", match.group(0)))
     rest = _TIME.sub(" ", rest)
-    for match in _NUMBER.finditer(rest):
-        found["number:" + _digits(match.group(0))] += 1
-    for match in _DAY.finditer(rest):
-        found["day:" + match.group(0).lower()] += 1
-    for match in _CURRENCY.finditer(rest):
-        found["currency:" + _currency(match.group(0))] += 1
-    for match in _PROMISE.finditer(rest):
-        found["promise:" + match.group(1).lower()] += 1
+    found += [("number:" + _digits(m.group(0)), m.group(0)) for m in _NUMBER.finditer(rest)]
+    found += [("day:" + m.group(0).lower(), m.group(0)) for m in _DAY.finditer(rest)]
+    found += [("currency:" + _currency(m.group(0)), m.group(0)) for m in _CURRENCY.finditer(rest)]
+    found += [("promise:" + m.group(1).lower(), m.group(0)) for m in _PROMISE.finditer(rest)]
     return found
+
+
+def facts(text: str) -> Counter[str]:
+    """Every fact of `text`, normalised so a rewrite may write it another way ("17:00" and
+    "5 pm" differ, "49,90" and "49.90" do not)."""
+    return Counter(key for key, _ in _found(text))
+
+
+def missing_written(original: str, rewrite: str) -> list[str]:
+    """The facts `rewrite` lost, as `original` wrote them ("17:00", "TW-100234")."""
+    lost = set(missing_facts(original, rewrite))
+    return list(dict.fromkeys(written for key, written in _found(original) if key in lost))
 
 
 def _currency(symbol: str) -> str:

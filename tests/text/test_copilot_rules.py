@@ -114,9 +114,9 @@ def test_chat_advice_stays_in_an_email_and_email_advice_goes():
         "Returns are free. Email us at help@tidewell.example for a label."
     )
     assert strip_same_channel(text, "email").text == "Returns are free. Or chat with us."
-    assert strip_same_channel(
-        "If the label is missing, send us an email.", "email"
-    ).text == ("If the label is missing, reply to this email.")
+    assert strip_same_channel("If the label is missing, send us an email.", "email").text == (
+        "If the label is missing, reply to this email."
+    )
 
 
 def test_a_reply_without_channel_advice_is_unchanged():
