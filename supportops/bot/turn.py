@@ -129,6 +129,7 @@ def models_warm() -> None:
     from supportops.text.sentiment import default_model
 
     embed_query("warm up")
+    gibberish.read("warm up")  # loads the word lists of every language
     default_model()
     high_stakes_classifier()
 
