@@ -409,3 +409,17 @@ def test_the_suggested_reply_quotes_the_passage_the_bot_quoted(visitor_conversat
     reply = packet_of(visitor_conversation)["suggested_reply"]
     assert "3–5 working days" in reply["text"]
     assert "Busy periods" not in reply["text"] and "During big sales" not in reply["text"]
+
+
+def test_a_packet_answers_the_need_the_customer_moved_on_to(visitor_conversation):
+    for text in ("How do I return an item?", "Which payment methods do you accept?"):
+        do_customer_message(conversation=visitor_conversation, text=text, queue_bot=False)
+    press_talk_to_a_person(visitor_conversation)
+
+    packet = packet_of(visitor_conversation)
+
+    assert "asked: \u201cHow do I return an item?\u201d" in packet["summary"]
+    assert "Open need now: \u201cWhich payment methods do you accept?\u201d" in packet["summary"]
+    reply = packet["suggested_reply"]
+    assert [s["title"] for s in reply["sources"]] == ["Which payment methods do you accept?"]
+    assert "Mastercard" in reply["text"]
