@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from supportops.accounts.models import Workspace
 from supportops.accounts.services import Actor
-from supportops.analytics.tasks import outcome_refresh_task
+from supportops.analytics.tasks import cost_lines_refresh_task, outcome_refresh_task
 from supportops.bot.categories import category_list
 from supportops.bot.models import BotTurn
 from supportops.bot.selectors import messages_awaiting_turn
@@ -63,7 +63,8 @@ from supportops.conversations.services import (
     message_post_bot,
     message_post_customer,
 )
-from supportops.inbox.models import Handoff
+from supportops.inbox import copilot
+from supportops.inbox.models import CopilotDraft, Handoff
 from supportops.inbox.packet import handoff_packet_build_safely
 from supportops.inbox.selectors import (
     category_escalation_stats,
@@ -552,6 +553,7 @@ def _apply_decision(
             reason=first.reason,
             scores={f.name: f.scores for f in decision.fired},
             packet=packet,
+            notice=decision.notice or None,
             # The kill switch or a paused phase sent it, not the bot's judgement.
             by="system" if first.name in (BOT_PAUSED, PHASE_PAUSED) else "bot",
         )
@@ -656,6 +658,34 @@ def do_agent_reply(
         message = agent_reply(conversation=conversation, agent=agent, text=text, draft_id=draft_id)
         _ledger_refresh(conversation)
     return message
+
+
+# --- The co-pilot: each computation is a cost of the conversation ------------------------------
+
+
+def do_copilot_draft(*, conversation: Conversation, agent: Actor) -> CopilotDraft:
+    with transaction.atomic():
+        draft = copilot.copilot_draft_create(conversation=conversation, agent=agent)
+        task_send_on_commit(cost_lines_refresh_task, conversation.pk)
+    return draft
+
+
+def do_copilot_rewrite(
+    *, conversation: Conversation, agent: Actor, text: str, tone: str
+) -> CopilotDraft:
+    with transaction.atomic():
+        draft = copilot.copilot_rewrite_create(
+            conversation=conversation, agent=agent, text=text, tone=tone
+        )
+        task_send_on_commit(cost_lines_refresh_task, conversation.pk)
+    return draft
+
+
+def do_copilot_summary(*, conversation: Conversation) -> str:
+    with transaction.atomic():
+        summary = copilot.copilot_summary_create(conversation=conversation)
+        task_send_on_commit(cost_lines_refresh_task, conversation.pk)
+    return summary
 
 
 def do_resolve(*, conversation: Conversation, actor: Actor = None, resolution: str = "") -> Message:

@@ -32,6 +32,7 @@ from supportops.accounts.models import Workspace
 from supportops.bot.models import BotTurn
 from supportops.conversations.models import Conversation, ConversationEvent, Message
 from supportops.inbox.copilot import customer_question
+from supportops.inbox.gaps import knowledge_gap_reason
 from supportops.text import sentiment
 from supportops.text.redaction import redact
 
@@ -41,7 +42,6 @@ QUIET_AFTER = timedelta(minutes=30)
 OVERALL_MARGIN = 0.2
 TREND_MARGIN = 0.3
 SUMMARY_QUESTION_CHARS = 120
-GAP_TRIGGERS = ("low_confidence",)
 
 
 def _valence(probabilities: dict[str, float]) -> float:
@@ -63,11 +63,8 @@ def _happened(conversation: Conversation) -> str:
 
 
 def _knowledge_gap(conversation: Conversation) -> str:
-    if conversation.handoffs.filter(trigger__in=GAP_TRIGGERS).exists():
-        return "the assistant found no good answer in the knowledge base"
-    if BotTurn.objects.filter(conversation=conversation, action=BotTurn.Action.CLARIFY).exists():
-        return "the assistant was unsure and asked the customer to clarify"
-    return ""
+    # The one reading the knowledge-gap page uses too (gibberish is no gap).
+    return knowledge_gap_reason(conversation=conversation)
 
 
 def analysis_compute(*, conversation: Conversation) -> dict[str, Any]:

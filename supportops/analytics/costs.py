@@ -4,18 +4,22 @@ The contract dashboards and exports read (rows are written only here):
 
 - `CostLine` (analytics.models), several per conversation, each one part of its cost:
     kind        "model": the bot turns of one provider at one price row
+                "copilot": the co-pilot's drafts, model rewrites and summaries for the
+                           agent (inbox.CopilotCall) of one provider at one price row
                 "agent": one agent's handling time at one rate row
     key         the provider key as the bot turn recorded it ("extractive",
                 "openai:<model>"), or "agent:<user id>"
     agent       the agent (kind "agent"), else null
-    turns, prompt_tokens, completion_tokens   (kind "model")
+    turns, prompt_tokens, completion_tokens   (kinds "model" and "copilot"; a co-pilot
+                call counts as one turn)
     seconds     handling seconds (kind "agent")
     price, rate the ModelPrice / HandlingRate row applied (null: none was in effect,
                 the line's amount is 0 and ConversationCost.unpriced is set)
     amount_usd  Decimal, 8 places
     started_at, channel, arm   copied from the conversation, to group without joins
   Sum `amount_usd` per conversation, group, month, ... ; a conversation with no lines cost 0.
-- `ConversationCost`, one per conversation: model_usd, agent_usd, total_usd,
+- `ConversationCost`, one per conversation: model_usd (bot turns and co-pilot), agent_usd,
+  total_usd,
   handling_seconds, unpriced (the sums of its lines, and what the computation saw).
 - `selectors.cost_per_resolution(...)`: cost of all conversations of a group divided by its
   confirmed plus unconfirmed resolutions from the ledger.
@@ -25,7 +29,8 @@ How the amounts are made:
 - Model: each finished bot turn (not one the bot skipped) is priced by the `ModelPrice`
   of its provider key whose `effective_from` is the latest on or before the turn's date:
   tokens x the price per million input / output tokens, plus `per_thousand_turns` / 1000
-  per turn (the extractive provider costs only its compute, set that way).
+  per turn (the extractive provider costs only its compute, set that way). The co-pilot's
+  calls are priced the same way, by the same price rows, on lines of their own.
 - Agent: handling runs from a person's claim to the resolve (each claim after a resolve or
   a reopen starts another stretch). Within a stretch every message and event is a moment
   of activity; the time between two moments counts, unless it is longer than the
@@ -50,13 +55,13 @@ from decimal import Decimal
 from typing import TypeVar
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from supportops.accounts.models import Workspace
 from supportops.bot.models import BotTurn
 from supportops.conversations.models import Conversation, ConversationEvent, Message
-from supportops.inbox.models import Routing
+from supportops.inbox.models import CopilotCall, Routing
 from supportops.integrations.llm import COST_QUANTUM
 
 from .models import (
@@ -166,30 +171,33 @@ class _Line:
         )
 
 
-def _model_lines(conversation: Conversation) -> tuple[list[_Line], bool]:
+def _prices(conversation: Conversation) -> dict[str, list[ModelPrice]]:
     prices: dict[str, list[ModelPrice]] = defaultdict(list)
     for row in ModelPrice.objects.filter(workspace_id=conversation.workspace_id).order_by(
         "-effective_from"
     ):
         prices[row.key].append(row)
+    return prices
+
+
+def _priced_lines(
+    kind: str,
+    calls: list[tuple[str, int, int, datetime]],
+    prices: dict[str, list[ModelPrice]],
+) -> tuple[list[_Line], bool]:
+    """(provider key, prompt tokens, completion tokens, when) per call, as lines of `kind`:
+    one per provider key and price row in effect on the call's day."""
     lines: dict[tuple[str, int | None], _Line] = {}
     unpriced = False
-    # A turn the bot skipped (a person has the conversation, the control arm) computed
-    # nothing and costs nothing.
-    turns = BotTurn.objects.filter(conversation=conversation, status=BotTurn.Status.DONE).exclude(
-        action=BotTurn.Action.SKIP
-    )
-    for turn in turns.only("provider", "prompt_tokens", "completion_tokens", "created_at"):
-        key = turn.provider or EXTRACTIVE
-        price = _in_effect(prices.get(key, []), _day(turn.created_at))
+    for key, prompt_tokens, completion_tokens, at in calls:
+        price = _in_effect(prices.get(key, []), _day(at))
         unpriced = unpriced or price is None
         line = lines.setdefault(
-            (key, price.pk if price else None),
-            _Line(kind=CostLine.Kind.MODEL, key=key, price=price),
+            (key, price.pk if price else None), _Line(kind=kind, key=key, price=price)
         )
         line.turns += 1
-        line.prompt_tokens += turn.prompt_tokens
-        line.completion_tokens += turn.completion_tokens
+        line.prompt_tokens += prompt_tokens
+        line.completion_tokens += completion_tokens
     for line in lines.values():
         if line.price is not None:
             line.amount = (
@@ -201,6 +209,27 @@ def _model_lines(conversation: Conversation) -> tuple[list[_Line], bool]:
                 + Decimal(line.turns) * line.price.per_thousand_turns / _THOUSAND
             ).quantize(COST_QUANTUM)
     return list(lines.values()), unpriced
+
+
+def _model_lines(conversation: Conversation) -> tuple[list[_Line], bool]:
+    prices = _prices(conversation)
+    # A turn the bot skipped (a person has the conversation, the control arm) computed
+    # nothing and costs nothing.
+    turns = BotTurn.objects.filter(conversation=conversation, status=BotTurn.Status.DONE).exclude(
+        action=BotTurn.Action.SKIP
+    )
+    bot = [
+        (t.provider or EXTRACTIVE, t.prompt_tokens, t.completion_tokens, t.created_at)
+        for t in turns.only("provider", "prompt_tokens", "completion_tokens", "created_at")
+    ]
+    copilot = list(
+        CopilotCall.objects.filter(conversation=conversation)
+        .order_by("pk")
+        .values_list("provider", "prompt_tokens", "completion_tokens", "created_at")
+    )
+    bot_lines, bot_unpriced = _priced_lines(CostLine.Kind.MODEL, bot, prices)
+    copilot_lines, copilot_unpriced = _priced_lines(CostLine.Kind.COPILOT, copilot, prices)
+    return bot_lines + copilot_lines, bot_unpriced or copilot_unpriced
 
 
 def _agent_lines(conversation: Conversation) -> tuple[list[_Line], bool, int]:
@@ -380,10 +409,16 @@ def costs_due(*, workspace: Workspace | None = None) -> list[int]:
     outcomes = Outcome.objects.all()
     if workspace is not None:
         outcomes = outcomes.filter(workspace=workspace)
+    # A co-pilot call adds no message or event: one newer than the computation is unseen.
+    copilot_since = CopilotCall.objects.filter(
+        conversation_id=OuterRef("conversation_id"),
+        created_at__gt=OuterRef("conversation__cost__computed_at"),
+    )
     stale = outcomes.filter(
         Q(conversation__cost__isnull=True)
         | Q(conversation__cost__seen_event_id__lt=F("seen_event_id"))
         | Q(conversation__cost__seen_message_id__lt=F("seen_message_id"))
+        | Exists(copilot_since)
     )
     return sorted(stale.values_list("conversation_id", flat=True))
 

@@ -255,6 +255,7 @@ class CostLine(models.Model):
     class Kind(models.TextChoices):
         MODEL = "model", "Model"
         AGENT = "agent", "Agent handling"
+        COPILOT = "copilot", "Co-pilot"
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     conversation = models.ForeignKey(

@@ -54,6 +54,23 @@ def outcome_refresh_task(conversation_id: int, earlier: bool = False) -> str:
     return outcome.outcome if outcome is not None else "no outcome yet"
 
 
+@shared_task(
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=5,
+    acks_late=True,
+    time_limit=120,
+)
+def cost_lines_refresh_task(conversation_id: int) -> str:
+    """Recompute one conversation's cost lines (after a co-pilot call: it adds no message
+    or event, so the outcome refresh would skip it)."""
+    conversation = Conversation.objects.filter(pk=conversation_id).first()
+    if conversation is None:
+        return "nothing to do"
+    cost_lines_refresh(conversation=conversation)
+    return "done"
+
+
 @shared_task(acks_late=True, time_limit=1800)
 def outcomes_sweep() -> int:
     """Beat: outcomes whose window has passed become final, and anything the on-commit

@@ -151,6 +151,22 @@ def clarify(hits: list[Hit]) -> str:
     )
 
 
+def rephrase_request() -> str:
+    return (
+        "Sorry, I couldn't make sense of that message. Could you say again what you need, in "
+        "a few words? For example: \u201cWhere is my order?\u201d or \u201cHow do I return an "
+        "item?\u201d. You can also press \u201cTalk to a person\u201d."
+    )
+
+
+def not_covered(settings: BotSettings) -> str:
+    """Said on handing off a clear question the help centre does not answer."""
+    handoff = settings.handoff_message.strip()
+    if re.match(r"I(?:'m|\u2019m|\s)", handoff):  # "I'm passing you to a person ..." reads on
+        return f"I don't have an answer to that in our help centre, so {handoff}"
+    return f"I don't have an answer to that in our help centre. {handoff}"
+
+
 def after_rejection() -> str:
     return (
         "Sorry that didn't help. Could you tell me a bit more, for example the exact error "

@@ -142,6 +142,8 @@ def explain(fired: Fired, settings: BotSettings) -> str:
     if fired.name == triggers.VIP:
         return "VIP customers always go to a person."
     if fired.name == triggers.LOW_CONFIDENCE:
+        if scores.get("gibberish"):
+            return "Two messages nobody could understand, after one request to rephrase."
         if "retrieval" in scores:
             return (
                 "The help centre has " + match_in_words(float(scores["retrieval"]), settings) + "."
@@ -174,8 +176,9 @@ def _preview_of(decision: Decision, settings: BotSettings) -> ReplyPreview:
         sources=_sources(decision),
     )
     if decision.action == BotTurn.Action.ESCALATE:
-        preview.reply = settings.handoff_message
-        preview.reply_html = render_markdown(settings.handoff_message)
+        notice = decision.notice or settings.handoff_message
+        preview.reply = notice
+        preview.reply_html = render_markdown(notice)
         preview.trigger = decision.trigger
         preview.trigger_name = TRIGGER_NAMES.get(decision.trigger, decision.trigger)
         preview.reasons = [explain(f, settings) for f in decision.fired]

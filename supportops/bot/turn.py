@@ -38,7 +38,7 @@ from supportops.integrations.llm import ChatError, OpenAIChatProvider, get_chat_
 from supportops.knowledge.search import Hit, search
 from supportops.rollout.models import BOT_PAUSED, CONTROL_GROUP, PHASE_PAUSED
 from supportops.rollout.selectors import Gate, Scope, bot_gate
-from supportops.text import triggers
+from supportops.text import gibberish, triggers
 from supportops.text.intents import HIGH_STAKES_CATEGORIES, high_stakes_classifier
 from supportops.text.redaction import redact
 from supportops.text.sentiment import score as sentiment_score
@@ -98,6 +98,8 @@ class Decision:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: Decimal = Decimal("0")
+    # What the customer is told on a handoff, when not the workspace's handoff message.
+    notice: str = ""
     # The embedded message, kept for the handoff packet's search (not stored).
     query_vector: np.ndarray | None = field(default=None, repr=False)
 
@@ -117,6 +119,9 @@ class Context:
     order_check_pending: bool = False
     order_check_attempts: int = 0
     verified_order_ids: list[int] = field(default_factory=list)
+    # Messages nobody could understand that the bot already asked to rephrase (whole
+    # conversation: the second one goes to a person).
+    rephrase_requests: int = 0
 
 
 def models_warm() -> None:
@@ -124,6 +129,7 @@ def models_warm() -> None:
     from supportops.text.sentiment import default_model
 
     embed_query("warm up")
+    gibberish.read("warm up")  # loads the word lists of every language
     default_model()
     high_stakes_classifier()
 
@@ -327,7 +333,14 @@ def _context(conversation: Conversation, message: Message, text: str) -> Context
     last_bot = next((r["kind"] for r in reversed(earlier) if r["author"] == Message.Author.BOT), "")
     checks = [t["scores"].get("order_check") or {} for t in turns]
     last_check = checks[-1] if checks else {}
+    rephrase_requests = BotTurn.objects.filter(
+        conversation=conversation,
+        status=BotTurn.Status.DONE,
+        action=BotTurn.Action.CLARIFY,
+        scores__has_key="gibberish",
+    ).count()
     return Context(
+        rephrase_requests=rephrase_requests,
         order_check_pending=last_check.get("stage") == "asked",
         order_check_attempts=int(last_check.get("attempts") or 0),
         verified_order_ids=[c["order_id"] for c in checks if c.get("stage") == "verified"],
@@ -398,6 +411,11 @@ def decide(
         decision.scores["acknowledgement"] = True
         return decision
 
+    if not decision.fired:
+        reading = gibberish.read(message.text)
+        if reading.gibberish:
+            return _not_understood(decision, context, reading)
+
     _classify(decision, settings, text, vector)
     _check_turns(decision, settings, context, text, vector, is_rejection)
     _check_sentiment(decision, settings, text, vector, context, is_rejection)
@@ -439,9 +457,13 @@ def decide(
                         "retrieval": round(best, 4),
                         "threshold": settings.min_retrieval_score,
                         "clarify_below": settings.clarify_below,
+                        "uncovered": True,
                     },
                 )
             )
+            # A clear question the help centre does not cover: a person at once, and the
+            # customer is told why (the knowledge-gap loop picks the conversation up).
+            decision.notice = answers.not_covered(settings)
 
     if decision.fired:
         decision.fired.sort(key=lambda f: triggers.TRIGGER_ORDER.index(f.name))
@@ -449,6 +471,27 @@ def decide(
         decision.trigger = decision.fired[0].name
         return decision
     return _answer(decision, settings, conversation, text, hits, is_rejection)
+
+
+def _not_understood(decision: Decision, context: Context, reading: gibberish.Reading) -> Decision:
+    """A message nobody could understand (`text.gibberish`): one request to rephrase per
+    conversation; the second such message goes to a person."""
+    decision.scores["gibberish"] = {**reading.scores(), "asked_before": context.rephrase_requests}
+    if context.rephrase_requests == 0:
+        decision.action = BotTurn.Action.CLARIFY
+        decision.reply = answers.rephrase_request()
+        return decision
+    decision.fired.append(
+        Fired(
+            triggers.LOW_CONFIDENCE,
+            "the assistant could not understand the customer's messages, after asking once "
+            "to rephrase",
+            {"gibberish": True, "asked_to_rephrase": context.rephrase_requests},
+        )
+    )
+    decision.action = BotTurn.Action.ESCALATE
+    decision.trigger = triggers.LOW_CONFIDENCE
+    return decision
 
 
 def _check_scope(decision: Decision, scope: Scope, conversation: Conversation, text: str) -> None:

@@ -36,11 +36,14 @@ from supportops.integrations import modeltext
 from supportops.integrations.embeddings import EmbeddingError, embed_texts_cached
 from supportops.integrations.llm import ChatError, get_chat_provider
 from supportops.knowledge.search import search
+from supportops.text import need as needs
 from supportops.text import triggers
 from supportops.text.clearing import for_model
+from supportops.text.facts import capitalise_sentences, has_fact, missing_written
 from supportops.text.redaction import COMMON_WORDS, redact
+from supportops.text.same_channel import strip_same_channel
 
-from .models import CopilotDraft
+from .models import CopilotCall, CopilotDraft
 from .packet import clip, greeting, handoff_summary, knowledge_quote
 
 logger = logging.getLogger(__name__)
@@ -75,6 +78,17 @@ class SimilarCase:
 class Draft:
     text: str
     sources: list[dict[str, Any]] = field(default_factory=list)
+    need: str = ""  # the customer's open need it answers
+    note: str = ""  # what the checks changed, for the agent
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    text: str
+    provider: str  # "rules" or the model's provider key
+    note: str = ""  # why the rewrite was not used as written
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
 
 
 def customer_question(messages: list[Message]) -> str:
@@ -87,6 +101,23 @@ def customer_question(messages: list[Message]) -> str:
         if len(text.split()) >= MIN_QUESTION_WORDS and triggers.names_a_need(text):
             return text
     return ""
+
+
+def latest_need(messages: list[Message]) -> needs.Need | None:
+    """The customer's latest open need (`text.need`: the rule the handoff packet reads too),
+    on the redacted text."""
+    return needs.latest_open_need(
+        [
+            needs.Said(
+                author=m.author,
+                text=(m.redacted_text or redact(m.text).text)
+                if m.author == Message.Author.CUSTOMER
+                else m.text,
+                key=m.pk,
+            )
+            for m in messages
+        ]
+    )
 
 
 def _keyword_query(text: str) -> SearchQuery | None:
@@ -287,9 +318,18 @@ def _body(text: str) -> str:
     return _GREETING.sub("", "\n".join(lines).strip(), count=1).strip()
 
 
-def _first_sentences(text: str, keep: int) -> str:
-    sentences = re.split(r"(?<=[.!?])\s+", text.strip())
-    return " ".join(sentences[:keep])
+def _concise(body: str) -> str:
+    """The first two sentences, and every later sentence that states a fact or a promise
+    (an order number, an amount, a time, a day, "I'll check again"): shorter, never less
+    true."""
+    kept: list[str] = []
+    for n, paragraph in enumerate(p for p in body.split("\n\n") if p.strip()):
+        sentences = re.split(r"(?<=[.!?])\s+", paragraph.strip())
+        for i, sentence in enumerate(sentences):
+            if (n == 0 and i < 2) or has_fact(sentence):
+                kept.append(sentence)
+    short = _FILLERS.sub("", " ".join(kept))
+    return re.sub(r"\s{2,}", " ", short).strip()
 
 
 def rewrite_rules(text: str, tone: str, *, name: str = "") -> str:
@@ -298,20 +338,30 @@ def rewrite_rules(text: str, tone: str, *, name: str = "") -> str:
         return text.strip()
     if tone == "formal":
         greeting = f"Dear {name}," if name else "Hello,"
-        return f"{greeting}\n\n{_expand_contractions(body)}\n\nKind regards"
+        return f"{greeting}\n\n{capitalise_sentences(_expand_contractions(body))}\n\nKind regards"
     if tone == "concise":
-        paragraphs = [p for p in body.split("\n\n") if p.strip()]
-        short = _FILLERS.sub("", " ".join(_first_sentences(p, 2) for p in paragraphs[:2]))
-        return re.sub(r"\s{2,}", " ", short).strip()
+        return capitalise_sentences(_concise(body))
     greeting = f"Hi {name}!" if name else "Hi there!"
-    return f"{greeting}\n\n{body}\n\nHope that helps, and just reply here if anything is unclear."
+    return (
+        f"{greeting}\n\n{capitalise_sentences(body)}\n\n"
+        "Hope that helps, and just reply here if anything is unclear."
+    )
 
 
-def rewrite(text: str, tone: str, *, name: str = "") -> tuple[str, str]:
-    """The draft in `tone`, and which provider wrote it ("rules" or the model's name)."""
+def _lost(original: str, rewritten: str) -> str:
+    return ", ".join(f"\u201c{written}\u201d" for written in missing_written(original, rewritten))
+
+
+def rewrite(text: str, tone: str, *, name: str = "") -> Rewrite:
+    """The draft in `tone`. Whoever rewrites it (the chat model, else the rules), the result
+    must state every fact and promise of the draft (`text.facts`); a model rewrite that
+    loses one is replaced by the rules, and a rules rewrite that would lose one by the
+    draft as it was, with a note saying so."""
     if tone not in TONES:
         raise ValueError(f"unknown tone {tone!r}; choose one of {', '.join(TONES)}")
     provider = get_chat_provider()
+    note = ""
+    prompt_tokens = completion_tokens = 0
     # No personal data may reach a model: a draft that names such details is rewritten by
     # the rules instead (the placeholders could not be put back reliably).
     draft = for_model(neutralise(text))
@@ -328,16 +378,34 @@ def rewrite(text: str, tone: str, *, name: str = "") -> tuple[str, str]:
                     },
                 ]
             )
-            answer = call.text.strip()
+            prompt_tokens, completion_tokens = call.prompt_tokens, call.completion_tokens
+            answer = capitalise_sentences(call.text.strip())
+            lost = _lost(text, answer)
             if (
                 answer
+                and not lost
                 and numbers_supported(answer, [text])
                 and not leaks_instructions(answer, [REWRITE_INSTRUCTIONS])
             ):
-                return answer, provider.name
+                return Rewrite(answer, provider.name, "", prompt_tokens, completion_tokens)
+            note = (
+                f"The model's rewrite left out {lost}, so the rules rewrote it instead."
+                if lost
+                else "The model's rewrite changed the facts, so the rules rewrote it instead."
+            )
         except ChatError as exc:
             logger.warning("co-pilot rewrite fell back to rules: %s", exc)
-    return rewrite_rules(text, tone, name=name), "rules"
+    ruled = rewrite_rules(text, tone, name=name)
+    lost = _lost(text, ruled)
+    if lost:
+        return Rewrite(
+            text.strip(),
+            "rules",
+            f"Kept as written: the {TONES[tone].lower()} version would have left out {lost}.",
+            prompt_tokens,
+            completion_tokens,
+        )
+    return Rewrite(ruled, "rules", note, prompt_tokens, completion_tokens)
 
 
 def first_name(conversation: Conversation) -> str:
@@ -349,7 +417,11 @@ def first_name(conversation: Conversation) -> str:
 
 
 def summarise(*, conversation: Conversation) -> str:
-    """The handoff summary as it stands now, plus what happened since a person took over."""
+    """The whole conversation up to now: the handoff summary as it would read today (it reads
+    every message, so the customer's open need now), then what happened since the handoff:
+    how many messages each side wrote, whether the customer moved on to something else, and
+    the customer's last word. Differs from the packet's summary, written at the handoff,
+    as soon as the conversation has moved on."""
     handoff = conversation.handoffs.order_by("-created_at").first()
     summary = handoff_summary(
         conversation=conversation,
@@ -358,14 +430,31 @@ def summarise(*, conversation: Conversation) -> str:
         scores=handoff.scores if handoff else {},
     )
     sentences = [summary]
-    messages = list(conversation.messages.order_by("pk").values_list("author", "text"))
-    replies = [i for i, (author, _) in enumerate(messages) if author == Message.Author.AGENT]
+    messages = list(conversation.messages.order_by("pk"))
+    if handoff is not None:
+        after = [m for m in messages if m.created_at > handoff.created_at]
+        wrote = sum(1 for m in after if m.author == Message.Author.CUSTOMER)
+        replied = sum(1 for m in after if m.author == Message.Author.AGENT)
+        sentences.append(
+            f"Since the handoff the customer wrote {wrote} message{'s' if wrote != 1 else ''} "
+            f"and the team replied {replied} time{'s' if replied != 1 else ''}."
+        )
+    need = latest_need(messages)
+    if need is not None and need.moved_on:
+        sentences.append(
+            f"The customer has moved on from \u201c{clip(need.earlier[-1], 80)}\u201d: "
+            f"what they need now is \u201c{clip(need.text, 160)}\u201d"
+            + (" (not answered yet)." if not need.answered else ".")
+        )
+    elif need is not None and not need.answered:
+        sentences.append("Nobody has answered it yet.")
+    elif need is None and any(m.author == Message.Author.CUSTOMER for m in messages):
+        sentences.append("The customer has no open question (they confirmed it was solved).")
+    replies = [i for i, m in enumerate(messages) if m.author == Message.Author.AGENT]
     if replies:
-        count = len(replies)
-        sentences.append(f"The team has replied {count} time{'s' if count != 1 else ''}.")
-        after = [t for a, t in messages[replies[-1] + 1 :] if a == Message.Author.CUSTOMER]
-        if after:
-            sentences.append(f"The customer wrote since: \u201c{clip(after[-1], 160)}\u201d.")
+        later = [m.text for m in messages[replies[-1] + 1 :] if m.author == Message.Author.CUSTOMER]
+        if later:
+            sentences.append(f"Their last message: \u201c{clip(later[-1], 160)}\u201d.")
         else:
             sentences.append("The customer has not written since the last reply.")
     return " ".join(sentences)
@@ -391,17 +480,20 @@ def knowledge_answer(*, conversation: Conversation, question: str) -> Draft:
 
 
 def draft_reply(*, conversation: Conversation) -> Draft:
-    """A reply built from the knowledge base and from how people answered similar
-    conversations; the agent edits it before sending. Never invents: every sentence is a
-    quoted passage, a teammate's earlier answer, or a greeting."""
+    """A reply to the customer's latest open need (`latest_need`, the packet's rule), built
+    from the knowledge base and from how people answered similar conversations; the agent
+    edits it before sending. Never invents: every sentence is a quoted passage, a
+    teammate's earlier answer, or a greeting. Never sends the customer to the channel they
+    are already on (`text.same_channel`)."""
     messages = list(conversation.messages.order_by("pk"))
-    question = customer_question(messages)
+    need = latest_need(messages)
     hello = greeting(conversation.customer)
-    if not question:
+    if need is None:
         return Draft(
             text=f"{hello} thanks for waiting. Could you tell me a little more about what you "
             "need, so I can sort it out?"
         )
+    question = need.text
     parts: list[str] = []
     sources: list[dict[str, Any]] = []
     knowledge = knowledge_answer(conversation=conversation, question=question)
@@ -423,8 +515,19 @@ def draft_reply(*, conversation: Conversation) -> Draft:
             "I've read our conversation so far and I'm looking into it now; I'll come back to "
             "you here as soon as I have the answer."
         )
-    body = "\n\n".join(parts)
-    return Draft(text=f"{hello} thanks for waiting.\n\n{body}", sources=sources)
+    checked = strip_same_channel("\n\n".join(parts), conversation.channel)
+    note = ""
+    if checked.removed:
+        note = (
+            f"Left out {len(checked.removed)} sentence{'s' if len(checked.removed) != 1 else ''} "
+            "telling the customer to contact us on the channel they are already using."
+        )
+    return Draft(
+        text=f"{hello} thanks for waiting.\n\n{checked.text}",
+        sources=sources,
+        need=question,
+        note=note,
+    )
 
 
 CONTROL_NO_DRAFTS = (
@@ -448,7 +551,7 @@ def copilot_draft_create(*, conversation: Conversation, agent: Actor) -> Copilot
     if not copilot_drafts_allowed(conversation):
         raise CopilotRefused(CONTROL_NO_DRAFTS)
     draft = draft_reply(conversation=conversation)
-    return CopilotDraft.objects.create(
+    created = CopilotDraft.objects.create(
         workspace_id=conversation.workspace_id,
         conversation=conversation,
         agent=real_user(agent),
@@ -456,7 +559,13 @@ def copilot_draft_create(*, conversation: Conversation, agent: Actor) -> Copilot
         text=draft.text,
         sources=draft.sources,
         provider="extractive",
+        need=draft.need,
+        note=draft.note,
     )
+    copilot_call_record(
+        conversation=conversation, kind=CopilotCall.Kind.DRAFT, provider="extractive"
+    )
+    return created
 
 
 @transaction.atomic
@@ -468,15 +577,55 @@ def copilot_rewrite_create(
     text = text.strip()
     if not text:
         raise ValueError("Write or draft a reply first, then choose a tone.")
-    rewritten, provider = rewrite(text, tone, name=first_name(conversation))
+    rewritten = rewrite(text, tone, name=first_name(conversation))
+    model = get_chat_provider()
+    if rewritten.prompt_tokens or rewritten.completion_tokens:
+        # The model was called (its rewrite may not have been used): it is paid for.
+        copilot_call_record(
+            conversation=conversation,
+            kind=CopilotCall.Kind.REWRITE,
+            provider=model.name if model is not None else rewritten.provider,
+            prompt_tokens=rewritten.prompt_tokens,
+            completion_tokens=rewritten.completion_tokens,
+        )
     return CopilotDraft.objects.create(
         workspace_id=conversation.workspace_id,
         conversation=conversation,
         agent=real_user(agent),
         kind=CopilotDraft.Kind.REWRITE,
         tone=tone,
-        text=rewritten,
+        text=rewritten.text,
+        provider=rewritten.provider,
+        note=rewritten.note,
+    )
+
+
+def copilot_summary_create(*, conversation: Conversation) -> str:
+    """The summary for the agent (`summarise`), its computation recorded for the costs."""
+    summary = summarise(conversation=conversation)
+    copilot_call_record(
+        conversation=conversation, kind=CopilotCall.Kind.SUMMARY, provider="extractive"
+    )
+    return summary
+
+
+def copilot_call_record(
+    *,
+    conversation: Conversation,
+    kind: str,
+    provider: str,
+    prompt_tokens: int = 0,
+    completion_tokens: int = 0,
+) -> CopilotCall:
+    """One co-pilot computation (a draft, a rewrite by the model, a summary) for the
+    conversation's cost lines (`analytics.costs`, kind "copilot")."""
+    return CopilotCall.objects.create(
+        workspace_id=conversation.workspace_id,
+        conversation=conversation,
+        kind=kind,
         provider=provider,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
     )
 
 

@@ -40,13 +40,40 @@ class Gap:
     answer: str  # the agent's replies, redacted
 
 
+UNCOVERED = "the question is not covered by the help centre"
+NO_GOOD_ANSWER = "the assistant found no good answer in the knowledge base"
+UNSURE = "the assistant was unsure and asked the customer to clarify"
+
+
+def knowledge_gap_reason(*, conversation: Conversation) -> str:
+    """Why the help centre could not answer this conversation, or "". Messages nobody could
+    understand (gibberish: the bot asked to rephrase, then handed off) are no gap of the
+    help centre and do not count."""
+    low = [
+        (scores or {}).get("low_confidence") or {}
+        for scores in conversation.handoffs.filter(trigger="low_confidence").values_list(
+            "scores", flat=True
+        )
+    ]
+    low = [s for s in low if not s.get("gibberish")]
+    if any(s.get("uncovered") for s in low):
+        return UNCOVERED
+    if low:
+        return NO_GOOD_ANSWER
+    clarified = BotTurn.objects.filter(
+        conversation=conversation, action=BotTurn.Action.CLARIFY
+    ).values_list("scores", flat=True)
+    if any("gibberish" not in (scores or {}) for scores in clarified):
+        return UNSURE
+    return ""
+
+
 def gap_reason(*, conversation: Conversation) -> str:
     """Why the bot could not answer this conversation, or "" when it could."""
-    if conversation.handoffs.filter(trigger="low_confidence").exists():
-        return "the assistant found no good answer in the knowledge base"
+    reason = knowledge_gap_reason(conversation=conversation)
+    if reason:
+        return reason
     turns = BotTurn.objects.filter(conversation=conversation)
-    if turns.filter(action=BotTurn.Action.CLARIFY).exists():
-        return "the assistant was unsure and asked the customer to clarify"
     if conversation.solved is False or turns.filter(scores__rejection=True).exists():
         return "the customer said the assistant's answer did not help"
     return ""

@@ -43,8 +43,10 @@ from supportops.integrations.llm import (
 from supportops.knowledge.search import search
 from supportops.text.clearing import for_model
 from supportops.text.redaction import redact
+from supportops.text.replies import is_complete_answer
+from supportops.text.same_channel import strip_same_channel
 
-from .copilot import customer_question
+from .copilot import latest_need
 from .models import Handoff
 from .packet import greeting
 
@@ -130,9 +132,10 @@ def _suggested_reply(
     (none for the control group, whose replies people write alone)."""
     if conversation.arm == Conversation.Arm.HUMAN_ONLY:
         return None, "control group"
-    question = customer_question(list(conversation.messages.order_by("pk")))
-    if not question:
-        return None, "no question"
+    need = latest_need(list(conversation.messages.order_by("pk")))
+    if need is None:
+        return None, "no open question"
+    question = need.text
     settings = bot_settings_get(workspace=conversation.workspace)
     try:
         hits = search(workspace=conversation.workspace_id, query=question, k=3).hits
@@ -152,8 +155,14 @@ def _suggested_reply(
     calls.append(result.call)
     if not result.grounded:
         return None, result.reason
+    text = strip_same_channel(
+        f"{greeting(conversation.customer)} thanks for waiting. {result.text}",
+        conversation.channel,
+    ).text
+    if not is_complete_answer(text):
+        return None, "not a complete answer"
     return {
-        "text": f"{greeting(conversation.customer)} thanks for waiting. {result.text}",
+        "text": text,
         "sources": [
             {"article_id": str(s.article_id), "title": s.title, "url": s.url} for s in result.cited
         ],

@@ -211,6 +211,10 @@ class CopilotDraft(models.Model):
     text = models.TextField()
     sources = models.JSONField(default=list, blank=True)
     provider = models.CharField(max_length=80, blank=True)
+    need = models.TextField(blank=True, help_text="the customer's open need the draft answers")
+    note = models.CharField(
+        max_length=300, blank=True, help_text="what the checks changed (same channel, facts)"
+    )
     outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.OPEN)
     message = models.ForeignKey(
         Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -227,6 +231,34 @@ class CopilotDraft(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.pk} ({self.outcome})"
+
+
+class CopilotCall(models.Model):
+    """One computation of the co-pilot for a conversation (a draft, a rewrite by the chat
+    model, a summary), with the provider and tokens it used: the conversation's cost lines
+    of kind "copilot" are priced from these rows (analytics.costs)."""
+
+    class Kind(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        REWRITE = "rewrite", "Rewrite"
+        SUMMARY = "summary", "Summary"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="copilot_calls"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    provider = models.CharField(max_length=80, help_text="provider key, as bot turns record it")
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["conversation", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"co-pilot {self.kind} by {self.provider}"
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # index = date.weekday()

@@ -28,8 +28,11 @@ from supportops.conversations.services import FEEDBACK_NOT_SOLVED
 from supportops.integrations.embeddings import EmbeddingError
 from supportops.knowledge.models import Article, Chunk
 from supportops.knowledge.search import Hit, search
+from supportops.text import need as needs
 from supportops.text import triggers
 from supportops.text.labels import category_label, in_sentence, trigger_label
+from supportops.text.replies import is_complete_answer
+from supportops.text.same_channel import strip_same_channel
 
 from .packet_words import handoff_detail
 
@@ -50,6 +53,8 @@ TREND_STEP = 0.15  # change in negative probability, first to last, that counts 
 FAILURE_TRIGGERS = {triggers.FRUSTRATION, triggers.TURN_LIMIT}
 # Control-group customers get human-only support: no drafted reply for the person either.
 CONTROL_WITHHELD = "control group: the reply is written by a person, without a draft"
+# No passage answers the customer's open need completely: a person writes the reply.
+NO_COMPLETE_ANSWER = "no complete answer in the help centre: write the reply yourself"
 
 
 @dataclass
@@ -96,7 +101,7 @@ def handoff_packet_build(
         "account": _account(customer, conversation),
         "history": read.history,
         "suggested_reply": (
-            _suggested_reply(conversation, customer, read.questions, topic, read.rejected)
+            _suggested_reply(conversation, customer, read.need, read.rejected)
             if conversation.arm != Conversation.Arm.HUMAN_ONLY
             else {"text": "", "sources": [], "withheld": CONTROL_WITHHELD}
         ),
@@ -123,6 +128,7 @@ class _Reading:
     fired: list[dict[str, Any]]
     first: dict[str, Any]  # the rule that fired first (or the reason given)
     questions: list[_Said]
+    need: _Said | None  # the customer's latest open need (`text.need`)
     rejected: list[dict[str, Any]]
     tried: dict[str, Any]
     history: dict[str, Any]
@@ -143,6 +149,7 @@ def _read(
         fired=fired,
         first=fired[0] if fired else {"name": trigger, "reason": reason, "scores": scores or {}},
         questions=_real_questions(said),
+        need=latest_need(said),
         rejected=rejected,
         tried=_bot_tried(said, decision, rejected),
         history=_history(conversation.customer, conversation),
@@ -260,6 +267,18 @@ def _real_questions(said: list[_Said]) -> list[_Said]:
         for message in _customer_said(said)
         if triggers.names_a_need(message.redacted, rejection=_rejection(message))
     ]
+
+
+def latest_need(said: list[_Said]) -> _Said | None:
+    """The message that raised the customer's latest open need (the one rule of
+    `text.need`, which the co-pilot reads too)."""
+    found = needs.latest_open_need(
+        [
+            needs.Said(author=s.author, text=s.redacted, key=i, rejection=_rejection(s))
+            for i, s in enumerate(said)
+        ]
+    )
+    return said[found.key] if found is not None else None
 
 
 def _rejected_answers(said: list[_Said], conversation: Conversation) -> list[dict[str, Any]]:
@@ -476,10 +495,9 @@ def _summary(read: _Reading) -> str:
     sentences = []
     if questions:
         sentences.append(f"The customer asked: \u201c{clip(questions[0].text, QUOTE_CHARS)}\u201d.")
-        if len(questions) > 1:
-            sentences.append(
-                f"Latest question: \u201c{clip(questions[-1].text, QUOTE_CHARS)}\u201d."
-            )
+        need = read.need
+        if need is not None and need.pk != questions[0].pk:
+            sentences.append(f"Open need now: \u201c{clip(need.text, QUOTE_CHARS)}\u201d.")
     elif _customer_said(said):
         sentences.append("The customer asked for a person without describing the problem.")
     else:
@@ -521,30 +539,23 @@ def _topic(questions: list[_Said], category: str) -> str:
 def _suggested_reply(
     conversation: Conversation,
     customer: Customer,
-    questions: list[_Said],
-    topic: str,
+    need: _Said | None,
     rejected: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    """A first reply from the knowledge base, searched with the customer's latest real
-    question (redacted: it goes to the embedding provider), or a neutral opener."""
+    """A first reply from the knowledge base, searched with the customer's latest open need
+    (redacted: it goes to the embedding provider). Only a complete answer is offered
+    (`text.replies`); otherwise nothing, and the person writes the reply."""
     hello = greeting(customer)
     quote, sources = "", list[dict[str, Any]]()
-    if questions:
+    if need is not None:
         try:
-            found = _best_hits(conversation, questions[-1])
+            found = _best_hits(conversation, need)
         except EmbeddingError as exc:
             logger.warning("no suggested reply, the embedding provider failed: %s", exc)
         else:
             quote, sources = knowledge_quote(conversation=conversation, hits=found)
     if not quote:
-        return {
-            "text": (
-                f"{hello} thanks for waiting, I'm from the support team and I've read our "
-                f"conversation so far. So I can sort out {topic} properly, could you confirm "
-                "the details for me?"
-            ),
-            "sources": [],
-        }
+        return {"text": "", "sources": [], "withheld": NO_COMPLETE_ANSWER}
     shown_before = {s.get("title") for r in rejected for s in r["sources"]}
     follow_up = (
         "I know this came up before and didn't solve it, so tell me where it goes wrong "
@@ -552,10 +563,10 @@ def _suggested_reply(
         if sources[0]["title"] in shown_before
         else "Let me know if that covers it or if anything is unclear."
     )
-    return {
-        "text": f"{hello} thanks for waiting. {quote}\n\n{follow_up}",
-        "sources": sources,
-    }
+    text = strip_same_channel(f"{hello} thanks for waiting. {quote}", conversation.channel).text
+    if not is_complete_answer(text):
+        return {"text": "", "sources": [], "withheld": NO_COMPLETE_ANSWER}
+    return {"text": f"{text}\n\n{follow_up}", "sources": sources}
 
 
 def greeting(customer: Customer) -> str:

@@ -726,9 +726,13 @@ def _copilot_conversation(request: HttpRequest, conversation_id: int) -> Convers
 @require_POST
 def copilot_summary(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation = _copilot_conversation(request, conversation_id)
-    summary = copilot.summarise(conversation=conversation)
+    summary = flows.do_copilot_summary(conversation=conversation)
     return conversation_panel(
-        request, conversation, copilot_summary=summary, reply_text=request.POST.get("text", "")
+        request,
+        conversation,
+        copilot_summary=summary,
+        reply_text=request.POST.get("text", ""),
+        copilot_tone=request.POST.get("tone", ""),
     )
 
 
@@ -737,13 +741,18 @@ def copilot_summary(request: HttpRequest, conversation_id: int) -> HttpResponse:
 def copilot_draft(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation = _copilot_conversation(request, conversation_id)
     try:
-        draft = copilot.copilot_draft_create(conversation=conversation, agent=_user(request))
+        draft = flows.do_copilot_draft(conversation=conversation, agent=_user(request))
     except copilot.CopilotRefused as exc:
         return conversation_panel(
             request, conversation, reply_error=str(exc), reply_text=request.POST.get("text", "")
         )
     return conversation_panel(
-        request, conversation, reply_text=draft.text, draft_id=draft.pk, copilot_draft=draft
+        request,
+        conversation,
+        reply_text=draft.text,
+        draft_id=draft.pk,
+        copilot_draft=draft,
+        copilot_tone=request.POST.get("tone", ""),
     )
 
 
@@ -752,15 +761,21 @@ def copilot_draft(request: HttpRequest, conversation_id: int) -> HttpResponse:
 def copilot_rewrite(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation = _copilot_conversation(request, conversation_id)
     text = request.POST.get("text", "")
+    tone = request.POST.get("tone", "")
     try:
-        draft = copilot.copilot_rewrite_create(
-            conversation=conversation,
-            agent=_user(request),
-            text=text,
-            tone=request.POST.get("tone", ""),
+        draft = flows.do_copilot_rewrite(
+            conversation=conversation, agent=_user(request), text=text, tone=tone
         )
     except ValueError as exc:
-        return conversation_panel(request, conversation, reply_error=str(exc), reply_text=text)
+        return conversation_panel(
+            request, conversation, reply_error=str(exc), reply_text=text, copilot_tone=tone
+        )
+    # The tone chosen stays selected, so "Rewrite" again gives the same tone.
     return conversation_panel(
-        request, conversation, reply_text=draft.text, draft_id=draft.pk, copilot_draft=draft
+        request,
+        conversation,
+        reply_text=draft.text,
+        draft_id=draft.pk,
+        copilot_draft=draft,
+        copilot_tone=draft.tone,
     )

@@ -11,7 +11,12 @@ import pytest
 import time_machine
 
 from supportops.accounts.models import AuditLog
-from supportops.analytics.costs import cost_lines_refresh, cost_lines_reprice, costs_sweep_run
+from supportops.analytics.costs import (
+    cost_lines_refresh,
+    cost_lines_reprice,
+    costs_due,
+    costs_sweep_run,
+)
 from supportops.analytics.ledger import outcome_refresh
 from supportops.analytics.models import ConversationCost, CostLine, ModelPrice
 from supportops.analytics.selectors import (
@@ -317,3 +322,63 @@ def test_a_rate_for_someone_outside_the_workspace_is_refused(workspace, manager,
             effective_from=DAY0,
             agent_id=outsider.pk,
         )
+
+
+def test_co_pilot_calls_are_cost_lines_of_their_own_priced_by_the_same_table(
+    play, workspace, manager, teammate
+):
+    from supportops.flows import do_copilot_draft, do_copilot_summary
+    from supportops.inbox.copilot import copilot_call_record
+    from supportops.inbox.models import CopilotCall
+
+    model_price_set(
+        workspace=workspace,
+        actor=manager,
+        provider="openai",
+        model="gpt-test",
+        input_per_mtok="0.15",
+        output_per_mtok="0.60",
+        effective_from=DAY0,
+    )
+    model_price_set(
+        workspace=workspace,
+        actor=manager,
+        provider="extractive",
+        per_thousand_turns="0.40",
+        effective_from=DAY0,
+    )
+    c = play.chat(0, PASSWORD_Q)
+    outcome_refresh(conversation=c)
+    cost_lines_refresh(conversation=c)
+    assert c.pk not in costs_due(workspace=workspace)
+    do_copilot_draft(conversation=c, agent=teammate)
+    do_copilot_summary(conversation=c)
+    # A rewrite by the chat model, with the tokens the provider reported.
+    copilot_call_record(
+        conversation=c,
+        kind=CopilotCall.Kind.REWRITE,
+        provider="openai:gpt-test",
+        prompt_tokens=1200,
+        completion_tokens=300,
+    )
+    assert c.pk in costs_due(workspace=workspace)  # no message or event says so
+
+    cost = cost_lines_refresh(conversation=c)
+
+    lines = {(line.kind, line.key): line for line in CostLine.objects.filter(conversation=c)}
+    assert set(lines) == {
+        ("model", "extractive"),
+        ("copilot", "extractive"),
+        ("copilot", "openai:gpt-test"),
+    }
+    assert lines[("model", "extractive")].amount_usd == Decimal("0.0004")  # the bot's turn
+    # The draft and the summary: 2 x 0.40 / 1000.
+    assert lines[("copilot", "extractive")].turns == 2
+    assert lines[("copilot", "extractive")].amount_usd == Decimal("0.0008")
+    # 1200 x 0.15 / 1M = 0.00018 and 300 x 0.60 / 1M = 0.00018.
+    rewrite = lines[("copilot", "openai:gpt-test")]
+    assert (rewrite.turns, rewrite.prompt_tokens, rewrite.completion_tokens) == (1, 1200, 300)
+    assert rewrite.amount_usd == Decimal("0.00036")
+    assert cost.model_usd == cost.total_usd == Decimal("0.00156")
+    assert not cost.unpriced
+    assert c.pk not in costs_due(workspace=workspace)

@@ -21,7 +21,7 @@ from supportops.flows import (
     do_resolve,
 )
 from supportops.inbox import copilot
-from supportops.inbox.models import CopilotDraft
+from supportops.inbox.models import CopilotCall, CopilotDraft
 from tests.conftest import PASSWORD
 from tests.standins import fixtures
 
@@ -88,10 +88,10 @@ def test_an_unknown_tone_is_refused():
 def test_without_a_chat_provider_rewrites_use_the_rules(settings):
     settings.LLM_PROVIDER = "extractive"
 
-    text, provider = copilot.rewrite(DRAFT, "formal", name="Rosa")
+    rewritten = copilot.rewrite(DRAFT, "formal", name="Rosa")
 
-    assert provider == "rules"
-    assert text == copilot.rewrite_rules(DRAFT, "formal", name="Rosa")
+    assert rewritten.provider == "rules" and rewritten.note == ""
+    assert rewritten.text == copilot.rewrite_rules(DRAFT, "formal", name="Rosa")
 
 
 def test_it_finds_a_similar_conversation_a_person_resolved(workspace, teammate):
@@ -471,3 +471,128 @@ def test_an_answer_whose_customer_details_survive_stripping_is_not_offered(works
     cases = copilot.similar_resolved(conversation=current, question="refund for my rain jacket")
 
     assert conversation.pk not in [case.conversation_id for case in cases]
+
+
+# --- The customer's latest open need, never the channel they are on ----------------------------
+
+ORDER_ARTICLE = (
+    "Where is my order?",
+    "## Tracking a parcel\n\nEvery order gets a tracking number by email as soon as it leaves "
+    "our warehouse. If it has not arrived after five days, reach us by live chat.",
+)
+CHARGE_ARTICLE = (
+    "Charged twice for one order",
+    "## Two payments on your card\n\nIf your card shows two payments for one order, the "
+    "second is a pre-authorisation that your bank releases within 3 working days. If it is "
+    "still there after 3 working days, chat with us and we refund it the same day.",
+)
+MOVED_ON = "Now I see I was charged twice for that order on my card statement"
+
+
+def moved_on_conversation(workspace, teammate, make_article):
+    make_article(*ORDER_ARTICLE)
+    make_article(*CHARGE_ARTICLE)
+    conversation = conversation_with(workspace, teammate, "Where is my order?", resolve=False)
+    do_agent_reply(
+        conversation=conversation, agent=teammate, text="Let me check the order for you."
+    )
+    do_customer_message(conversation=conversation, text=MOVED_ON, queue_bot=False)
+    return conversation
+
+
+def test_a_draft_answers_the_need_the_customer_moved_on_to(workspace, teammate, make_article):
+    conversation = moved_on_conversation(workspace, teammate, make_article)
+
+    draft = copilot.copilot_draft_create(conversation=conversation, agent=teammate)
+
+    assert draft.need == MOVED_ON
+    assert "pre-authorisation" in draft.text
+    assert "tracking number" not in draft.text
+    assert [s["title"] for s in draft.sources][0] == "Charged twice for one order"
+    # The chat customer is not sent to the chat: the condition stays, the advice goes.
+    assert "chat with us" not in draft.text and "live chat" not in draft.text
+    assert "still there after 3 working days, reply here" in draft.text
+    assert "contact us on the channel they are already using" in draft.note
+
+
+def test_the_draft_page_shows_the_need_the_sources_and_the_check(workspace, teammate, make_article):
+    conversation = moved_on_conversation(workspace, teammate, make_article)
+
+    html = login(teammate).post(copilot_url("draft", conversation)).content.decode()
+
+    assert "charged twice for that order" in html.split('id="copilot-need"')[1][:200]
+    assert "Charged twice for one order" in html
+    assert 'id="copilot-check"' in html
+
+
+def test_the_summary_covers_what_the_customer_wrote_after_the_handoff(workspace, teammate):
+    conversation = conversation_with(workspace, teammate, "Where is my order?", resolve=False)
+    packet_summary = conversation.handoffs.get().packet.get("summary", "")
+    do_agent_reply(conversation=conversation, agent=teammate, text="Let me check that.")
+    do_customer_message(conversation=conversation, text=MOVED_ON, queue_bot=False)
+
+    html = login(teammate).post(copilot_url("summary", conversation)).content.decode()
+    summary = copilot.summarise(conversation=conversation)
+
+    assert "charged twice" in summary and "charged twice" not in packet_summary
+    assert summary != packet_summary
+    assert "moved on from \u201cWhere is my order?\u201d" in summary
+    assert "Since the handoff the customer wrote 1 message and the team replied 1 time" in summary
+    assert "charged twice" in html
+
+
+# --- Tone rewrites keep every fact, capitals and the tone chosen --------------------------------
+
+
+def test_the_tone_chosen_stays_selected_after_a_rewrite(workspace, teammate):
+    conversation = conversation_with(workspace, teammate, "Where is my tent?", resolve=False)
+
+    html = (
+        login(teammate)
+        .post(
+            copilot_url("rewrite", conversation), {"text": "hi, it ships today.", "tone": "concise"}
+        )
+        .content.decode()
+    )
+
+    assert '<option value="concise" selected>' in html
+    assert '<option value="formal" selected>' not in html
+
+
+def test_rule_rewrites_start_every_sentence_with_a_capital():
+    text = copilot.rewrite_rules("hi, we'll send a new valve. it ships today.", "friendly")
+
+    assert "We'll send a new valve. It ships today." in text
+
+
+def test_a_concise_rewrite_keeps_every_number_time_and_promise():
+    draft = (
+        "Hi Rosa,\n\nThanks for your patience. I'm really sorry about the wait. Your order "
+        "TW-100234 was charged twice. I'll refund 49.90 EUR today, and it reaches your card "
+        "by Friday 17:00.\n\nBest regards"
+    )
+
+    text = copilot.rewrite_rules(draft, "concise")
+
+    assert len(text) < len(draft)
+    for fact in ("TW-100234", "49.90 EUR", "Friday 17:00", "I'll refund"):
+        assert fact in text, fact
+
+
+def test_a_model_rewrite_that_drops_a_time_falls_back_and_says_so(llm, workspace, teammate):
+    conversation = conversation_with(workspace, teammate, "Where is my refund?", resolve=False)
+    llm.enqueue("Dear customer, your refund of 49.90 EUR arrives on Friday.")
+
+    draft = copilot.copilot_rewrite_create(
+        conversation=conversation,
+        agent=teammate,
+        text="Hi! Your refund of 49.90 EUR arrives on Friday at 17:00.",
+        tone="formal",
+    )
+
+    assert draft.provider == "rules"
+    assert "17:00" in draft.text and "49.90 EUR" in draft.text
+    assert "left out \u201c17:00\u201d" in draft.note
+    # The model was called all the same: its tokens are a cost of the conversation.
+    call = CopilotCall.objects.get(conversation=conversation, kind=CopilotCall.Kind.REWRITE)
+    assert call.provider == "openai:standin-chat-1" and call.prompt_tokens > 0

@@ -225,7 +225,7 @@ def test_a_repeated_question_packet_has_the_similarity_and_apologises(visitor_co
     assert packet["recovery_ack"] is not None
 
 
-def test_a_low_confidence_packet_suggests_a_neutral_opener_without_sources(visitor_conversation):
+def test_a_low_confidence_packet_suggests_no_reply(visitor_conversation):
     turn = say(visitor_conversation, "What is the airspeed velocity of an unladen swallow in Peru?")
     assert turn.trigger == "low_confidence"
 
@@ -233,8 +233,12 @@ def test_a_low_confidence_packet_suggests_a_neutral_opener_without_sources(visit
     assert packet["trigger"]["name"] == "low_confidence"
     assert packet["trigger"]["scores"]["retrieval"] < 0.3
     assert packet["trigger"]["scores"]["threshold"] == 0.3
-    assert packet["suggested_reply"]["sources"] == []
-    assert "confirm the details" in packet["suggested_reply"]["text"]
+    # Nothing in the help centre answers it: no reply rather than an empty opener.
+    assert packet["suggested_reply"] == {
+        "text": "",
+        "sources": [],
+        "withheld": "no complete answer in the help centre: write the reply yourself",
+    }
     assert packet["recovery_ack"] is None
 
 
@@ -405,3 +409,17 @@ def test_the_suggested_reply_quotes_the_passage_the_bot_quoted(visitor_conversat
     reply = packet_of(visitor_conversation)["suggested_reply"]
     assert "3–5 working days" in reply["text"]
     assert "Busy periods" not in reply["text"] and "During big sales" not in reply["text"]
+
+
+def test_a_packet_answers_the_need_the_customer_moved_on_to(visitor_conversation):
+    for text in ("How do I return an item?", "Which payment methods do you accept?"):
+        do_customer_message(conversation=visitor_conversation, text=text, queue_bot=False)
+    press_talk_to_a_person(visitor_conversation)
+
+    packet = packet_of(visitor_conversation)
+
+    assert "asked: \u201cHow do I return an item?\u201d" in packet["summary"]
+    assert "Open need now: \u201cWhich payment methods do you accept?\u201d" in packet["summary"]
+    reply = packet["suggested_reply"]
+    assert [s["title"] for s in reply["sources"]] == ["Which payment methods do you accept?"]
+    assert "Mastercard" in reply["text"]
