@@ -2,7 +2,9 @@
 about? Decided with what the product already knows about each conversation:
 
 - the customer's first question (the first message that names a need: not "agent please",
-  not "are you a bot?"), compared by MiniLM embedding similarity;
+  not "are you a bot?"), compared by MiniLM embedding similarity; in an email conversation
+  the subject is part of the question when the message does not already start with it
+  ("Export my boards" over "Hi, how do I do this?" says what the need is);
 - the help-centre article it was about: the bot's retrieved articles for that question
   (BotTurn.retrieved), or the same hybrid search when the bot did not search (email, the
   control group, a question handed off before retrieval);
@@ -22,6 +24,7 @@ The thresholds are chosen by cross-validation on the project's own pairs
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -32,8 +35,10 @@ import numpy as np
 
 from supportops.bot.models import BotTurn
 from supportops.conversations.models import Conversation, Message
+from supportops.conversations.services import subject_strip
 from supportops.integrations.embeddings import embed_query_cached
 from supportops.knowledge.search import search
+from supportops.text.redaction import redact
 from supportops.text.triggers import names_a_need
 
 PARAMS_FILE = Path(__file__).parent / "data" / "same_need_params.json"
@@ -114,7 +119,7 @@ def need_read(
         earlier = Need.from_json(cached)
         if earlier is not None and earlier.message_id == message.pk:
             return earlier
-    question = message.redacted_text or message.text
+    question = _with_subject(conversation, message.redacted_text or message.text)
     turn = (
         BotTurn.objects.filter(message=message, status=BotTurn.Status.DONE)
         .only("retrieved", "category")
@@ -136,6 +141,23 @@ def need_read(
         articles = [{"article_id": h.article_id, "score": round(h.fused_score, 4)} for h in hits]
     category = conversation.category or (turn.category if turn is not None else "")
     return Need(message_id=message.pk, question=question, articles=articles, category=category)
+
+
+def _with_subject(conversation: Conversation, question: str) -> str:
+    """An email's question: its subject (redacted like the message), then the message, unless
+    the message already starts with the subject's words (a client that quotes it, a subject
+    made from the first line)."""
+    if conversation.channel != Conversation.Channel.EMAIL:
+        return question
+    subject = subject_strip(conversation.subject)
+    words = _words(subject)
+    if not words or _words(question)[: len(words)] == words:
+        return question
+    return f"{redact(subject).text}\n{question}"
+
+
+def _words(text: str) -> list[str]:
+    return [word for word in re.split(r"\W+", text.casefold()) if word]
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,16 @@ that period's messages onto these themes with `ThemeSet.assign(vectors)`.
 How the themes are found:
 - k-means (scikit-learn) on the embeddings with their mean removed (every message of a period
   shares a "customer writing to support" direction that says nothing about the topic).
-- The number of themes is the method's own choice, at most `MAX_THEMES`: the k whose
-  silhouette most exceeds the silhouette k-means reaches on structureless data of the same
-  spread (a Gaussian with the sample's covariance). Plain silhouette prefers two clusters
-  whenever the topics overlap, which on real support traffic they do; the reference is what
-  any k reaches by chance, as in the gap statistic (Tibshirani, Walther and Hastie 2001).
+- The number of themes is the method's own choice, at most `MAX_THEMES`: the elbow of the
+  within-theme dispersion measured against structureless data. For each k on `K_GRID`,
+  k-means' dispersion (inertia) on the messages is divided by its mean on `REFERENCES`
+  Gaussian samples with the messages' mean and covariance (the reference of the gap
+  statistic, Tibshirani, Walther and Hastie 2001); the chosen k is the knee of that curve
+  (the point farthest below the chord from its first to its last point, Satopaa et al. 2011,
+  "Kneedle"): where more themes stop explaining more than they would on data with no
+  themes. Silhouette and the gap statistic's own rule both fall to one or two themes on
+  real support traffic, whose topics overlap; a report of two themes says nothing.
+  The criterion was chosen on the project's own labelled messages (see docs/benchmarks.md).
 - Labels: the words that set a theme apart from the others (class-based TF-IDF over the
   messages), or the help-centre title nearest the theme's centre when that title sits inside
   the theme (no farther from the centre than the theme's own messages are).
@@ -33,14 +38,16 @@ from supportops.text.sentiment import normalise
 
 MAX_THEMES = 30
 # Candidate numbers of themes: dense where a choice changes much, sparse where it does not.
-K_GRID = (2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)
+K_GRID = (1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)
+# Structureless samples the dispersion is measured against.
+REFERENCES = 3
 # The number of themes is chosen on at most this many messages (a year of history can hold
 # far more; the choice needs only a fair sample), then every message is clustered.
 SELECTION_SAMPLE = 2000
 EXAMPLES = 3
 LABEL_WORDS = 3
 SEED = 0
-METHOD = "kmeans on mean-removed MiniLM; k by silhouette over a Gaussian reference; c-TF-IDF"
+METHOD = "kmeans on MiniLM; k at the elbow of dispersion over a Gaussian reference; c-TF-IDF"
 
 _PLACEHOLDER = re.compile(r"\[[A-Z_]+\]")
 # Words of two or more letters; redaction placeholders are removed before this runs.
@@ -77,7 +84,8 @@ class ThemeSet:
     assignments: np.ndarray  # theme id per input text
     centroids: np.ndarray  # unit vector per theme, in the embedding space
     method: str = METHOD
-    scores: dict[int, float] = field(default_factory=dict)  # k -> silhouette over reference
+    # k -> k-means dispersion over the reference's (the curve the number of themes is read from)
+    scores: dict[int, float] = field(default_factory=dict)
 
     def assign(self, vectors: np.ndarray) -> np.ndarray:
         """Theme ids for other messages (another period's), by the nearest theme centre."""
@@ -150,21 +158,42 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
 
 
 def _choose_k(points: np.ndarray) -> tuple[int, dict[int, float]]:
-    """The number of themes whose silhouette most exceeds that of structureless data."""
+    """The knee of the dispersion curve relative to structureless data (module docstring).
+    Returns the k and, per k, the dispersion ratio to the reference."""
     distinct = len(np.unique(points.round(6), axis=0))
     if distinct < 4:
         return max(1, distinct), {}
     rng = np.random.default_rng(SEED)
     if len(points) > SELECTION_SAMPLE:
         points = points[rng.choice(len(points), SELECTION_SAMPLE, replace=False)]
-    reference = _gaussian_like(points, rng)
     # A theme needs a few messages: at least three per theme on average.
     candidates = [k for k in K_GRID if k <= min(MAX_THEMES, distinct - 1, len(points) // 3)]
-    scores: dict[int, float] = {}
-    for k in candidates or [2]:
-        scores[k] = _silhouette(points, k) - _silhouette(reference, k)
-    best = max(scores, key=lambda k: (scores[k], -k))
-    return best, scores
+    if len(candidates) < 3:
+        return candidates[-1], {}
+    references = [_gaussian_like(points, rng) for _ in range(REFERENCES)]
+    ratio = np.array(
+        [
+            _dispersion(points, k) / np.mean([_dispersion(r, k) for r in references])
+            for k in candidates
+        ]
+    )
+    ks = np.asarray(candidates, dtype=float)
+    x = (ks - ks[0]) / (ks[-1] - ks[0])
+    span = ratio[0] - ratio[-1]
+    if span <= 0:  # the data loses dispersion no faster than noise: no themes to find
+        return 1, dict(zip(candidates, ratio.round(4).tolist(), strict=True))
+    below_chord = (1 - x) - (ratio - ratio[-1]) / span
+    # No point below the chord: every further theme still explains as much as the last (more
+    # distinct topics than the list may show), so the list is as long as it may be.
+    best = candidates[int(np.argmax(below_chord))] if below_chord.max() > 0 else candidates[-1]
+    return best, dict(zip(candidates, ratio.round(4).tolist(), strict=True))
+
+
+def _dispersion(points: np.ndarray, k: int) -> float:
+    """k-means' within-cluster sum of squares."""
+    from sklearn.cluster import KMeans
+
+    return float(KMeans(k, n_init=2, random_state=SEED).fit(points).inertia_)
 
 
 def _gaussian_like(points: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -174,16 +203,6 @@ def _gaussian_like(points: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     _, spread, axes = np.linalg.svd(points - centre, full_matrices=False)
     scale = spread / np.sqrt(max(len(points) - 1, 1))
     return centre + (rng.standard_normal((len(points), len(spread))) * scale) @ axes
-
-
-def _silhouette(points: np.ndarray, k: int) -> float:
-    from sklearn.cluster import KMeans
-    from sklearn.metrics import silhouette_score
-
-    labels = KMeans(k, n_init=1, random_state=SEED).fit_predict(points)
-    if len(set(labels)) < 2:
-        return -1.0
-    return float(silhouette_score(points, labels))
 
 
 def _number_by_size(assignments: np.ndarray) -> np.ndarray:

@@ -163,6 +163,22 @@ def test_a_repeat_on_another_channel_counts(play):
     assert row.outcome == Kind.REPEAT_CONTACT and row.repeat_conversation_id == b.pk
 
 
+def test_an_email_whose_subject_names_the_need_is_a_repeat(play):
+    a = play.chat(0, PASSWORD_Q)
+    play.leave(0.1, a)
+    b = play.email(30, "Hello, could you help me with this? Thanks, Sam", subject="Password reset")
+    row = play.outcome(a, 100)
+    assert row.outcome == Kind.REPEAT_CONTACT and row.repeat_conversation_id == b.pk
+    assert play.outcome(b, 100).need["question"].startswith("Password reset\n")
+
+
+def test_an_email_subject_naming_another_need_is_no_repeat(play):
+    a = play.chat(0, PASSWORD_Q)
+    play.leave(0.1, a)
+    play.email(30, "Hello, could you help me with this? Thanks, Sam", subject=EMAIL_Q)
+    assert play.outcome(a, 100).outcome == Kind.RESOLVED_BY_BOT_UNCONFIRMED
+
+
 def test_a_close_but_different_need_is_no_repeat(play):
     a = play.chat(0, PASSWORD_Q)
     play.feedback(0.05, a, solved=True)
