@@ -14,9 +14,10 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from celery import shared_task
 from django.conf import settings
@@ -110,6 +111,7 @@ from supportops.widget.security import PendingChat
 from supportops.widget.services import Visitor, widget_customer_get_or_create
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 WAIT_RETRY_S = 0.5  # an earlier message of the conversation is still being decided
 WAIT_RETRIES = 60
@@ -259,24 +261,25 @@ def _pending_chat_open(*, workspace: Workspace, chat: PendingChat) -> ChatOpened
     return ChatOpened(started.conversation, token, created=True)
 
 
-def _pending_chat_do(workspace: Workspace, chat: PendingChat, then: Any) -> tuple[ChatOpened, Any]:
+def _pending_chat_do(
+    workspace: Workspace, chat: PendingChat, then: Callable[[Conversation], T]
+) -> tuple[ChatOpened, T]:
     """Open the pending chat's conversation and do `then(conversation)` in one transaction.
     Two requests of one pending chat racing (a retry sent before the first answer came) both
     try to create it; the unique token hash lets one win, and the other, tried again, finds
     the winner's conversation."""
-    for attempt in range(2):
-        try:
-            with transaction.atomic():
-                opened = _pending_chat_open(workspace=workspace, chat=chat)
-                return opened, then(opened.conversation)
-        except IntegrityError:
-            if (
-                attempt
-                or conversation_get_by_token(workspace=workspace, token=chat.conversation_token)
-                is None
-            ):
-                raise
-    raise AssertionError("unreachable")
+
+    def once() -> tuple[ChatOpened, T]:
+        with transaction.atomic():
+            opened = _pending_chat_open(workspace=workspace, chat=chat)
+            return opened, then(opened.conversation)
+
+    try:
+        return once()
+    except IntegrityError:
+        if not pending_chat_exists(workspace=workspace, chat=chat):
+            raise  # not the race: something else is wrong
+        return once()
 
 
 def pending_chat_exists(*, workspace: Workspace, chat: PendingChat) -> bool:
@@ -301,8 +304,8 @@ def do_pending_chat_message(
 
 
 def do_pending_chat_hand_off(*, workspace: Workspace, chat: PendingChat) -> ChatOpened:
-    """ "Talk to a person" before the customer wrote anything: a real request, so the
-    conversation is created now and handed to people (a second press changes nothing)."""
+    """The customer pressed "Talk to a person" before writing anything: a real request, so
+    the conversation is created now and handed to people (a second press changes nothing)."""
     opened, _ = _pending_chat_do(workspace, chat, lambda conversation: None)
     do_hand_off(
         conversation=opened.conversation,

@@ -599,8 +599,9 @@ def conversation_create(request: HttpRequest, key: str, payload: StartIn) -> dic
         signature_expires=payload.signature_expires,
         request=request,
     )
+    unsaved = visitor.customer_unsaved(context.workspace)
+    widget_rate_limit(context=context, visitor=customer_identity(unsaved))
     chat, opening = flows.chat_pending_start(workspace=context.workspace, visitor=visitor)
-    widget_rate_limit(context=context, visitor=chat.identity)
     with_assistant = opening.plan.with_assistant
     return {
         "pending_token": pending_chat_sign(chat),
