@@ -360,20 +360,7 @@ def rollup_day(*, workspace: Workspace, day: date, month: bool = True) -> Rollup
         DailyRollup.objects.filter(workspace=workspace, day=day).delete()
         DailyCostRollup.objects.filter(workspace=workspace, day=day).delete()
         DailyRollup.objects.bulk_create(
-            [
-                DailyRollup(
-                    workspace=workspace,
-                    day=day,
-                    arm=arm,
-                    channel=channel,
-                    category=category,
-                    contained=contained,
-                    triggers=dict(sorted(cell.triggers.items())),
-                    **{name: cell.counts[name] for name in SUMS},
-                    **cell.histograms,
-                )
-                for (arm, channel, category, contained), cell in cells.items()
-            ]
+            _outcome_rows(DailyRollup, cells, workspace=workspace, day=day)
         )
         DailyCostRollup.objects.bulk_create(
             [
@@ -402,6 +389,28 @@ def rollup_day(*, workspace: Workspace, day: date, month: bool = True) -> Rollup
     return built
 
 
+def _outcome_rows(
+    model: type[Any], cells: dict[tuple, Any], *, skip_empty: bool = False, **key: Any
+) -> list[Any]:
+    """DailyRollup or MonthlyRollup rows of `cells` (keyed by OUTCOME_DIMS), under `key`
+    (workspace and day or month); with `skip_empty`, cells that counted no conversation
+    are left out."""
+    return [
+        model(
+            **key,
+            arm=arm,
+            channel=channel,
+            category=category,
+            contained=contained,
+            triggers=dict(sorted(cell.triggers.items())),
+            **{name: cell.counts[name] for name in SUMS},
+            **cell.histograms,
+        )
+        for (arm, channel, category, contained), cell in cells.items()
+        if cell.counts["conversations"] or not skip_empty
+    ]
+
+
 def _next_month(month: date) -> date:
     return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
 
@@ -418,21 +427,7 @@ def rollup_month(*, workspace: Workspace, month: date) -> None:
         cells = _rollup_cells(days, OUTCOME_DIMS)
         MonthlyRollup.objects.filter(workspace=workspace, month=month).delete()
         MonthlyRollup.objects.bulk_create(
-            [
-                MonthlyRollup(
-                    workspace=workspace,
-                    month=month,
-                    arm=arm,
-                    channel=channel,
-                    category=category,
-                    contained=contained,
-                    triggers=dict(sorted(cell.triggers.items())),
-                    **{name: cell.counts[name] for name in SUMS},
-                    **cell.histograms,
-                )
-                for (arm, channel, category, contained), cell in cells.items()
-                if cell.counts["conversations"]
-            ]
+            _outcome_rows(MonthlyRollup, cells, skip_empty=True, workspace=workspace, month=month)
         )
         RollupMonth.objects.update_or_create(
             workspace=workspace, month=month, defaults={"built_at": timezone.now()}
