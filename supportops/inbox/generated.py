@@ -47,7 +47,7 @@ from supportops.text.replies import is_complete_answer
 from supportops.text.same_channel import strip_same_channel
 
 from .copilot import latest_need
-from .models import Handoff
+from .models import CopilotCall, Handoff
 from .packet import greeting
 
 logger = logging.getLogger(__name__)
@@ -215,4 +215,16 @@ def handoff_packet_enrich(*, handoff_id: int) -> bool:
             return False
         locked.packet = packet
         locked.save(update_fields=["packet"])
+        generated = packet.get("generated", {})
+        if generated.get("prompt_tokens") or generated.get("completion_tokens"):
+            # Priced as the conversation's cost lines of kind "copilot" (the costs sweep
+            # finds calls newer than the lines).
+            CopilotCall.objects.create(
+                workspace_id=handoff.conversation.workspace_id,
+                conversation_id=handoff.conversation_id,
+                kind=CopilotCall.Kind.PACKET,
+                provider=generated["provider"],
+                prompt_tokens=generated["prompt_tokens"],
+                completion_tokens=generated["completion_tokens"],
+            )
     return True

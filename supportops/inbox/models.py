@@ -235,13 +235,15 @@ class CopilotDraft(models.Model):
 
 class CopilotCall(models.Model):
     """One computation of the co-pilot for a conversation (a draft, a rewrite by the chat
-    model, a summary), with the provider and tokens it used: the conversation's cost lines
+    model, a summary, the chat model's summary and reply in the handoff packet), with the
+    provider and tokens it used: the conversation's cost lines
     of kind "copilot" are priced from these rows (analytics.costs)."""
 
     class Kind(models.TextChoices):
         DRAFT = "draft", "Draft"
         REWRITE = "rewrite", "Rewrite"
         SUMMARY = "summary", "Summary"
+        PACKET = "packet", "Handoff packet by the model"
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     conversation = models.ForeignKey(

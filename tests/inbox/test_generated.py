@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import pytest
 
+from supportops.analytics.costs import cost_lines_refresh
+from supportops.analytics.models import CostLine
 from supportops.celery import app as celery_app
 from supportops.conversations.models import Message
 from supportops.conversations.services import customer_get_or_create_verified, message_post_bot
 from supportops.flows import do_conversation_start, do_customer_message, do_hand_off
 from supportops.inbox.generated import handoff_packet_enrich
-from supportops.inbox.models import Handoff
+from supportops.inbox.models import CopilotCall, Handoff
 from tests.conftest import PASSWORD
 from tests.standins import fixtures
 from tests.standins.chat_completions import Reply
@@ -68,6 +70,19 @@ def test_grounded_summary_and_reply_replace_the_extractive_ones(llm, handoff):
     assert generated["provider"] == "openai:standin-chat-1"
     assert generated["prompt_tokens"] > 0 and float(generated["cost_usd"]) > 0
     assert "summary_rejected" not in generated
+    # The model's calls are the conversation's to pay: recorded for its cost lines.
+    call = CopilotCall.objects.get(conversation=handoff.conversation)
+    assert call.kind == CopilotCall.Kind.PACKET and call.provider == generated["provider"]
+    assert (call.prompt_tokens, call.completion_tokens) == (
+        generated["prompt_tokens"],
+        generated["completion_tokens"],
+    )
+    cost_lines_refresh(conversation=handoff.conversation)
+    line = CostLine.objects.get(conversation=handoff.conversation, kind=CostLine.Kind.COPILOT)
+    assert (line.prompt_tokens, line.completion_tokens) == (
+        call.prompt_tokens,
+        call.completion_tokens,
+    )
 
 
 def test_an_invented_summary_or_reply_is_not_used(llm, handoff):
@@ -105,6 +120,7 @@ def test_a_model_that_is_down_leaves_the_extractive_packet(llm, handoff):
     packet = Handoff.objects.get(pk=handoff.pk).packet
     assert packet["summary"] == extractive["summary"]
     assert packet["generated"]["error"]  # why, for the agent and the logs
+    assert not CopilotCall.objects.filter(conversation=handoff.conversation).exists()
 
 
 def test_it_runs_once_per_handoff(llm, handoff):
@@ -114,6 +130,7 @@ def test_it_runs_once_per_handoff(llm, handoff):
 
     assert handoff_packet_enrich(handoff_id=handoff.pk) is False
     assert len(llm.requests) == calls
+    assert CopilotCall.objects.filter(conversation=handoff.conversation).count() == 1
 
 
 def test_without_a_chat_model_nothing_is_queued(workspace, django_capture_on_commit_callbacks):
