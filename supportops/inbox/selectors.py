@@ -269,13 +269,7 @@ def inbox_list(
     Agents have `mine`, `queues` (the queues their skills admit) and `unassigned`; managers
     and admins also `all`. Two queries (three for an agent's queues) whatever the length.
     """
-    role = (
-        Membership.objects.filter(workspace=workspace, user=user)
-        .values_list("role", flat=True)
-        .first()
-    )
-    if role not in INBOX_ROLES:
-        raise PermissionDenied("the inbox is for agents, managers and admins")
+    role = _member_role(workspace, user)
     now = now or timezone.now()
     last_customer = Message.objects.filter(
         conversation=OuterRef("pk"), author=Message.Author.CUSTOMER
