@@ -7,7 +7,7 @@ import pytest
 
 from supportops.conversations import typing
 from supportops.conversations.models import Conversation
-from supportops.flows import do_agent_reply, do_hand_off
+from supportops.flows import do_agent_reply
 from supportops.inbox.models import Handoff
 from supportops.inbox.services import handoff_claim
 from supportops.widget.models import WidgetSettings
@@ -39,9 +39,11 @@ def test_the_customer_sees_maren_from_the_company_and_both_sides_see_typing(
     page.goto(host_site("agent.html", HOST_PAGE.format(script=script)))
     launcher(page).click()
     messages(page).first.wait_for()
+    # Starting stores nothing: "Talk to a person" begins the conversation and hands it off.
+    page.get_by_role("dialog").get_by_role("button", name="Talk to a person").click()
     conversation = wait_for(lambda: Conversation.objects.filter(workspace=workspace).first())
-    do_hand_off(conversation=conversation, trigger="explicit_request", reason="asked")
-    handoff_claim(handoff=Handoff.objects.get(conversation=conversation), agent=teammate)
+    handoff = wait_for(lambda: Handoff.objects.filter(conversation=conversation).first())
+    handoff_claim(handoff=handoff, agent=teammate)
     do_agent_reply(conversation=conversation, agent=teammate, text="Hi, I'm on it.")
 
     reply = page.locator("supportops-widget li.msg-agent").last

@@ -307,11 +307,17 @@ def test_the_widget_is_usable_on_a_phone(
 
 @pytest.mark.django_db(transaction=True)
 def test_an_anonymous_visitor_sees_sources_answers_did_that_solve_it_and_rates(
-    live_server, page, workspace, host_site
+    live_server, page, workspace, host_site, make_article
 ):
     from supportops.conversations.models import CsatResponse, Customer
     from supportops.conversations.services import message_post_bot
 
+    # The help centre covers the question (an uncovered one would go to a person at once).
+    make_article(
+        title="Can I send a jacket back?",
+        body="Can I send a jacket back?\n\nYes: unworn jackets go back within 60 days with "
+        "the prepaid label that came in the parcel.",
+    )
     WidgetSettings.objects.create(workspace=workspace, allowed_origins=[host_site.origin])
     page.goto(host_site("anon.html", HOST_PAGE.format(script=embed_tag(live_server, workspace))))
     launcher(page).click()
@@ -336,7 +342,9 @@ def test_an_anonymous_visitor_sees_sources_answers_did_that_solve_it_and_rates(
             {"article_id": "evil", "title": "Sneaky link", "url": "javascript:window.pwned=1"},
         ],
     )
-    answer = page.locator("supportops-widget li.msg[data-kind=answer]")
+    answer = page.locator(
+        "supportops-widget li.msg[data-kind=answer]", has_text="Returns are free within 30 days"
+    )
     answer.wait_for()
     assert "<script>" in answer.locator(".bubble").inner_text()
     link = answer.get_by_role("link", name="How to return an item")

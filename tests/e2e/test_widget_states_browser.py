@@ -300,7 +300,8 @@ def test_a_chat_left_open_past_its_pending_lifetime_starts_again_on_the_first_me
         "supportops-widget li.msg-customer:not(.pending)", has_text="blue jacket"
     ).wait_for()
     conversation = wait_for(lambda: Conversation.objects.filter(workspace=workspace).first())
-    assert list(conversation.messages.order_by("pk").values_list("kind", "author")) == [
+    # (what the assistant then does with the question is not this test's concern)
+    assert list(conversation.messages.order_by("pk").values_list("kind", "author"))[:2] == [
         ("greeting", "bot"),
         ("text", "customer"),
     ]

@@ -136,8 +136,9 @@ class Command(BaseCommand):
         page.goto(shop)
         page.get_by_role("button", name="Open the support chat").click()
         page.locator("supportops-widget li.msg").first.wait_for()
+        # Starting stores nothing: "Talk to a person" begins the conversation and hands it off.
+        page.get_by_role("dialog").get_by_role("button", name="Talk to a person").click()
         conversation = self._wait_for_conversation(workspace)
-        flows.do_hand_off(conversation=conversation, trigger="explicit_request", reason="benchmark")
         delays = []
         for number in range(opts["replies"]):
             time.sleep(rng.uniform(0.2, 1.2))  # replies land at random points of the poll cycle
