@@ -307,7 +307,7 @@ def test_the_widget_is_usable_on_a_phone(
 
 @pytest.mark.django_db(transaction=True)
 def test_an_anonymous_visitor_sees_sources_answers_did_that_solve_it_and_rates(
-    live_server, page, workspace, host_site, make_article
+    live_server, page, workspace, host_site, make_article, celery_worker_process
 ):
     from supportops.conversations.models import CsatResponse, Customer
     from supportops.conversations.services import message_post_bot
@@ -332,6 +332,13 @@ def test_an_anonymous_visitor_sees_sources_answers_did_that_solve_it_and_rates(
         f"JSON.parse(localStorage.getItem('supportops:{workspace.public_key}:visitor-id'))"
     )
 
+    # The assistant answers from the article first ("Did that solve it?" sits under the
+    # latest answer, so the answer below must come after it).
+    from supportops.bot.models import BotTurn
+
+    turn = wait_for(lambda: BotTurn.objects.filter(conversation=conversation).first())
+    assert turn.action == BotTurn.Action.ANSWER, (turn.action, turn.trigger)
+    page.locator("supportops-widget li.msg[data-kind=answer]").first.wait_for()
     # A bot answer arrives while the panel is open (polling, no reload).
     message_post_bot(
         conversation=conversation,
