@@ -92,22 +92,7 @@ def test_an_agents_own_rate_beats_the_teams_which_beats_the_default(play, worksp
 def test_model_tokens_times_the_price_and_extractive_compute_per_thousand_turns(
     play, workspace, manager
 ):
-    model_price_set(
-        workspace=workspace,
-        actor=manager,
-        provider="openai",
-        model="gpt-test",
-        input_per_mtok="0.15",
-        output_per_mtok="0.60",
-        effective_from=DAY0,
-    )
-    model_price_set(
-        workspace=workspace,
-        actor=manager,
-        provider="extractive",
-        per_thousand_turns="0.40",
-        effective_from=DAY0,
-    )
+    set_model_prices(workspace, manager)
     c = play.chat(0, PASSWORD_Q)
     c = play.chat(0.05, EMAIL_Q, conversation=c)
     c = play.chat(0.1, "and can I change my user name too?", conversation=c)
@@ -284,6 +269,27 @@ def test_months_are_cut_in_the_given_time_zone_and_groups_combine(play, workspac
         cost_per_resolution(workspace=workspace, group_by=("month", "weekday"))
 
 
+def set_model_prices(workspace, manager) -> None:
+    """The prices the hand-computed costs below use: gpt-test at $0.15 / $0.60 per million
+    input / output tokens, the extractive provider at $0.40 per 1,000 turns."""
+    model_price_set(
+        workspace=workspace,
+        actor=manager,
+        provider="openai",
+        model="gpt-test",
+        input_per_mtok="0.15",
+        output_per_mtok="0.60",
+        effective_from=DAY0,
+    )
+    model_price_set(
+        workspace=workspace,
+        actor=manager,
+        provider="extractive",
+        per_thousand_turns="0.40",
+        effective_from=DAY0,
+    )
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
@@ -331,22 +337,7 @@ def test_co_pilot_calls_are_cost_lines_of_their_own_priced_by_the_same_table(
     from supportops.inbox.copilot import copilot_call_record
     from supportops.inbox.models import CopilotCall
 
-    model_price_set(
-        workspace=workspace,
-        actor=manager,
-        provider="openai",
-        model="gpt-test",
-        input_per_mtok="0.15",
-        output_per_mtok="0.60",
-        effective_from=DAY0,
-    )
-    model_price_set(
-        workspace=workspace,
-        actor=manager,
-        provider="extractive",
-        per_thousand_turns="0.40",
-        effective_from=DAY0,
-    )
+    set_model_prices(workspace, manager)
     c = play.chat(0, PASSWORD_Q)
     outcome_refresh(conversation=c)
     cost_lines_refresh(conversation=c)
