@@ -336,7 +336,11 @@ def test_an_anonymous_visitor_sees_sources_answers_did_that_solve_it_and_rates(
     # latest answer, so the answer below must come after it).
     from supportops.bot.models import BotTurn
 
-    turn = wait_for(lambda: BotTurn.objects.filter(conversation=conversation).first())
+    turn = wait_for(
+        lambda: BotTurn.objects.filter(
+            conversation=conversation, status=BotTurn.Status.DONE
+        ).first()
+    )
     assert turn.action == BotTurn.Action.ANSWER, (turn.action, turn.trigger)
     page.locator("supportops-widget li.msg[data-kind=answer]").first.wait_for()
     # A bot answer arrives while the panel is open (polling, no reload).
