@@ -1,12 +1,13 @@
 """A realistic synthetic year of outcomes in one scratch workspace, for the dashboards'
 volume benchmark (`manage.py seed_volume`, `manage.py bench_dashboards`).
 
-Bulk-loaded (`bulk_create` in batches), never row by row: customers (a third of the
-conversations, so customers come back), conversations spread over the last 365 days with
-both arms (10% control), both channels, seven categories, outcomes drawn per arm as the
-ledger would decide them, handoff triggers, response and resolution times, rating requests
-with channel-dependent response rates, and a bot answer with token counts per AI-first
-conversation. Only outcome rows stand for what happened; no timeline is replayed."""
+Bulk-loaded with PostgreSQL COPY in batches (`lib.bulkcopy`), never row by row: customers (a
+third of the conversations, so customers come back), conversations spread over the last 365
+days with both arms (10% control), both channels, seven categories, outcomes drawn per arm as
+the ledger would decide them, handoff triggers, response and resolution times, rating
+requests with channel-dependent response rates, and a bot answer with token counts per
+AI-first conversation, each dated when it happened in the synthetic year. Only outcome rows
+stand for what happened; no timeline is replayed."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from supportops.conversations.models import (
     Customer,
     Message,
 )
+from supportops.lib.bulkcopy import copy_models, reserve_ids
 
 from .models import Outcome
 
@@ -106,13 +108,13 @@ def volume_seed(*, workspace: Workspace, conversations: int, seed: int = 7) -> i
     start = now - timedelta(days=365)
     offset = Customer.objects.filter(workspace=workspace).count()
     n_customers = max(1, conversations // 3)
-    customers = Customer.objects.bulk_create(
-        [
-            Customer(workspace=workspace, external_id=f"vol-{offset + i}", name=f"C {offset + i}")
-            for i in range(n_customers)
-        ],
-        batch_size=BATCH,
-    )
+    customers = [
+        Customer(
+            pk=pk, workspace=workspace, external_id=f"vol-{offset + i}", name=f"C {offset + i}"
+        )
+        for i, pk in enumerate(reserve_ids(Customer, n_customers))
+    ]
+    copy_models(Customer, customers)
     added = 0
     for first in range(0, conversations, BATCH):
         size = min(BATCH, conversations - first)
@@ -122,23 +124,23 @@ def volume_seed(*, workspace: Workspace, conversations: int, seed: int = 7) -> i
             channel = Conversation.Channel.EMAIL if rng.random() < 0.2 else "widget"
             started = start + timedelta(seconds=rng.uniform(0, 365 * 86400 - 3600))
             plan.append((arm, channel, started, rng.choice(customers), first + i))
-        rows = Conversation.objects.bulk_create(
-            [
-                Conversation(
-                    workspace=workspace,
-                    customer=customer,
-                    channel=channel,
-                    arm=arm,
-                    category=_pick(rng, CATEGORIES)[0],
-                    status=Conversation.Status.RESOLVED,
-                    token_hash=hashlib.sha256(
-                        f"{workspace.pk}-{offset}-{n}-{seed}".encode()
-                    ).hexdigest(),
-                )
-                for arm, channel, started, customer, n in plan
-            ],
-            batch_size=BATCH,
-        )
+        rows = [
+            Conversation(
+                pk=pk,
+                workspace=workspace,
+                customer=customer,
+                channel=channel,
+                arm=arm,
+                category=_pick(rng, CATEGORIES)[0],
+                status=Conversation.Status.RESOLVED,
+                token_hash=hashlib.sha256(
+                    f"{workspace.pk}-{offset}-{n}-{seed}".encode()
+                ).hexdigest(),
+            )
+            for pk, (arm, channel, started, customer, n) in zip(
+                reserve_ids(Conversation, size), plan, strict=True
+            )
+        ]
         outcomes, requests, responses, messages = [], [], [], []
         for conversation, (arm, channel, started, customer, _) in zip(rows, plan, strict=True):
             table = AI_OUTCOMES if arm == Conversation.Arm.AI_FIRST else CONTROL_OUTCOMES
@@ -162,6 +164,8 @@ def volume_seed(*, workspace: Workspace, conversations: int, seed: int = 7) -> i
                 resolved_at = started + timedelta(seconds=rng.lognormvariate(mean, 0.8))
             last = (resolved_at or first_at or started) + timedelta(minutes=5)
             final = last + timedelta(hours=48) <= now
+            conversation.created_at, conversation.updated_at = started, last
+            conversation.last_message_at = last
             outcomes.append(
                 Outcome(
                     workspace=workspace,
@@ -198,7 +202,12 @@ def volume_seed(*, workspace: Workspace, conversations: int, seed: int = 7) -> i
                         [1, 2, 3, 4, 5], weights=[1, 1, 2, 4, 6] if good else [5, 3, 2, 1, 1]
                     )[0]
                     responses.append(
-                        CsatResponse(workspace=workspace, conversation=conversation, score=score)
+                        CsatResponse(
+                            workspace=workspace,
+                            conversation=conversation,
+                            score=score,
+                            created_at=last + timedelta(hours=2),
+                        )
                     )
                 requests.append(
                     CsatRequest(
@@ -220,20 +229,16 @@ def volume_seed(*, workspace: Workspace, conversations: int, seed: int = 7) -> i
                         text="(synthetic answer)",
                         prompt_tokens=rng.randint(400, 2400),
                         completion_tokens=rng.randint(60, 400),
+                        created_at=first_at or started,
                     )
                 )
-        Outcome.objects.bulk_create(outcomes, batch_size=BATCH)
-        CsatRequest.objects.bulk_create(requests, batch_size=BATCH)
-        CsatResponse.objects.bulk_create(responses, batch_size=BATCH)
-        Message.objects.bulk_create(messages, batch_size=BATCH)
+        copy_models(Conversation, rows, as_given={"created_at", "updated_at"})
+        copy_models(Outcome, outcomes)
+        copy_models(CsatRequest, requests)
+        copy_models(CsatResponse, responses, as_given={"created_at"})
+        copy_models(Message, messages, as_given={"created_at"})
         added += size
-    # created_at is set on insert; the synthetic year's dates come from the outcomes.
     with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE conversations_conversation c SET created_at = o.started_at, "
-            "last_message_at = o.last_event_at FROM analytics_outcome o "
-            "WHERE o.conversation_id = c.id AND c.workspace_id = %s",
-            [workspace.pk],
-        )
         cursor.execute("ANALYZE analytics_outcome")
+        cursor.execute("ANALYZE conversations_conversation")
     return added
