@@ -65,6 +65,19 @@ class ListFilters:
     figure: str = ""
     segment: str = ""
 
+    @property
+    def narrowed(self) -> bool:
+        """A filter of the list's own is set (beyond the dashboard's and the figure)."""
+        return bool(
+            self.q
+            or self.outcome
+            or self.trigger
+            or self.csat
+            or self.status
+            or self.agent
+            or self.bot_only
+        )
+
     def params(self, **extra: str) -> dict[str, str]:
         own = {
             "q": self.q,

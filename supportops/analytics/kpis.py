@@ -357,6 +357,23 @@ def drilldown_outcomes(
     )
 
 
+def figure_count(overview: Overview, figure: str, segment: str = "") -> int:
+    """How many rows `drilldown_outcomes` lists for the figure, read from an overview of the
+    same filters: the figure's own number (its numerator), so a list reached from a figure
+    says the number the figure showed without counting its rows again."""
+    if figure == "escalation_category":
+        return next((s.n for s in overview.by_category if s.segment == segment), 0)
+    if figure == "escalation_trigger":
+        return next((s.n for s in overview.by_trigger if s.segment == segment), 0)
+    if figure in ("first_response", "resolution_time"):
+        timings = overview.first_response if figure == "first_response" else overview.resolution
+        return next((t.n for t in timings if t.who == segment), 0)
+    share = overview.shares.get(f"{figure}_{segment}" if figure in SEGMENTED else figure)
+    if share is None:
+        raise ValueError(f"no figure {figure!r} (segment {segment!r}) in the overview")
+    return share.n
+
+
 @dataclass(frozen=True)
 class CostFigures:
     """Cost per resolution and per conversation of the filtered conversations: all of them

@@ -254,3 +254,32 @@ def test_the_conversation_page_shows_outcome_csat_and_cost_lines(
         reverse("inbox:conversation", args=["acme", conversations["parcel"].pk])
     ).content.decode()
     assert "Not rated." in html and "No cost lines yet" in html
+
+
+def count_queries(queries) -> list[str]:
+    return [q["sql"] for q in queries if q["sql"].startswith("SELECT COUNT(*)")]
+
+
+def test_a_figures_list_says_the_figures_number_without_counting_its_rows_again(
+    client, manager, workspace
+):
+    from django.test.utils import CaptureQueriesContext
+
+    from supportops.analytics.rollups import rollups_build
+
+    ledger = known_ledger(workspace)
+    rollups_build(workspace=workspace)
+    client.force_login(manager)
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get(list_url(), {**PERIOD, "figure": "gap"}).content.decode()
+    # The number is the figure's (3 of the known ledger), read from the rollups: no count of
+    # the listed rows was run.
+    assert re.search(r"<span data-count>3</span> conversations", html)
+    assert listed(html) == {ledger[i].conversation_id for i in (1, 3, 4)}
+    assert count_queries(queries.captured_queries) == []
+    # A filter of the list's own narrows the rows beyond the figure: they are counted.
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get(list_url(), {**PERIOD, "figure": "gap", "status": "resolved"})
+    assert len(count_queries(queries.captured_queries)) == 1
+    shown = re.search(r"<span data-count>(\d+)</span>", html.content.decode())
+    assert shown and int(shown.group(1)) == len(listed(html.content.decode()))

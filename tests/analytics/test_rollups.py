@@ -14,7 +14,16 @@ from django.utils import timezone
 from supportops.accounts.models import Workspace
 from supportops.analytics import tasks
 from supportops.analytics.filters import filters_parse
-from supportops.analytics.kpis import kpi_costs, kpis_overview, kpis_overview_direct
+from supportops.analytics.kpis import (
+    FIGURES,
+    NO_CATEGORY,
+    SEGMENTED,
+    drilldown_outcomes,
+    figure_count,
+    kpi_costs,
+    kpis_overview,
+    kpis_overview_direct,
+)
 from supportops.analytics.models import (
     DailyCostRollup,
     DailyRollup,
@@ -243,3 +252,41 @@ def test_days_are_cut_in_the_workspace_time_zone_and_rebuilt_when_it_changes(led
     assert kpis_overview(workspace=ledger, filters=march_2).shares["conversations"].n == 4
     assert rollup_compare(workspace=ledger, filters=march_2) == []
     assert rollup_compare(workspace=ledger, filters=filters(ledger)) == []
+
+
+def every_figure(workspace):
+    categories = set(Outcome.objects.filter(workspace=workspace).values_list("category", flat=True))
+    triggers = set(
+        Outcome.objects.filter(workspace=workspace).values_list("first_handoff_trigger", flat=True)
+    )
+    for figure in FIGURES:
+        if figure == "escalation_category":
+            segments = {c or NO_CATEGORY for c in categories} | {"never-used"}
+        elif figure == "escalation_trigger":
+            segments = (triggers - {""}) | {"never-used"}
+        else:
+            segments = SEGMENTED.get(figure, {""})
+        for segment in sorted(segments):
+            yield figure, segment
+
+
+@pytest.mark.parametrize("params", [{}, {"arm": "ai_first"}, {"channel": "email"}])
+def test_a_figures_number_from_the_rollups_is_its_drilldown_row_count(ledger, params):
+    rollups_build(workspace=ledger)
+    # And one conversation today, merged in live.
+    today = Row(AI, "widget", "billing", K.NOT_RESOLVED, False, trigger="low_confidence")
+    today.first_by, today.first_s = "bot", 30
+    today.hours = (timezone.now() - timedelta(minutes=5) - T0).total_seconds() / 3600
+    ledger_row(ledger, today, 501)
+    period = {"from": "2026-03-01", "to": timezone.now().date().isoformat(), **params}
+    overview = kpis_overview(workspace=ledger, filters=filters(ledger, **period))
+    checked = 0
+    for figure, segment in every_figure(ledger):
+        rows = drilldown_outcomes(
+            workspace=ledger, filters=filters(ledger, **period), figure=figure, segment=segment
+        )
+        assert figure_count(overview, figure, segment) == rows.count(), (figure, segment)
+        checked += 1
+    assert checked > len(FIGURES)
+    with pytest.raises(ValueError, match="no figure"):
+        figure_count(overview, "moon")
