@@ -52,7 +52,7 @@ def copy_models(
     fields = _stored_fields(model, with_pk=with_pk)
     db = connections[DEFAULT_DB_ALIAS]  # the connection itself: the proxy costs a lookup a cell
     quote = db.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
+    columns = ", ".join(quote(str(field.column)) for field in fields)
     sql = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
     written = 0
     with db.cursor() as cursor:
