@@ -68,7 +68,7 @@ def test_one_column_list_gives_the_header_and_the_fields_read():
     assert names == services.CONVERSATION_COLUMNS
     fields = services._fields(services.CONVERSATION_EXPORT)
     assert len(fields) == len(set(fields))
-    assert {"why__rule", "conversation__cost__total_usd", "started_at"} <= set(fields)
+    assert {"why__rule", "conversation__cost__total_usd", "started_at_local"} <= set(fields)
 
 
 def test_finance_starts_an_export_the_task_writes_it_and_finance_downloads_it(
