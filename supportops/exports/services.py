@@ -109,7 +109,15 @@ class IsoInZone(Func):
         super().__init__(expression)
         self.zone = zone
 
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+    def as_sql(
+        self,
+        compiler: Any,
+        connection: Any,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> tuple[str, tuple[Any, ...]]:
         moment, params = compiler.compile(self.source_expressions[0])
         local = f"({moment} AT TIME ZONE %s)"
         minutes = f"(EXTRACT(EPOCH FROM {local} - ({moment} AT TIME ZONE 'UTC')) / 60)::int"
@@ -121,7 +129,7 @@ class IsoInZone(Func):
         )
         local_params = [*params, self.zone]
         minutes_params = [*local_params, *params]
-        return sql, [*local_params, *minutes_params, *minutes_params, *minutes_params]
+        return sql, (*local_params, *minutes_params, *minutes_params, *minutes_params)
 
 
 def _seconds(seconds: float | None) -> str:

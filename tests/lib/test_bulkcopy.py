@@ -32,9 +32,9 @@ def test_reserved_ids_are_fresh_and_rows_can_point_at_each_other(workspace):
     stored = Customer.objects.get(pk=ids[2])
     assert (stored.name, stored.attributes, stored.is_vip) == ("C2", {"plan": 2}, False)
     assert stored.created_at is not None  # auto_now_add ran
-    assert set(
-        Conversation.objects.filter(customer_id=ids[0]).values_list("pk", flat=True)
-    ) == {c.pk for c in conversations}
+    assert set(Conversation.objects.filter(customer_id=ids[0]).values_list("pk", flat=True)) == {
+        c.pk for c in conversations
+    }
     # The sequence goes on after the reserved block: a plain create gets a new id.
     assert Customer.objects.create(workspace=workspace, name="Later").pk > max(ids)
 
