@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 
 from supportops.accounts.models import Workspace
 from supportops.conversations.models import Conversation
+from supportops.lib.outage import DATABASE_RETRY
 from supportops.rollout.models import Phase
 
 from . import readout
@@ -25,13 +25,7 @@ from .rollups import rollups_build
 from .theme_reports import theme_report_run
 
 
-@shared_task(
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    max_retries=5,
-    acks_late=True,
-    time_limit=120,
-)
+@shared_task(**DATABASE_RETRY, acks_late=True, time_limit=120)
 def outcome_refresh_task(conversation_id: int, earlier: bool = False) -> str:
     """Recompute one conversation's outcome; with `earlier`, also those of the customer's
     earlier conversations whose window it falls in (it may be a repeat contact of them)."""
@@ -54,13 +48,7 @@ def outcome_refresh_task(conversation_id: int, earlier: bool = False) -> str:
     return outcome.outcome if outcome is not None else "no outcome yet"
 
 
-@shared_task(
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    max_retries=5,
-    acks_late=True,
-    time_limit=120,
-)
+@shared_task(**DATABASE_RETRY, acks_late=True, time_limit=120)
 def cost_lines_refresh_task(conversation_id: int) -> str:
     """Recompute one conversation's cost lines (after a co-pilot call: it adds no message
     or event, so the outcome refresh would skip it)."""
@@ -79,26 +67,14 @@ def outcomes_sweep() -> int:
     return outcomes_sweep_run() + costs_sweep_run()
 
 
-@shared_task(
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    max_retries=5,
-    acks_late=True,
-    time_limit=3600,
-)
+@shared_task(**DATABASE_RETRY, acks_late=True, time_limit=3600)
 def cost_lines_reprice_task(workspace_id: int, since: str) -> int:
     """A price, rate or the idle gap changed from `since` (ISO date): recompute the cost
     lines of conversations with activity from that day."""
     return cost_lines_reprice(workspace=workspace_id, since=date.fromisoformat(since))
 
 
-@shared_task(
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    max_retries=5,
-    acks_late=True,
-    time_limit=300,
-)
+@shared_task(**DATABASE_RETRY, acks_late=True, time_limit=300)
 def analysis_refresh_task(conversation_id: int) -> str:
     """Analyse one conversation (sentiment, trend, category, rejections, gap, summary)."""
     conversation = Conversation.objects.filter(pk=conversation_id).first()
@@ -137,13 +113,7 @@ def guardrails_check_live() -> int:
     return len(ids)
 
 
-@shared_task(
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    max_retries=5,
-    acks_late=True,
-    time_limit=3600,
-)
+@shared_task(**DATABASE_RETRY, acks_late=True, time_limit=3600)
 def rollups_build_task(workspace_id: int, verify: bool = False) -> int:
     """Build one workspace's missing and changed daily rollups; returns the days rebuilt."""
     workspace = Workspace.objects.filter(pk=workspace_id).first()

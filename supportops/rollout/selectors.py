@@ -81,11 +81,13 @@ class Gate:
     phase: Phase | None = None
 
 
-def bot_gate(*, workspace: Workspace | int) -> Gate:
+def bot_gate(*, workspace: Workspace | int, settings: RolloutSettings | None = None) -> Gate:
+    """`settings`: the workspace's rollout settings when the caller has read them already."""
     from .models import BOT_PAUSED, PHASE_PAUSED
 
     workspace_id = workspace if isinstance(workspace, int) else workspace.pk
-    settings = rollout_settings_get(workspace=workspace_id)
+    if settings is None:
+        settings = rollout_settings_get(workspace=workspace_id)
     if settings.bot_paused:
         return Gate(stop=BOT_PAUSED, reason="the bot is paused for the whole workspace")
     # One query for both: the live phase if there is one, else the most recently paused.

@@ -152,7 +152,7 @@ def assignment_decide(
         workspace_id=workspace.pk,
         identity=customer_identity(customer),
     )
-    gate = bot_gate(workspace=workspace)
+    gate = bot_gate(workspace=workspace, settings=settings)
     current = gate.phase
     if arm is not None:
         current = None

@@ -151,6 +151,12 @@ def test_a_database_outage_answers_503_and_loses_no_message(stack):
 @pytest.mark.parametrize(
     "path",
     [
+        "supportops.analytics.tasks.analysis_refresh_task",
+        "supportops.analytics.tasks.cost_lines_refresh_task",
+        "supportops.analytics.tasks.cost_lines_reprice_task",
+        "supportops.analytics.tasks.outcome_refresh_task",
+        "supportops.analytics.tasks.rollups_build_task",
+        "supportops.exports.tasks.export_job_run",
         "supportops.flows.bot_turn",
         "supportops.inbox.tasks.followup_email_send",
         "supportops.inbox.tasks.handoff_packet_enrich",

@@ -71,12 +71,13 @@ def test_620_starts_from_one_client_store_no_conversation_and_no_customer(shop, 
     assert nothing_stored()
 
 
-def test_a_start_is_a_handful_of_queries(shop, django_assert_max_num_queries):
-    # The workspace, its bot and rollout settings, the live and the paused phase: no writes.
+def test_a_start_is_a_handful_of_queries(shop, django_assert_num_queries):
+    # The workspace, its bot settings, its rollout settings (read once) and the live or the
+    # latest paused phase (one query): no writes.
     shop.start()  # the workspace's bot and rollout settings rows exist from now on
-    with django_assert_max_num_queries(6):
+    with django_assert_num_queries(4):
         shop.start()
-    with django_assert_max_num_queries(6):
+    with django_assert_num_queries(4):
         shop.start(**signed(shop.workspace, "C-1", name="Dana", email="dana@example.com"))
     assert nothing_stored()
 
