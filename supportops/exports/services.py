@@ -205,7 +205,7 @@ CONVERSATION_EXPORT = [
 ]
 CONVERSATION_COLUMNS = [column.name for column in CONVERSATION_EXPORT]
 LOCAL_TIMES = ("started_at", "first_response_at", "resolved_at", "last_event_at")
-DATE_COLUMNS = {"started_at", "first_response_at", "resolved_at", "last_event_at"}
+DATE_COLUMNS = set(LOCAL_TIMES)  # written in the workspace's zone, named in the header
 MONEY_COLUMNS = {
     "model_cost",
     "agent_cost",
@@ -268,7 +268,7 @@ def conversation_export_rows(
 ) -> QuerySet[Outcome]:
     """The outcome rows one per-conversation export reads (a figure's, when given), newest
     first; a bad figure or segment is a FilterError."""
-    zone = str(getattr(filters.tz, "key", filters.tz))
+    zone = str(filters.tz)  # the IANA name, as the header row names it
     return drilldown_outcomes(
         workspace=workspace, filters=filters, figure=figure, segment=segment
     ).annotate(
